@@ -1,0 +1,151 @@
+package roster
+
+import "context"
+
+// Actor is who performs a request: the signed-in user, their company and
+// effective permissions (recomputed on every request, so role changes apply
+// at once), and the reseller administrator behind a switch session.
+type Actor struct {
+	User        *User
+	Company     *Company
+	Permissions PermissionSet
+	// MainAdmin is true for holders of the Main administrator role.
+	MainAdmin bool
+	// Scope is the set of companies the actor may see.
+	Scope Scope
+	// Impersonator is set while a reseller administrator acts through a
+	// switch session (U15).
+	Impersonator *User
+	SessionID    int64
+	SessionKind  string
+	// Address is the client address of the request.
+	Address string
+}
+
+type actorKey struct{}
+
+// NewContextWithActor returns ctx carrying the actor; the store reads it to
+// write the actor, impersonator and address into the event log.
+func NewContextWithActor(ctx context.Context, a *Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// ActorFromContext returns the actor of the request, or nil (anonymous,
+// command line).
+func ActorFromContext(ctx context.Context) *Actor {
+	a, _ := ctx.Value(actorKey{}).(*Actor)
+	return a
+}
+
+// Can reports whether the actor holds permission p.
+func (a *Actor) Can(p Permission) bool { return a != nil && a.Permissions.Has(p) }
+
+// UserID is the acting user's ID, or 0.
+func (a *Actor) UserID() int64 {
+	if a == nil || a.User == nil {
+		return 0
+	}
+	return a.User.ID
+}
+
+// CheckGrant says whether the actor may grant or revoke role (U7): only roles
+// whose permissions are all the actor's own, and Company administrator or
+// Main administrator only by the Main administrator.
+func (a *Actor) CheckGrant(r *Role) error {
+	if a == nil {
+		return nil // command line and bootstrap
+	}
+	if (r.Key == RoleCompanyAdmin || r.Key == RoleMainAdmin) && r.System && !a.MainAdmin {
+		return Errorf(EFORBIDDEN, "Only the Main administrator grants or revokes the %s role.", r.Name)
+	}
+	if !a.Permissions.Contains(r.Permissions) {
+		return Errorf(EFORBIDDEN, "You cannot grant or revoke the %s role: it has permissions you do not have.", r.Name)
+	}
+	return nil
+}
+
+// CheckManage says whether the actor may change the target user at all:
+// never themselves through admin actions that lock them out, and never a user
+// more powerful than they are.
+func (a *Actor) CheckManage(target *User, targetPerms PermissionSet) error {
+	if a == nil {
+		return nil
+	}
+	if target.HasRole(RoleMainAdmin) && !a.MainAdmin {
+		return Errorf(EFORBIDDEN, "Only the Main administrator can change a Main administrator.")
+	}
+	for p := range targetPerms {
+		if !a.Permissions.Has(p) {
+			return Errorf(EFORBIDDEN, "This user has permissions you do not have; ask an administrator.")
+		}
+	}
+	return nil
+}
+
+// Bulk actions (U12).
+const (
+	BulkAddRole    = "add_role"
+	BulkRemoveRole = "remove_role"
+	BulkBlock      = "block"
+	BulkUnblock    = "unblock"
+	BulkDelete     = "delete"
+)
+
+// MaxBulkUsers bounds one bulk action.
+const MaxBulkUsers = 10000
+
+// BulkAction is one bulk request: on listed users or on every user matching
+// a filter. It is applied all or nothing.
+type BulkAction struct {
+	Action  string
+	UserIDs []int64
+	Filter  *UserFilter
+	RoleID  int64
+	Comment string
+}
+
+// Validate checks the action's shape.
+func (b *BulkAction) Validate() error {
+	var v Validation
+	switch b.Action {
+	case BulkAddRole, BulkRemoveRole:
+		if b.RoleID == 0 {
+			v.Add("role_id", "required", "Choose a role.")
+		}
+	case BulkBlock:
+		ValidateComment(&v, "comment", b.Comment, true)
+	case BulkUnblock:
+		ValidateComment(&v, "comment", b.Comment, true)
+	case BulkDelete:
+	case "":
+		v.Add("action", "required", "Choose an action.")
+	default:
+		v.Add("action", "invalid_choice", "The action is add_role, remove_role, block, unblock or delete.")
+	}
+	switch {
+	case len(b.UserIDs) == 0 && b.Filter == nil:
+		v.Add("user_ids", "required", "Choose users, or give a filter.")
+	case len(b.UserIDs) > 0 && b.Filter != nil:
+		v.Add("filter", "not_allowed", "Give either user_ids or a filter, not both.")
+	case len(b.UserIDs) > MaxBulkUsers:
+		v.Add("user_ids", "too_many", "At most 10000 users at once.")
+	}
+	return v.Err()
+}
+
+// BulkResult reports an applied bulk action.
+type BulkResult struct {
+	Action   string  `json:"action"`
+	Affected int     `json:"affected"`
+	UserIDs  []int64 `json:"user_ids"`
+}
+
+// ValidateComment checks a block / unblock comment.
+func ValidateComment(v *Validation, field, s string, required bool) {
+	switch {
+	case required && len([]rune(s)) == 0:
+		v.Add(field, "required", "Enter a comment.")
+	case len([]rune(s)) > 1000:
+		v.Add(field, "too_long", "A comment is at most 1000 characters.")
+	}
+}

@@ -1,0 +1,56 @@
+package roster
+
+import "time"
+
+// Session kinds.
+const (
+	// SessionAPI is a bearer token from POST /api/v1/auth/login.
+	SessionAPI = "api"
+	// SessionWeb is a panel cookie.
+	SessionWeb = "web"
+	// SessionPasswordChange only allows setting a new password.
+	SessionPasswordChange = "password_change"
+	// SessionSwitch acts as a dependent company's administrator (U15).
+	SessionSwitch = "switch"
+)
+
+// Session lifetimes.
+const (
+	DefaultIdleTimeout    = 30 * time.Minute
+	DefaultAbsoluteExpiry = 12 * time.Hour
+	PasswordChangeTTL     = 10 * time.Minute
+	SwitchTTL             = time.Hour
+)
+
+// Session is a signed-in token. Only the SHA-256 of the token is stored.
+type Session struct {
+	ID        int64
+	TokenHash []byte
+	Kind      string
+	UserID    int64
+	// ParentID is the session a switch session was made from; switching back
+	// returns to it.
+	ParentID *int64
+	// ImpersonatorID is the reseller administrator acting through a switch session.
+	ImpersonatorID *int64
+	Address        string
+	UserAgent      string
+	CreatedAt      time.Time
+	LastSeenAt     time.Time
+	IdleTimeout    time.Duration
+	ExpiresAt      time.Time
+}
+
+// Expired reports whether the session is past its idle or absolute expiry.
+func (s *Session) Expired(now time.Time) bool {
+	return !now.Before(s.ExpiresAt) || !now.Before(s.LastSeenAt.Add(s.IdleTimeout))
+}
+
+// ExpiresAtNow is the moment the session ends if left idle from now.
+func (s *Session) ExpiresAtNow(now time.Time) time.Time {
+	idle := now.Add(s.IdleTimeout)
+	if idle.Before(s.ExpiresAt) {
+		return idle
+	}
+	return s.ExpiresAt
+}

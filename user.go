@@ -1,0 +1,381 @@
+package roster
+
+import (
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// AuthMethod is how a user signs in.
+type AuthMethod string
+
+// Authorization methods (SPEC §1).
+const (
+	// AuthEmail users sign in with their e-mail, in the panel and the apps.
+	AuthEmail AuthMethod = "email"
+	// AuthLogin users sign in with an admin-made login, in the apps and API only.
+	AuthLogin AuthMethod = "login"
+)
+
+// UserStatus is the state of a user account.
+type UserStatus string
+
+// User statuses. Deletion is not a status: a deleted user is gone.
+const (
+	StatusInvited UserStatus = "invited"
+	StatusActive  UserStatus = "active"
+	StatusBlocked UserStatus = "blocked"
+)
+
+// Invitation filter values.
+const (
+	InvitationPending  = "pending"
+	InvitationExpired  = "expired"
+	InvitationAccepted = "accepted"
+)
+
+// Ways the first password of a new user comes.
+const (
+	CredentialsInvitation = "invitation"
+	CredentialsGenerated  = "generated"
+	CredentialsManual     = "manual"
+)
+
+// InvitationTTL is how long a registration link is valid (SPEC U4).
+const InvitationTTL = 8 * time.Hour
+
+// User is a person with an account in one company.
+type User struct {
+	ID         int64      `json:"id"`
+	CompanyID  int64      `json:"company_id"`
+	AuthMethod AuthMethod `json:"auth_method"`
+	Email      string     `json:"email"`
+	Login      string     `json:"login"`
+	FirstName  string     `json:"first_name"`
+	MiddleName string     `json:"middle_name"`
+	LastName   string     `json:"last_name"`
+	Phone      string     `json:"phone"`
+	WorkPhone  string     `json:"work_phone"`
+	Position   string     `json:"position"`
+	Status     UserStatus `json:"status"`
+	Roles      []RoleRef  `json:"roles"`
+	CreatedBy  *int64     `json:"created_by"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	// LastLoginAt is the last successful sign-in.
+	LastLoginAt *time.Time `json:"last_login_at"`
+	// InvitationExpiresAt is set while an invitation is pending.
+	InvitationExpiresAt *time.Time `json:"invitation_expires_at,omitempty"`
+	// NameSetBySelf is true once the user set their own name: admins may
+	// edit a name only before that (SPEC U6).
+	NameSetBySelf bool `json:"name_set_by_self"`
+
+	// PasswordHash is the argon2id hash, empty when no password is set yet.
+	PasswordHash string `json:"-"`
+	// PasswordTemporary forces a password change at the next sign-in.
+	PasswordTemporary bool `json:"password_change_required"`
+}
+
+// DisplayName is the user's full name, or their e-mail or login when unnamed.
+func (u *User) DisplayName() string {
+	name := strings.Join(strings.Fields(u.FirstName+" "+u.MiddleName+" "+u.LastName), " ")
+	if name != "" {
+		return name
+	}
+	if u.Email != "" {
+		return u.Email
+	}
+	return u.Login
+}
+
+// Username is what the user signs in with.
+func (u *User) Username() string {
+	if u.AuthMethod == AuthLogin {
+		return u.Login
+	}
+	return u.Email
+}
+
+// HasRole reports whether the user holds the role with key.
+func (u *User) HasRole(key string) bool {
+	for _, r := range u.Roles {
+		if r.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// NewUser is the input of CreateUser after the transport layer decoded it.
+type NewUser struct {
+	CompanyID   int64
+	AuthMethod  AuthMethod
+	Email       string
+	Login       string
+	FirstName   string
+	MiddleName  string
+	LastName    string
+	Phone       string
+	WorkPhone   string
+	Position    string
+	RoleIDs     []int64
+	Credentials string // CredentialsInvitation, CredentialsGenerated or CredentialsManual
+	Password    string // for CredentialsManual
+}
+
+// Normalize trims fields, lower-cases e-mail and login and fills defaults.
+func (n *NewUser) Normalize() {
+	n.Email = NormalizeEmail(n.Email)
+	n.Login = NormalizeLogin(n.Login)
+	for _, p := range []*string{&n.FirstName, &n.MiddleName, &n.LastName, &n.Phone, &n.WorkPhone, &n.Position} {
+		*p = strings.TrimSpace(*p)
+	}
+	if n.Credentials == "" {
+		if n.AuthMethod == AuthLogin {
+			n.Credentials = CredentialsGenerated
+		} else {
+			n.Credentials = CredentialsInvitation
+		}
+	}
+}
+
+// Validate checks a new user (after Normalize). Uniqueness is the store's job.
+func (n *NewUser) Validate() error {
+	var v Validation
+	switch n.AuthMethod {
+	case AuthEmail:
+		ValidateEmail(&v, "email", n.Email)
+		if n.Login != "" {
+			ValidateLogin(&v, "login", n.Login)
+		}
+	case AuthLogin:
+		ValidateLogin(&v, "login", n.Login)
+		if n.Email != "" {
+			ValidateEmail(&v, "email", n.Email)
+		}
+		if n.FirstName == "" {
+			v.Add("first_name", "required", "Enter a first name.")
+		}
+		if n.LastName == "" {
+			v.Add("last_name", "required", "Enter a last name.")
+		}
+	case "":
+		v.Add("auth_method", "required", `Choose an authorization method: "email" or "login".`)
+	default:
+		v.Add("auth_method", "invalid_choice", `The authorization method is "email" or "login".`)
+	}
+	ValidateName(&v, "first_name", n.FirstName)
+	ValidateName(&v, "middle_name", n.MiddleName)
+	ValidateName(&v, "last_name", n.LastName)
+	ValidatePhone(&v, "phone", n.Phone)
+	ValidatePhone(&v, "work_phone", n.WorkPhone)
+	ValidateText(&v, "position", n.Position, 100)
+	if len(n.RoleIDs) == 0 {
+		v.Add("role_ids", "required", "Choose at least one role.")
+	}
+	switch n.Credentials {
+	case CredentialsInvitation:
+		if n.AuthMethod == AuthLogin {
+			v.Add("credentials", "invitation_needs_email", "Only users who sign in with e-mail can be invited.")
+		}
+	case CredentialsGenerated:
+	case CredentialsManual:
+		if n.Password == "" {
+			v.Add("password", "required", "Enter the first password.")
+		}
+	default:
+		v.Add("credentials", "invalid_choice", `The first password comes by "invitation", "generated" or "manual".`)
+	}
+	if n.Credentials != CredentialsManual && n.Password != "" {
+		v.Add("password", "not_allowed", `A password is typed only with credentials "manual".`)
+	}
+	return v.Err()
+}
+
+// UserUpdate holds the editable fields of a user (SPEC U6); nil means unchanged.
+// E-mail, login and authorization method never change after creation.
+type UserUpdate struct {
+	FirstName  *string
+	MiddleName *string
+	LastName   *string
+	Phone      *string
+	WorkPhone  *string
+	Position   *string
+}
+
+// Normalize trims every set field.
+func (u *UserUpdate) Normalize() {
+	for _, p := range []*string{u.FirstName, u.MiddleName, u.LastName, u.Phone, u.WorkPhone, u.Position} {
+		if p != nil {
+			*p = strings.TrimSpace(*p)
+		}
+	}
+}
+
+// Validate checks the set fields.
+func (u *UserUpdate) Validate() error {
+	var v Validation
+	if u.FirstName != nil {
+		ValidateName(&v, "first_name", *u.FirstName)
+	}
+	if u.MiddleName != nil {
+		ValidateName(&v, "middle_name", *u.MiddleName)
+	}
+	if u.LastName != nil {
+		ValidateName(&v, "last_name", *u.LastName)
+	}
+	if u.Phone != nil {
+		ValidatePhone(&v, "phone", *u.Phone)
+	}
+	if u.WorkPhone != nil {
+		ValidatePhone(&v, "work_phone", *u.WorkPhone)
+	}
+	if u.Position != nil {
+		ValidateText(&v, "position", *u.Position, 100)
+	}
+	return v.Err()
+}
+
+// ChangesName reports whether the update touches the name.
+func (u *UserUpdate) ChangesName() bool {
+	return u.FirstName != nil || u.MiddleName != nil || u.LastName != nil
+}
+
+// UserFilter selects users for a list. Zero values mean "any".
+type UserFilter struct {
+	// Query matches the ID exactly, and name, e-mail, login and phones
+	// partially and case-insensitively.
+	Query      string
+	Status     UserStatus
+	RoleID     *int64
+	Invitation string // InvitationPending, InvitationExpired, InvitationAccepted
+	CompanyID  *int64
+	IDs        []int64
+	Sort       string // one of UserSorts
+	Limit      int
+	Cursor     string
+}
+
+// UserSorts are the accepted sort orders; "-" means descending.
+var UserSorts = []string{"name", "-name", "created_at", "-created_at"}
+
+// Limits of a users page.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 200
+)
+
+// Validate checks the filter's enumerations and fills defaults.
+func (f *UserFilter) Validate() error {
+	var v Validation
+	f.Query = strings.TrimSpace(f.Query)
+	if len([]rune(f.Query)) > 100 {
+		v.Add("q", "too_long", "A search is at most 100 characters.")
+	}
+	switch f.Status {
+	case "", StatusInvited, StatusActive, StatusBlocked:
+	default:
+		v.Add("status", "invalid_choice", "The status is invited, active or blocked.")
+	}
+	switch f.Invitation {
+	case "", InvitationPending, InvitationExpired, InvitationAccepted:
+	default:
+		v.Add("invitation", "invalid_choice", "The invitation status is pending, expired or accepted.")
+	}
+	if f.Sort == "" {
+		f.Sort = "name"
+	}
+	valid := false
+	for _, s := range UserSorts {
+		valid = valid || s == f.Sort
+	}
+	if !valid {
+		v.Add("sort", "invalid_choice", "Sort by name, -name, created_at or -created_at.")
+	}
+	switch {
+	case f.Limit == 0:
+		f.Limit = DefaultPageSize
+	case f.Limit < 1 || f.Limit > MaxPageSize:
+		v.Add("limit", "out_of_range", "The page size is 1 to 200.")
+	}
+	return v.Err()
+}
+
+// UserPage is one page of a users list.
+type UserPage struct {
+	Items      []*User `json:"items"`
+	Total      int     `json:"total"`
+	NextCursor string  `json:"next_cursor"`
+}
+
+var (
+	loginRE = regexp.MustCompile(`^[a-z0-9]{2,64}$`)
+	phoneRE = regexp.MustCompile(`^\+?[0-9 ()\-.]{3,32}$`)
+)
+
+// NormalizeEmail trims and lower-cases an e-mail address.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// NormalizeLogin trims and lower-cases a login: logins are case-insensitive.
+func NormalizeLogin(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// ValidateEmail checks a normalized e-mail address.
+func ValidateEmail(v *Validation, field, email string) {
+	if email == "" {
+		v.Add(field, "required", "Enter an e-mail address.")
+		return
+	}
+	a, err := mail.ParseAddress(email)
+	at := strings.LastIndexByte(email, '@')
+	if err != nil || a.Address != email || a.Name != "" || len(email) > 254 || at < 1 ||
+		!strings.Contains(email[at+1:], ".") || strings.ContainsAny(email, " <>\"") {
+		v.Add(field, "invalid_email", "Enter a valid e-mail address, like name@example.com.")
+	}
+}
+
+// ValidateLogin checks a normalized login: Latin letters and digits only.
+func ValidateLogin(v *Validation, field, login string) {
+	switch {
+	case login == "":
+		v.Add(field, "required", "Enter a login.")
+	case !loginRE.MatchString(login):
+		v.Add(field, "invalid_login", "A login is 2–64 Latin letters and digits only.")
+	}
+}
+
+// ValidateName checks one part of a person's name.
+func ValidateName(v *Validation, field, s string) {
+	if len([]rune(s)) > 100 {
+		v.Add(field, "too_long", "A name is at most 100 characters.")
+		return
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || strings.ContainsRune("<>\"@", r) {
+			v.Add(field, "invalid_name", "A name cannot contain control characters or < > \" @.")
+			return
+		}
+	}
+}
+
+// ValidatePhone checks an optional phone number.
+func ValidatePhone(v *Validation, field, s string) {
+	if s != "" && !phoneRE.MatchString(s) {
+		v.Add(field, "invalid_phone", "Enter a phone number: digits, spaces, brackets and dashes, with an optional +.")
+	}
+}
+
+// ValidateText checks an optional single-line text of at most max characters.
+func ValidateText(v *Validation, field, s string, max int) {
+	if len([]rune(s)) > max {
+		v.Add(field, "too_long", "This field is too long.")
+		return
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			v.Add(field, "invalid_text", "This field cannot contain control characters.")
+			return
+		}
+	}
+}
