@@ -1,0 +1,336 @@
+// Command roster runs Roster: the administrator panel, the REST API and the
+// background work behind them, and the commands that set it up.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/secure"
+	"github.com/roster-app/roster/sqlstore"
+	"github.com/roster-app/roster/web"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = ""
+
+const usage = `Roster — user and access management.
+
+Usage:
+  roster serve   [--addr 127.0.0.1:8080] [--data ./roster-data] [--database-url postgres://…]
+  roster migrate [--data DIR] [--database-url URL]
+  roster admin create --email E --password P [--first-name F] [--last-name L]
+  roster dev load [--users 1000000] [--companies 1000] [--big 100000]
+  roster version
+
+Every flag has a ROSTER_* environment variable; see README.md.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "roster:", err)
+		os.Exit(1)
+	}
+}
+
+// run dispatches a subcommand; it is main without the process around it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return runServe(ctx, rest, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, stdout, stderr)
+	case "admin":
+		if len(rest) == 0 || rest[0] != "create" {
+			return errors.New(`usage: roster admin create --email E --password P`)
+		}
+		return runAdminCreate(ctx, rest[1:], stdout, stderr)
+	case "dev":
+		if len(rest) == 0 || rest[0] != "load" {
+			return errors.New(`usage: roster dev load [--users N] [--companies N] [--big N]`)
+		}
+		return runDevLoad(ctx, rest[1:], stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "roster", versionString())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", ""
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					dirty = "-dirty"
+				}
+			}
+		}
+		if len(rev) > 12 {
+			return "dev-" + rev[:12] + dirty
+		}
+	}
+	return "dev"
+}
+
+func newLogger(cfg *Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// parse parses a subcommand's flags and validates the configuration.
+func parse(fs *flag.FlagSet, args []string, cfg *Config) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return cfg.validate()
+}
+
+func openStore(ctx context.Context, cfg *Config, logger *slog.Logger) (*sqlstore.Store, error) {
+	if cfg.DatabaseURL != "" {
+		logger.Info("opening PostgreSQL", "url", cfg.redactedDatabaseURL())
+	} else {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data folder: %w", err)
+		}
+		logger.Info("opening SQLite", "data", cfg.DataDir)
+	}
+	return sqlstore.Open(ctx, sqlstore.Config{
+		DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Clock: time.Now, Logger: logger,
+	})
+}
+
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg Config
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.registerCommon(fs)
+	if err := parse(fs, args, &cfg); err != nil {
+		return err
+	}
+	logger := newLogger(&cfg, stderr)
+	store, err := openStore(ctx, &cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "The database schema is up to date.")
+	return nil
+}
+
+func runAdminCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg Config
+	var email, password, first, last string
+	fs := flag.NewFlagSet("admin create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.registerCommon(fs)
+	fs.StringVar(&email, "email", "", "e-mail of the Main administrator (required)")
+	fs.StringVar(&password, "password", os.Getenv("ROSTER_ADMIN_PASSWORD"), "password (or ROSTER_ADMIN_PASSWORD)")
+	fs.StringVar(&first, "first-name", "Main", "first name")
+	fs.StringVar(&last, "last-name", "Administrator", "last name")
+	if err := parse(fs, args, &cfg); err != nil {
+		return err
+	}
+	u := &roster.User{
+		CompanyID: roster.PlatformCompanyID, AuthMethod: roster.AuthEmail,
+		Email: roster.NormalizeEmail(email), FirstName: first, LastName: last,
+		Status: roster.StatusActive, NameSetBySelf: true,
+	}
+	var v roster.Validation
+	roster.ValidateEmail(&v, "email", u.Email)
+	roster.ValidatePassword(&v, "password", password, u, roster.DefaultPasswordMinLength)
+	if err := v.Err(); err != nil {
+		return fieldErrors(err)
+	}
+	logger := newLogger(&cfg, stderr)
+	store, err := openStore(ctx, &cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
+	if u.PasswordHash, err = secure.NewHasher(secure.OWASP, 0).Hash(ctx, password); err != nil {
+		return err
+	}
+	if err := store.CreateMainAdmin(ctx, u); err != nil {
+		if roster.ErrorCode(err) == roster.ECONFLICT {
+			return errors.New(roster.ErrorMessage(err))
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "Main administrator %s created (id %d).\n", u.Email, u.ID)
+	return nil
+}
+
+// fieldErrors turns a validation error into one readable command-line error.
+func fieldErrors(err error) error {
+	var e *roster.Error
+	if !errors.As(err, &e) || len(e.Fields) == 0 {
+		return err
+	}
+	msg := ""
+	for _, f := range e.Fields {
+		msg += fmt.Sprintf("\n  --%s: %s", f.Field, f.Message)
+	}
+	return errors.New("invalid input:" + msg)
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg Config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.registerCommon(fs)
+	cfg.registerServe(fs)
+	if err := parse(fs, args, &cfg); err != nil {
+		return err
+	}
+	logger := newLogger(&cfg, stderr)
+	store, err := openStore(ctx, &cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if cfg.Migrate {
+		if err := store.Migrate(ctx); err != nil {
+			return err
+		}
+	} else if ok, err := store.SchemaUpToDate(ctx); err != nil {
+		return err
+	} else if !ok {
+		return errors.New("the database schema is out of date: run `roster migrate` or start with --migrate")
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	baseURL := cfg.BaseURL
+	if baseURL == "" {
+		baseURL = "http://" + ln.Addr().String()
+	}
+	srv := web.NewServer(web.Deps{
+		Companies: store, Users: store, Roles: store, Sessions: store, Events: store, Platform: store,
+		Hasher: secure.NewHasher(secure.OWASP, cfg.HashConcurrent), Clock: time.Now, Logger: logger,
+		TrustedProxies: cfg.TrustedProxies, Ping: store.Ping,
+	})
+	httpServer := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(stdout, "Roster %s listening on %s\n", versionString(), baseURL)
+	if has, err := store.HasMainAdmin(ctx); err != nil {
+		return err
+	} else if !has {
+		link, err := web.NewBootstrapLink(ctx, store, baseURL)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "No Main administrator yet. Open this one-time link to create one:\n  %s\n", link)
+	}
+
+	go sweepSessions(ctx, store, logger)
+	errc := make(chan error, 1)
+	go func() { errc <- httpServer.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return httpServer.Shutdown(shutdownCtx)
+}
+
+// sweepSessions deletes expired sessions every minute until ctx ends.
+func sweepSessions(ctx context.Context, store roster.SessionService, logger *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := store.DeleteExpiredSessions(ctx); err != nil {
+				logger.Error("sweep sessions", "err", err)
+			} else if n > 0 {
+				logger.Debug("swept expired sessions", "count", n)
+			}
+		}
+	}
+}
+
+func runDevLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg Config
+	opts := sqlstore.LoadOptions{Seed: 1}
+	fs := flag.NewFlagSet("dev load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.registerCommon(fs)
+	fs.IntVar(&opts.Users, "users", 1_000_000, "users to create")
+	fs.IntVar(&opts.Companies, "companies", 1_000, "companies to spread them over")
+	fs.IntVar(&opts.BigCompanyUsers, "big", 100_000, "users of the one big company")
+	fs.Int64Var(&opts.Seed, "seed", 1, "random seed")
+	if err := parse(fs, args, &cfg); err != nil {
+		return err
+	}
+	logger := newLogger(&cfg, stderr)
+	store, err := openStore(ctx, &cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := sqlstore.LoadFake(ctx, store, opts); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Loaded %d users in %d companies in %s.\n", opts.Users, opts.Companies, time.Since(start).Round(time.Millisecond))
+	return nil
+}
