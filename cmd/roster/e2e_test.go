@@ -137,8 +137,10 @@ func walk(t *testing.T, bin string, dbArgs []string) {
 
 	// The company administrator creates users.
 	var me struct {
-		User        struct{ CompanyID int64 `json:"company_id"` } `json:"user"`
-		Permissions []string                                    `json:"permissions"`
+		User struct {
+			CompanyID int64 `json:"company_id"`
+		} `json:"user"`
+		Permissions []string `json:"permissions"`
 	}
 	c.do("GET", "/api/v1/me", boss, nil, 200, &me)
 	if me.User.CompanyID != company.ID || len(me.Permissions) == 0 {
