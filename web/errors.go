@@ -1,0 +1,208 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/roster-app/roster"
+)
+
+// statusByCode is the one map from domain error codes to HTTP statuses.
+// Any other code (EINTERNAL, or a plain error) is 500.
+var statusByCode = map[string]int{
+	roster.EINVALID:      http.StatusUnprocessableEntity,
+	roster.ECONFLICT:     http.StatusConflict,
+	roster.ENOTFOUND:     http.StatusNotFound,
+	roster.EFORBIDDEN:    http.StatusForbidden,
+	roster.EUNAUTHORIZED: http.StatusUnauthorized,
+	roster.ERATELIMIT:    http.StatusTooManyRequests,
+}
+
+// httpError is a transport-level problem that has no domain code: a body
+// that is not JSON (400) or too large (413).
+type httpError struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (e *httpError) Error() string { return fmt.Sprintf("web: %d %s", e.status, e.msg) }
+
+var (
+	errNoRoute      = roster.Errorf(roster.ENOTFOUND, "There is no such API endpoint.")
+	errUnauthorized = roster.Errorf(roster.EUNAUTHORIZED, "Sign in first: send a valid token as Authorization: Bearer <token>.")
+)
+
+// Problem is an RFC 9457 problem document.
+type Problem struct {
+	Type    string              `json:"type"`
+	Title   string              `json:"title"`
+	Status  int                 `json:"status"`
+	Detail  string              `json:"detail"`
+	Code    string              `json:"code"`
+	Errors  []roster.FieldError `json:"errors,omitempty"`
+	Refused []roster.Refusal    `json:"refused,omitempty"`
+}
+
+// problemFor turns any error into a problem; internal details never leave.
+func problemFor(err error) Problem {
+	var he *httpError
+	if errors.As(err, &he) {
+		return Problem{Type: problemType(he.code), Title: http.StatusText(he.status), Status: he.status, Detail: he.msg, Code: he.code}
+	}
+	code := roster.ErrorCode(err)
+	status, ok := statusByCode[code]
+	if !ok {
+		status, code = http.StatusInternalServerError, roster.EINTERNAL
+	}
+	p := Problem{Type: problemType(code), Title: http.StatusText(status), Status: status, Detail: roster.ErrorMessage(err), Code: code}
+	var e *roster.Error
+	if status != http.StatusInternalServerError && errors.As(err, &e) {
+		p.Errors, p.Refused = e.Fields, e.Refusals
+	}
+	if status == http.StatusInternalServerError {
+		p.Detail = "Internal error. It has been logged."
+	}
+	return p
+}
+
+func problemType(code string) string { return "urn:roster:problem:" + code }
+
+// adapt turns a handler returning error into an http.Handler that renders
+// the error as application/problem+json.
+func (s *Server) adapt(h func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.renderError(w, r, err)
+		}
+	})
+}
+
+// renderError writes err as a problem; 500s are logged with their details.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
+	p := problemFor(err)
+	if p.Status == http.StatusInternalServerError {
+		s.Logger.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if p.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="roster"`)
+	}
+	writeBody(w, p.Status, "application/problem+json", p)
+}
+
+// writeJSON writes v as a JSON response.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	writeBody(w, status, "application/json", v)
+	return nil
+}
+
+func writeBody(w http.ResponseWriter, status int, contentType string, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		http.Error(w, `{"status":500}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// decodeJSON reads one JSON value into dst, refusing unknown fields. The
+// errors name the field where they can.
+func decodeJSON(r *http.Request, dst any) error {
+	return decodeJSONOptional(r, dst, false)
+}
+
+// decodeJSONOptional is decodeJSON where an empty body may mean "nothing given".
+func decodeJSONOptional(r *http.Request, dst any, optional bool) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		if optional && errors.Is(err, io.EOF) {
+			return nil
+		}
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return decodeError(err)
+		}
+		return &httpError{http.StatusBadRequest, "bad_json", "The request body has data after its JSON value; send exactly one JSON object."}
+	}
+	return nil
+}
+
+// decodeError maps encoding/json's errors to problems.
+func decodeError(err error) error {
+	var (
+		mbe *http.MaxBytesError
+		se  *json.SyntaxError
+		te  *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &mbe):
+		return &httpError{http.StatusRequestEntityTooLarge, "too_large",
+			fmt.Sprintf("The request body is larger than %d bytes.", mbe.Limit)}
+	case errors.As(err, &se):
+		return &httpError{http.StatusBadRequest, "bad_json",
+			fmt.Sprintf("The request body is not valid JSON (error at byte %d: %s).", se.Offset, strings.TrimPrefix(se.Error(), "json: "))}
+	case errors.Is(err, io.EOF):
+		return &httpError{http.StatusBadRequest, "bad_json", "The request body is empty; send a JSON object."}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &httpError{http.StatusBadRequest, "bad_json", "The request body is not valid JSON: it ends too early."}
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			return &httpError{http.StatusBadRequest, "bad_json", "The request body must be a JSON object."}
+		}
+		var v roster.Validation
+		v.Add(field, "invalid_type", fmt.Sprintf("This field must be %s, not %s.", jsonKind(te.Type.Kind().String()), te.Value))
+		return v.Err()
+	}
+	// encoding/json has no typed error for DisallowUnknownFields: the field
+	// name is only in the message, `json: unknown field "name"`.
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name, _ = strconv.Unquote(name)
+		var v roster.Validation
+		v.Add(name, "unknown_field", fmt.Sprintf("Unknown field %q.", name))
+		return v.Err()
+	}
+	return &httpError{http.StatusBadRequest, "bad_json", "The request body is not valid JSON."}
+}
+
+// jsonKind names a Go kind the way a JSON client thinks of it.
+func jsonKind(kind string) string {
+	switch {
+	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"):
+		return "an integer"
+	case strings.HasPrefix(kind, "float"):
+		return "a number"
+	case kind == "string":
+		return "a string"
+	case kind == "bool":
+		return "true or false"
+	case kind == "slice", kind == "array":
+		return "a list"
+	default:
+		return "an object"
+	}
+}
+
+// pathID parses the {id} path value; anything but a positive integer is
+// simply not found.
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, roster.Errorf(roster.ENOTFOUND, "Not found.")
+	}
+	return id, nil
+}

@@ -1,0 +1,252 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/roster-app/roster"
+)
+
+// securityHeaders sets headers every response carries, and the stricter
+// ones for HTML pages and API answers.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/healthz" {
+			h.Set("Cache-Control", "no-store")
+		} else {
+			h.Set("Cache-Control", "no-store")
+			h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type addressKey struct{}
+
+// clientAddress records the client's address: the peer's, or the last
+// X-Forwarded-For hop not added by a trusted proxy when the peer is one.
+func (s *Server) clientAddress(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		addr := s.remoteAddr(r)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), addressKey{}, addr)))
+	})
+}
+
+func (s *Server) remoteAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	peer = peer.Unmap()
+	if !s.trusted(peer) {
+		return peer.String()
+	}
+	// Walk X-Forwarded-For from the right: the first hop that is not one of
+	// our proxies is the client.
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		a = a.Unmap()
+		if !s.trusted(a) {
+			return a.String()
+		}
+		peer = a
+	}
+	return peer.String()
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// addressOf is the client address found by clientAddress.
+func addressOf(r *http.Request) string {
+	a, _ := r.Context().Value(addressKey{}).(string)
+	return a
+}
+
+// limitBody bounds every request body.
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverPanics turns a panic into a logged 500 problem.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.renderError(w, r, fmt.Errorf("panic: %v\n%s", v, debug.Stack()))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// logRequests logs method, path, status and duration of every request. The
+// query string is left out: it may carry a bootstrap token.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		s.Logger.LogAttrs(r.Context(), levelFor(sw.status), "request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", sw.status),
+			slog.Duration("duration", time.Since(start)), slog.String("addr", addressOf(r)), slog.Int("bytes", sw.bytes))
+	})
+}
+
+// queryParams reads and checks a request's query string: unknown names
+// and malformed values become per-field validation errors.
+type queryParams struct {
+	vals url.Values
+	v    roster.Validation
+}
+
+// newQuery reads r's query and refuses names not in allowed.
+func newQuery(r *http.Request, allowed ...string) *queryParams {
+	q := &queryParams{vals: r.URL.Query()}
+	known := map[string]bool{}
+	for _, a := range allowed {
+		known[a] = true
+	}
+	for name, vs := range q.vals {
+		switch {
+		case !known[name]:
+			q.v.Add(name, "unknown_parameter", fmt.Sprintf("Unknown query parameter %q; this endpoint accepts: %s.", name, strings.Join(allowed, ", ")))
+		case len(vs) > 1:
+			q.v.Add(name, "repeated_parameter", fmt.Sprintf("Give %s once.", name))
+		}
+	}
+	return q
+}
+
+// str returns a parameter's value, or "".
+func (q *queryParams) str(name string) string { return q.vals.Get(name) }
+
+// id returns a positive integer parameter, or nil when absent.
+func (q *queryParams) id(name string) *int64 {
+	s := q.vals.Get(name)
+	if s == "" {
+		return nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 1 {
+		q.v.Add(name, "invalid_id", name+" must be a positive integer.")
+		return nil
+	}
+	return &n
+}
+
+// limit returns the page size, 0 when absent.
+func (q *queryParams) limit() int {
+	s := q.vals.Get("limit")
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > roster.MaxPageSize {
+		q.v.Add("limit", "out_of_range", fmt.Sprintf("limit must be an integer from 1 to %d.", roster.MaxPageSize))
+		return 0
+	}
+	return n
+}
+
+// boolean returns a true/false parameter, false when absent.
+func (q *queryParams) boolean(name string) bool {
+	s := q.vals.Get(name)
+	if s == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		q.v.Add(name, "invalid_boolean", name+" must be true or false.")
+	}
+	return b
+}
+
+// time returns an RFC 3339 time parameter, nil when absent.
+func (q *queryParams) time(name string) *time.Time {
+	s := q.vals.Get(name)
+	if s == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		q.v.Add(name, "invalid_time", name+" must be an RFC 3339 time, like 2026-01-31T08:00:00Z.")
+		return nil
+	}
+	return &t
+}
+
+// err returns the collected problems, or nil.
+func (q *queryParams) err() error { return q.v.Err() }
+
+// levelFor logs server errors as errors and everything else as info.
+func levelFor(status int) slog.Level {
+	if status >= 500 {
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}

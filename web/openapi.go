@@ -1,0 +1,439 @@
+package web
+
+import (
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/roster-app/roster"
+)
+
+// opDoc describes one route for the OpenAPI document. Error responses are
+// derived from the route's row: 401 and 403 from its access, 404 from an
+// {id}, 400/413/422 from a body.
+type opDoc struct {
+	tag         string
+	summary     string
+	description string
+	query       []paramDoc
+	body        string // schema name of a JSON body
+	bodyForm    bool   // an HTML form body instead
+	optional    bool   // the body may be omitted
+	status      int    // success status
+	response    string // schema name of the success body; "" for none
+	html        bool   // the answer is an HTML page
+	errors      []int  // further error statuses
+}
+
+// paramDoc describes a query parameter.
+type paramDoc struct {
+	name, typ, desc string
+	enum            []string
+}
+
+var (
+	pLimit   = paramDoc{"limit", "integer", "Page size, 1 to 200 (default 50).", nil}
+	pCursor  = paramDoc{"cursor", "string", "The next_cursor of the previous page; a cursor that was altered is refused (422).", nil}
+	pCompany = paramDoc{"company_id", "integer", "A company in your scope; default your own.", nil}
+	pUsers   = []paramDoc{
+		{"q", "string", "Matches the ID exactly and name, e-mail, login and phones partially, case-insensitively.", nil},
+		{"status", "string", "", []string{"invited", "active", "blocked"}},
+		{"role", "string", "A role ID or key.", nil},
+		{"invitation", "string", "", []string{"pending", "expired", "accepted"}},
+		pCompany,
+		{"sort", "string", "", roster.UserSorts},
+		pLimit, pCursor,
+	}
+)
+
+var (
+	docHealth    = opDoc{tag: "meta", summary: "Health check (pings the database)", status: 200, response: "Health", errors: []int{503}}
+	docOpenAPI   = opDoc{tag: "meta", summary: "This OpenAPI 3.1 document", status: 200, response: "OpenAPIDocument"}
+	docSetupForm = opDoc{tag: "setup", summary: "Bootstrap page: form to create the Main administrator", html: true, status: 200,
+		description: "Opened from the one-time link `roster serve` prints on an empty installation. A wrong or used token answers 404.",
+		query:       []paramDoc{{"token", "string", "The one-time bootstrap token.", nil}}}
+	docSetupSubmit = opDoc{tag: "setup", summary: "Create the Main administrator from the bootstrap form", html: true, bodyForm: true, status: 201,
+		description: "Form fields: token, email, password, first_name, last_name. Errors are shown beside the fields (422); a wrong or used token answers 404.",
+		errors:      []int{404, 409, 422}}
+
+	docLogin = opDoc{tag: "auth", summary: "Sign in with e-mail or login and password", body: "LoginRequest", status: 200, response: "LoginResult",
+		description: "Answers a bearer token, or — for a temporary password — `password_change_required` with a `change_token` valid 10 minutes and usable only with /auth/password-change. " +
+			"Unknown user, wrong password, blocked user and invited user without a password all get the same 401."}
+	docPasswordChange = opDoc{tag: "auth", summary: "Set a permanent password after signing in with a temporary one", body: "PasswordChangeRequest", status: 200, response: "LoginResponse",
+		description: "Validates the password policy (at least 12 characters, not common, not containing the login, e-mail or name) and signs in.", errors: []int{401}}
+	docLogout     = opDoc{tag: "auth", summary: "Sign out: the token stops working", status: 204}
+	docSwitchBack = opDoc{tag: "auth", summary: "Leave a switch session", status: 200, response: "SwitchBackResult", errors: []int{409},
+		description: "Only with a switch token. Ends the switch session and answers the reseller administrator. Only token hashes are stored, so the original token cannot be handed back: " +
+			"clients keep the token they held before switching, which stayed valid, and use it again."}
+	docMe = opDoc{tag: "auth", summary: "Who am I: user, company, effective permissions, impersonator and session", status: 200, response: "Me"}
+
+	docUserList   = opDoc{tag: "users", summary: "List users in your scope", query: pUsers, status: 200, response: "UserPage"}
+	docUserCreate = opDoc{tag: "users", summary: "Create a user", body: "UserCreate", status: 201, response: "UserCreated", errors: []int{409},
+		description: "`credentials`: `invitation` (email method only, its default; the user starts invited with an invitation valid 8 hours — the e-mail itself is sent once e-mail delivery exists), " +
+			"`generated` (login method's default; the response carries `temporary_password` once) or `manual` (the admin gives `password`). Generated and manual passwords are temporary. " +
+			"Company administrator is granted only by the Main administrator (403)."}
+	docUserBulk = opDoc{tag: "users", summary: "Apply an action to many users, all or nothing", body: "BulkRequest", status: 200, response: "BulkResult", errors: []int{409},
+		description: "Needs users.roles for add_role/remove_role, users.block for block/unblock, users.delete for delete. When any user is refused nothing changes: 409 with `refused`."}
+	docUserGet   = opDoc{tag: "users", summary: "Get a user", status: 200, response: "User"}
+	docUserPatch = opDoc{tag: "users", summary: "Edit a user's name, phones and position", body: "UserPatch", status: 200, response: "User",
+		description: "E-mail, login and authorization method never change (422 naming the field). A name the user set themselves cannot be edited by someone else (403)."}
+	docUserDelete  = opDoc{tag: "users", summary: "Delete a user for good", status: 204}
+	docUserBlock   = opDoc{tag: "users", summary: "Block a user (ends their sessions at once)", body: "Comment", status: 200, response: "User"}
+	docUserUnblock = opDoc{tag: "users", summary: "Unblock a user", body: "Comment", status: 200, response: "User"}
+	docUserRoles   = opDoc{tag: "users", summary: "Replace a user's roles", body: "RoleIDs", status: 200, response: "User",
+		description: "A role may be granted or revoked only if all its permissions are your own; Company administrator only by the Main administrator."}
+	docUserPasswordReset = opDoc{tag: "users", summary: "Reset a user's password", status: 200, response: "TemporaryPassword",
+		description: "Login method: 200 with a new temporary password, shown once; the user must change it at the next sign-in and their sessions end. " +
+			"Email method: 202 — a single-use reset link will be e-mailed; e-mail delivery is not part of this release, so for now nothing is changed.",
+		errors: []int{202}}
+	docUserInvitation = opDoc{tag: "users", summary: "Send a new invitation (the old link dies)", status: 200, response: "User", errors: []int{409},
+		description: "Only for invited users. The new invitation is valid 8 hours; the e-mail is sent once e-mail delivery exists."}
+
+	docRoleList   = opDoc{tag: "roles", summary: "List the system roles and a company's roles", query: []paramDoc{pCompany}, status: 200, response: "RoleList"}
+	docRoleCreate = opDoc{tag: "roles", summary: "Create a custom role", body: "RoleCreate", status: 201, response: "Role", errors: []int{409},
+		description: "The key is derived from the name unless given. You can only give permissions you hold."}
+	docRoleExport = opDoc{tag: "roles", summary: "Export a company's custom roles", query: []paramDoc{pCompany}, status: 200, response: "RoleFile"}
+	docRoleImport = opDoc{tag: "roles", summary: "Import custom roles by key", body: "RoleFile", status: 200, response: "RoleImportResult",
+		query: []paramDoc{pCompany, {"dry_run", "boolean", "Only preview the changes.", nil}}}
+	docRoleGet   = opDoc{tag: "roles", summary: "Get a role", status: 200, response: "Role"}
+	docRolePatch = opDoc{tag: "roles", summary: "Rename a role or replace its permissions", body: "RolePatch", status: 200, response: "Role",
+		description: "System roles are read-only (403)."}
+	docRoleDelete = opDoc{tag: "roles", summary: "Delete a custom role", status: 204, errors: []int{409},
+		query: []paramDoc{{"force", "boolean", "Delete even while users hold it (it is taken from them first).", nil}}}
+	docRoleUsers = opDoc{tag: "roles", summary: "List the users holding a role", status: 200, response: "UserPage",
+		query: []paramDoc{pUsers[0], pUsers[1], pUsers[5], pLimit, pCursor}}
+	docPermissions = opDoc{tag: "roles", summary: "The permission catalog", status: 200, response: "PermissionList"}
+
+	docCompanyList   = opDoc{tag: "companies", summary: "List companies in your scope", status: 200, response: "CompanyList"}
+	docCompanyCreate = opDoc{tag: "companies", summary: "Create a company (Main administrator)", body: "CompanyCreate", status: 201, response: "Company"}
+	docCompanyGet    = opDoc{tag: "companies", summary: "Get a company", status: 200, response: "Company"}
+	docCompanyPatch  = opDoc{tag: "companies", summary: "Rename a company", body: "CompanyPatch", status: 200, response: "Company"}
+	docCompanySwitch = opDoc{tag: "companies", summary: "Act as the administrator of a direct dependent company", body: "SwitchRequest", optional: true,
+		status: 200, response: "SwitchResult", errors: []int{409},
+		description: "Gives a switch token valid 1 hour acting as the company's administrator account (`user_id` if given and an administrator, else the oldest active one; 409 when there is none). " +
+			"Only a company whose parent is your own; a switch token cannot switch again (403). Every action is logged with both identities. " +
+			"Keep your original token: POST /api/v1/auth/switch-back ends the switch session, and you continue with the original token."}
+
+	docEventList = opDoc{tag: "events", summary: "Read the event log, newest first", status: 200, response: "EventPage",
+		query: []paramDoc{{"user_id", "integer", "Events where this user is the actor or the target.", nil},
+			{"type", "string", "", roster.EventTypes},
+			{"since", "string", "RFC 3339 time.", nil}, {"until", "string", "RFC 3339 time.", nil}, pLimit, pCursor}}
+	docEventGet     = opDoc{tag: "events", summary: "Get an event with its comments", status: 200, response: "Event"}
+	docEventComment = opDoc{tag: "events", summary: "Comment on an event", body: "EventCommentRequest", status: 201, response: "EventComment"}
+)
+
+var pathParamRE = regexp.MustCompile(`\{(\w+)\}`)
+
+// handleOpenAPI serves the OpenAPI document built from the route table.
+func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, s.openAPI())
+}
+
+// openAPI builds the OpenAPI 3.1 document from the route table.
+func (s *Server) openAPI() map[string]any {
+	paths := map[string]any{}
+	for _, rt := range s.routes {
+		item, _ := paths[rt.pattern].(map[string]any)
+		if item == nil {
+			item = map[string]any{}
+			paths[rt.pattern] = item
+		}
+		item[strings.ToLower(rt.method)] = operation(rt)
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{
+			"title":   "Roster API",
+			"version": "1",
+			"description": "User and access management. Sign in with POST /api/v1/auth/login and send `Authorization: Bearer <token>`. " +
+				"Errors are application/problem+json (RFC 9457) with per-field `errors` and per-user `refused`. " +
+				"Another company's objects answer 404.",
+		},
+		"servers": []any{map[string]any{"url": "/"}},
+		"paths":   paths,
+		"components": map[string]any{
+			"schemas": schemas(),
+			"securitySchemes": map[string]any{
+				"bearer": map[string]any{"type": "http", "scheme": "bearer"},
+			},
+		},
+	}
+}
+
+// operation describes one route.
+func operation(rt route) map[string]any {
+	d := rt.doc
+	op := map[string]any{
+		"operationId": operationID(rt),
+		"summary":     d.summary,
+		"tags":        []string{d.tag},
+	}
+	desc := d.description
+	switch {
+	case rt.access.public:
+		op["security"] = []any{}
+	case len(rt.access.perms) > 0:
+		op["security"] = []any{map[string]any{"bearer": []any{}}}
+		ps := make([]string, len(rt.access.perms))
+		for i, p := range rt.access.perms {
+			ps[i] = "`" + string(p) + "`"
+		}
+		desc = strings.TrimSpace("Permission: " + strings.Join(ps, " or ") + ". " + desc)
+	default:
+		op["security"] = []any{map[string]any{"bearer": []any{}}}
+		desc = strings.TrimSpace("Any signed-in user. " + desc)
+	}
+	if desc != "" {
+		op["description"] = desc
+	}
+	var params []any
+	for _, m := range pathParamRE.FindAllStringSubmatch(rt.pattern, -1) {
+		params = append(params, map[string]any{"name": m[1], "in": "path", "required": true,
+			"schema": map[string]any{"type": "integer", "minimum": 1}})
+	}
+	for _, q := range d.query {
+		sch := map[string]any{"type": q.typ}
+		if len(q.enum) > 0 {
+			sch["enum"] = q.enum
+		}
+		p := map[string]any{"name": q.name, "in": "query", "schema": sch}
+		if q.desc != "" {
+			p["description"] = q.desc
+		}
+		params = append(params, p)
+	}
+	if params != nil {
+		op["parameters"] = params
+	}
+	switch {
+	case d.body != "":
+		op["requestBody"] = map[string]any{"required": !d.optional,
+			"content": map[string]any{"application/json": map[string]any{"schema": ref(d.body)}}}
+	case d.bodyForm:
+		op["requestBody"] = map[string]any{"required": true,
+			"content": map[string]any{"application/x-www-form-urlencoded": map[string]any{"schema": map[string]any{"type": "object"}}}}
+	}
+
+	responses := map[string]any{}
+	ok := map[string]any{"description": http.StatusText(d.status)}
+	switch {
+	case d.html:
+		ok["content"] = map[string]any{"text/html": map[string]any{"schema": map[string]any{"type": "string"}}}
+	case d.response != "":
+		ok["content"] = map[string]any{"application/json": map[string]any{"schema": ref(d.response)}}
+	}
+	responses[itoa(d.status)] = ok
+	errs := append([]int{}, d.errors...)
+	if !rt.access.public {
+		errs = append(errs, 401)
+	}
+	if len(rt.access.perms) > 0 {
+		errs = append(errs, 403)
+	}
+	if strings.Contains(rt.pattern, "{id}") {
+		errs = append(errs, 404)
+	}
+	if d.body != "" || d.bodyForm {
+		errs = append(errs, 400, 413, 422)
+	}
+	if len(d.query) > 0 {
+		errs = append(errs, 422)
+	}
+	if !d.html {
+		errs = append(errs, 500)
+	}
+	for _, st := range errs {
+		if _, done := responses[itoa(st)]; done {
+			continue
+		}
+		resp := map[string]any{"description": http.StatusText(st)}
+		switch {
+		case st == 202 && rt.pattern == "/api/v1/users/{id}/password-reset":
+			resp["content"] = map[string]any{"application/json": map[string]any{"schema": ref("Accepted")}}
+		case d.html:
+			resp["content"] = map[string]any{"text/html": map[string]any{"schema": map[string]any{"type": "string"}}}
+		case st >= 400:
+			resp["content"] = map[string]any{"application/problem+json": map[string]any{"schema": ref("Problem")}}
+		case st == 503:
+			resp["content"] = map[string]any{"application/json": map[string]any{"schema": ref("Health")}}
+		}
+		responses[itoa(st)] = resp
+	}
+	op["responses"] = responses
+	return op
+}
+
+// operationID makes "postApiV1UsersIdBlock"-like stable IDs.
+func operationID(rt route) string {
+	var b strings.Builder
+	b.WriteString(strings.ToLower(rt.method))
+	for _, part := range strings.FieldsFunc(rt.pattern, func(r rune) bool { return r == '/' || r == '-' || r == '.' || r == '{' || r == '}' }) {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}
+
+func itoa(n int) string {
+	const digits = "0123456789"
+	if n < 10 {
+		return digits[n : n+1]
+	}
+	return itoa(n/10) + digits[n%10:n%10+1]
+}
+
+// Schema helpers.
+func ref(name string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + name} }
+func typ(t string) map[string]any    { return map[string]any{"type": t} }
+func str() map[string]any            { return typ("string") }
+func integer() map[string]any        { return typ("integer") }
+func boolean() map[string]any        { return typ("boolean") }
+func dateTime() map[string]any       { return map[string]any{"type": "string", "format": "date-time"} }
+func arr(items map[string]any) map[string]any {
+	return map[string]any{"type": "array", "items": items}
+}
+func enum(vals ...string) map[string]any { return map[string]any{"type": "string", "enum": vals} }
+func nullable(t string) map[string]any   { return map[string]any{"type": []string{t, "null"}} }
+func nullableDateTime() map[string]any {
+	return map[string]any{"type": []string{"string", "null"}, "format": "date-time"}
+}
+func nullableRef(name string) map[string]any {
+	return map[string]any{"oneOf": []any{ref(name), typ("null")}}
+}
+
+// obj is an object schema; required lists required properties. Request
+// bodies refuse unknown properties.
+func obj(required []string, props map[string]any) map[string]any {
+	o := map[string]any{"type": "object", "properties": props}
+	if len(required) > 0 {
+		sort.Strings(required)
+		o["required"] = required
+	}
+	return o
+}
+
+func closed(o map[string]any) map[string]any { o["additionalProperties"] = false; return o }
+
+func permissionKeys() []string {
+	var out []string
+	for _, c := range roster.Catalog {
+		out = append(out, string(c.Key))
+	}
+	return out
+}
+
+// schemas are the components of the document.
+func schemas() map[string]any {
+	perm := enum(permissionKeys()...)
+	userProps := map[string]any{
+		"id": integer(), "company_id": integer(), "auth_method": enum("email", "login"),
+		"email": str(), "login": str(), "first_name": str(), "middle_name": str(), "last_name": str(),
+		"phone": str(), "work_phone": str(), "position": str(), "status": enum("invited", "active", "blocked"),
+		"roles": arr(ref("RoleRef")), "created_by": nullable("integer"), "created_at": dateTime(), "updated_at": dateTime(),
+		"last_login_at": nullableDateTime(), "invitation_expires_at": dateTime(),
+		"name_set_by_self": boolean(), "password_change_required": boolean(),
+	}
+	created := map[string]any{"temporary_password": map[string]any{"type": "string", "description": "Only with credentials generated; shown once."}}
+	for k, v := range userProps {
+		created[k] = v
+	}
+	userRequired := []string{"id", "company_id", "auth_method", "email", "login", "first_name", "middle_name", "last_name",
+		"phone", "work_phone", "position", "status", "roles", "created_by", "created_at", "updated_at", "last_login_at"}
+	loginResponse := obj([]string{"token", "expires_at", "user"}, map[string]any{
+		"token": str(), "expires_at": dateTime(), "user": ref("User")})
+	switchResult := obj([]string{"token", "expires_at", "user", "impersonator"}, map[string]any{
+		"token":      map[string]any{"type": "string", "description": "The switch token, valid 1 hour. Keep your original token for after switch-back."},
+		"expires_at": dateTime(), "user": ref("User"), "impersonator": ref("User")})
+	page := func(item string) map[string]any {
+		return obj([]string{"items", "next_cursor"}, map[string]any{
+			"items": arr(ref(item)), "next_cursor": map[string]any{"type": "string", "description": "Empty on the last page."}})
+	}
+	userPage := page("User")
+	userPage["properties"].(map[string]any)["total"] = integer()
+	userPage["required"] = []string{"items", "next_cursor", "total"}
+	list := func(item string) map[string]any {
+		return obj([]string{"items"}, map[string]any{"items": arr(ref(item))})
+	}
+	roleExport := obj([]string{"key", "name", "permissions"}, map[string]any{"key": str(), "name": str(), "permissions": arr(perm)})
+
+	return map[string]any{
+		"Problem": obj([]string{"type", "title", "status", "detail", "code"}, map[string]any{
+			"type": str(), "title": str(), "status": integer(), "detail": str(),
+			"code":    enum(roster.EINVALID, roster.ECONFLICT, roster.ENOTFOUND, roster.EFORBIDDEN, roster.EUNAUTHORIZED, roster.ERATELIMIT, roster.EINTERNAL, "bad_json", "too_large", "bad_form"),
+			"errors":  arr(ref("FieldError")),
+			"refused": arr(ref("Refusal")),
+		}),
+		"FieldError":      obj([]string{"field", "code", "message"}, map[string]any{"field": str(), "code": str(), "message": str()}),
+		"Refusal":         obj([]string{"user_id", "code", "message"}, map[string]any{"user_id": integer(), "code": str(), "message": str()}),
+		"Health":          obj([]string{"status"}, map[string]any{"status": enum("ok", "unavailable")}),
+		"Accepted":        obj([]string{"status", "detail"}, map[string]any{"status": enum("accepted"), "detail": str()}),
+		"OpenAPIDocument": map[string]any{"type": "object"},
+
+		"LoginRequest":           closed(obj([]string{"username", "password"}, map[string]any{"username": map[string]any{"type": "string", "description": "E-mail or login."}, "password": str()})),
+		"LoginResponse":          loginResponse,
+		"PasswordChangeRequired": obj([]string{"password_change_required", "change_token", "expires_at"}, map[string]any{"password_change_required": map[string]any{"const": true}, "change_token": str(), "expires_at": dateTime()}),
+		"LoginResult":            map[string]any{"oneOf": []any{ref("LoginResponse"), ref("PasswordChangeRequired")}},
+		"PasswordChangeRequest":  closed(obj([]string{"change_token", "new_password"}, map[string]any{"change_token": str(), "new_password": map[string]any{"type": "string", "minLength": 12, "maxLength": 256}})),
+		"Me": obj([]string{"user", "company", "permissions", "impersonator", "session"}, map[string]any{
+			"user": ref("User"), "company": ref("Company"), "permissions": arr(perm), "impersonator": nullableRef("User"),
+			"session": obj([]string{"kind", "expires_at"}, map[string]any{"kind": enum(roster.SessionAPI, roster.SessionSwitch), "expires_at": dateTime()}),
+		}),
+		"SwitchRequest":    closed(obj(nil, map[string]any{"user_id": map[string]any{"type": "integer", "description": "An administrator account of the company to act as."}})),
+		"SwitchResult":     switchResult,
+		"SwitchBackResult": obj([]string{"user"}, map[string]any{"user": ref("User")}),
+
+		"RoleRef":     obj([]string{"id", "key", "name"}, map[string]any{"id": integer(), "key": str(), "name": str()}),
+		"User":        obj(userRequired, userProps),
+		"UserCreated": obj(userRequired, created),
+		"UserPage":    userPage,
+		"UserCreate": closed(obj([]string{"auth_method", "role_ids"}, map[string]any{
+			"auth_method": enum("email", "login"), "email": str(), "login": map[string]any{"type": "string", "pattern": "^[A-Za-z0-9]{2,64}$"},
+			"first_name": str(), "middle_name": str(), "last_name": str(), "phone": str(), "work_phone": str(), "position": str(),
+			"role_ids": arr(integer()), "company_id": integer(), "credentials": enum("invitation", "generated", "manual"),
+			"password": map[string]any{"type": "string", "description": "Only with credentials manual."},
+		})),
+		"UserPatch": closed(obj(nil, map[string]any{"first_name": str(), "middle_name": str(), "last_name": str(),
+			"phone": str(), "work_phone": str(), "position": str()})),
+		"Comment":           closed(obj([]string{"comment"}, map[string]any{"comment": map[string]any{"type": "string", "minLength": 1, "maxLength": 1000}})),
+		"RoleIDs":           closed(obj([]string{"role_ids"}, map[string]any{"role_ids": arr(integer())})),
+		"TemporaryPassword": obj([]string{"temporary_password"}, map[string]any{"temporary_password": str()}),
+		"BulkRequest": closed(obj([]string{"action"}, map[string]any{
+			"action":   enum(roster.BulkAddRole, roster.BulkRemoveRole, roster.BulkBlock, roster.BulkUnblock, roster.BulkDelete),
+			"user_ids": arr(integer()),
+			"filter": closed(obj(nil, map[string]any{"q": str(), "status": enum("invited", "active", "blocked"), "role": str(),
+				"invitation": enum("pending", "expired", "accepted"), "company_id": integer()})),
+			"role_id": integer(), "comment": str(),
+		})),
+		"BulkResult": obj([]string{"action", "affected", "user_ids"}, map[string]any{"action": str(), "affected": integer(), "user_ids": arr(integer())}),
+
+		"Role": obj([]string{"id", "company_id", "key", "name", "system", "permissions"}, map[string]any{
+			"id": integer(), "company_id": nullable("integer"), "key": str(), "name": str(), "system": boolean(),
+			"permissions": arr(perm), "user_count": integer(), "created_at": dateTime(), "updated_at": dateTime()}),
+		"RoleList":   list("Role"),
+		"RoleCreate": closed(obj([]string{"name"}, map[string]any{"name": str(), "key": str(), "permissions": arr(perm), "company_id": integer()})),
+		"RolePatch":  closed(obj(nil, map[string]any{"name": str(), "permissions": arr(perm)})),
+		"RoleExport": roleExport,
+		"RoleFile":   closed(obj([]string{"roles"}, map[string]any{"roles": arr(ref("RoleExport"))})),
+		"RoleImportChange": obj([]string{"key", "name", "action"}, map[string]any{"key": str(), "name": str(),
+			"action": enum("create", "update", "unchanged"), "added_permissions": arr(perm), "removed_permissions": arr(perm), "renamed": boolean()}),
+		"RoleImportResult": obj([]string{"dry_run", "changes"}, map[string]any{"dry_run": boolean(), "changes": arr(ref("RoleImportChange"))}),
+		"PermissionInfo":   obj([]string{"key", "group", "name", "platform"}, map[string]any{"key": perm, "group": str(), "name": str(), "platform": boolean()}),
+		"PermissionList":   list("PermissionInfo"),
+
+		"Company": obj([]string{"id", "parent_id", "name"}, map[string]any{"id": integer(), "parent_id": nullable("integer"), "name": str(),
+			"user_count": integer(), "created_at": dateTime(), "updated_at": dateTime()}),
+		"CompanyList":   list("Company"),
+		"CompanyCreate": closed(obj([]string{"name"}, map[string]any{"name": str(), "parent_id": integer()})),
+		"CompanyPatch":  closed(obj(nil, map[string]any{"name": str()})),
+
+		"Event": obj([]string{"id", "company_id", "type", "created_at"}, map[string]any{
+			"id": integer(), "company_id": integer(), "type": enum(roster.EventTypes...),
+			"actor_id": nullable("integer"), "actor_name": str(), "impersonator_id": nullable("integer"), "impersonator_name": str(),
+			"target_user_id": nullable("integer"), "target_name": str(), "target_role_id": integer(), "address": str(),
+			"before": nullable("object"), "after": nullable("object"), "comment": str(), "created_at": dateTime(),
+			"comments": map[string]any{"type": []string{"array", "null"}, "items": ref("EventComment")}}),
+		"EventPage":           page("Event"),
+		"EventComment":        obj([]string{"id", "event_id", "author_id", "body", "created_at"}, map[string]any{"id": integer(), "event_id": integer(), "author_id": integer(), "author_name": str(), "body": str(), "created_at": dateTime()}),
+		"EventCommentRequest": closed(obj([]string{"body"}, map[string]any{"body": map[string]any{"type": "string", "minLength": 1, "maxLength": 2000}})),
+	}
+}

@@ -1,0 +1,225 @@
+// Package web serves Roster's REST API under /api/v1, its OpenAPI
+// description, the health check and the one-time bootstrap page. Every
+// route is listed once, in (*Server).routes; both the mux and the
+// authorization check are built from that table.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/secure"
+)
+
+// DefaultMaxBodyBytes bounds a request body when Deps.MaxBodyBytes is zero.
+const DefaultMaxBodyBytes int64 = 1 << 20
+
+// Deps are the parts a Server is built from. Everything is passed in: the
+// package has no globals.
+type Deps struct {
+	Companies roster.CompanyService
+	Users     roster.UserService
+	Roles     roster.RoleService
+	Sessions  roster.SessionService
+	Events    roster.EventService
+	Platform  roster.PlatformService
+	// Hasher hashes and verifies passwords (argon2id, bounded concurrency).
+	Hasher *secure.Hasher
+	// Clock is the source of time; time.Now when nil.
+	Clock roster.Clock
+	// Logger receives request logs and internal errors; discarded when nil.
+	Logger *slog.Logger
+	// TrustedProxies are the peers whose X-Forwarded-For header is believed.
+	TrustedProxies []netip.Prefix
+	// MaxBodyBytes bounds request bodies; DefaultMaxBodyBytes when zero.
+	MaxBodyBytes int64
+	// Ping checks the database for /healthz; nil means always healthy.
+	Ping func(ctx context.Context) error
+}
+
+// Server holds the dependencies of every handler.
+type Server struct {
+	Deps
+	routes []route
+}
+
+// NewServer returns a Server with defaults filled in.
+func NewServer(d Deps) *Server {
+	if d.Clock == nil {
+		d.Clock = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.MaxBodyBytes <= 0 {
+		d.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	s := &Server{Deps: d}
+	s.routes = s.routeTable()
+	return s
+}
+
+// access says who may call a route: anyone, any signed-in user, or a
+// signed-in user holding at least one of perms.
+type access struct {
+	public bool
+	perms  []roster.Permission
+}
+
+// Public routes need no token.
+func public() access { return access{public: true} }
+
+// authenticated routes need a valid token and no particular permission.
+func authenticated() access { return access{} }
+
+// anyOf routes need a token and at least one of the permissions.
+func anyOf(ps ...roster.Permission) access { return access{perms: ps} }
+
+// route is one row of the route table.
+type route struct {
+	method  string
+	pattern string
+	access  access
+	handle  func(http.ResponseWriter, *http.Request) error
+	doc     opDoc
+}
+
+// routeTable lists every route Roster serves: method, pattern, who may call
+// it, the handler, and its OpenAPI description.
+func (s *Server) routeTable() []route {
+	P := func(ps ...roster.Permission) access { return anyOf(ps...) }
+	return []route{
+		{"GET", "/healthz", public(), s.handleHealth, docHealth},
+		{"GET", "/api/v1/openapi.json", public(), s.handleOpenAPI, docOpenAPI},
+		{"GET", "/setup", public(), s.handleSetupForm, docSetupForm},
+		{"POST", "/setup", public(), s.handleSetupSubmit, docSetupSubmit},
+
+		{"POST", "/api/v1/auth/login", public(), s.handleLogin, docLogin},
+		{"POST", "/api/v1/auth/password-change", public(), s.handlePasswordChange, docPasswordChange},
+		{"POST", "/api/v1/auth/logout", authenticated(), s.handleLogout, docLogout},
+		{"POST", "/api/v1/auth/switch-back", authenticated(), s.handleSwitchBack, docSwitchBack},
+		{"GET", "/api/v1/me", authenticated(), s.handleMe, docMe},
+
+		{"GET", "/api/v1/users", P(roster.PermUsersView), s.handleUserList, docUserList},
+		{"POST", "/api/v1/users", P(roster.PermUsersCreate), s.handleUserCreate, docUserCreate},
+		{"POST", "/api/v1/users/bulk", P(roster.PermUsersRoles, roster.PermUsersBlock, roster.PermUsersDelete), s.handleUserBulk, docUserBulk},
+		{"GET", "/api/v1/users/{id}", P(roster.PermUsersView), s.handleUserGet, docUserGet},
+		{"PATCH", "/api/v1/users/{id}", P(roster.PermUsersEdit), s.handleUserPatch, docUserPatch},
+		{"DELETE", "/api/v1/users/{id}", P(roster.PermUsersDelete), s.handleUserDelete, docUserDelete},
+		{"POST", "/api/v1/users/{id}/block", P(roster.PermUsersBlock), s.handleUserBlock, docUserBlock},
+		{"POST", "/api/v1/users/{id}/unblock", P(roster.PermUsersBlock), s.handleUserUnblock, docUserUnblock},
+		{"PUT", "/api/v1/users/{id}/roles", P(roster.PermUsersRoles), s.handleUserRoles, docUserRoles},
+		{"POST", "/api/v1/users/{id}/password-reset", P(roster.PermUsersCredentials), s.handleUserPasswordReset, docUserPasswordReset},
+		{"POST", "/api/v1/users/{id}/invitation", P(roster.PermUsersCredentials), s.handleUserInvitation, docUserInvitation},
+
+		{"GET", "/api/v1/roles", P(roster.PermRolesView, roster.PermUsersView), s.handleRoleList, docRoleList},
+		{"POST", "/api/v1/roles", P(roster.PermRolesManage), s.handleRoleCreate, docRoleCreate},
+		{"GET", "/api/v1/roles/export", P(roster.PermRolesManage), s.handleRoleExport, docRoleExport},
+		{"POST", "/api/v1/roles/import", P(roster.PermRolesManage), s.handleRoleImport, docRoleImport},
+		{"GET", "/api/v1/roles/{id}", P(roster.PermRolesView, roster.PermUsersView), s.handleRoleGet, docRoleGet},
+		{"PATCH", "/api/v1/roles/{id}", P(roster.PermRolesManage), s.handleRolePatch, docRolePatch},
+		{"DELETE", "/api/v1/roles/{id}", P(roster.PermRolesManage), s.handleRoleDelete, docRoleDelete},
+		{"GET", "/api/v1/roles/{id}/users", P(roster.PermRolesView, roster.PermUsersView), s.handleRoleUsers, docRoleUsers},
+		{"GET", "/api/v1/permissions", authenticated(), s.handlePermissions, docPermissions},
+
+		{"GET", "/api/v1/companies", P(roster.PermCompaniesView), s.handleCompanyList, docCompanyList},
+		{"POST", "/api/v1/companies", P(roster.PermCompaniesManage), s.handleCompanyCreate, docCompanyCreate},
+		{"GET", "/api/v1/companies/{id}", P(roster.PermCompaniesView), s.handleCompanyGet, docCompanyGet},
+		{"PATCH", "/api/v1/companies/{id}", P(roster.PermCompaniesManage), s.handleCompanyPatch, docCompanyPatch},
+		{"POST", "/api/v1/companies/{id}/switch", P(roster.PermCompaniesSwitch), s.handleCompanySwitch, docCompanySwitch},
+
+		{"GET", "/api/v1/events", P(roster.PermAuditView), s.handleEventList, docEventList},
+		{"GET", "/api/v1/events/{id}", P(roster.PermAuditView), s.handleEventGet, docEventGet},
+		{"POST", "/api/v1/events/{id}/comments", P(roster.PermAuditView), s.handleEventComment, docEventComment},
+	}
+}
+
+// Handler returns the whole HTTP handler: the mux built from the route
+// table, wrapped in the middleware chain.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range s.routes {
+		mux.Handle(rt.method+" "+rt.pattern, s.endpoint(rt))
+	}
+	// Anything else under /api answers a problem, not the mux's plain text.
+	mux.Handle("/api/", s.adapt(func(w http.ResponseWriter, r *http.Request) error {
+		return errNoRoute
+	}))
+
+	var h http.Handler = mux
+	h = s.limitBody(h)
+	h = s.recoverPanics(h)
+	h = s.logRequests(h)
+	h = s.clientAddress(h)
+	h = securityHeaders(h)
+	return h
+}
+
+// endpoint wraps one route's handler with the authorization check of its
+// table row: the one place every endpoint checks permissions.
+func (s *Server) endpoint(rt route) http.Handler {
+	return s.adapt(func(w http.ResponseWriter, r *http.Request) error {
+		if rt.access.public {
+			return rt.handle(w, r)
+		}
+		actor, sess, err := s.authenticate(r)
+		if err != nil {
+			return err
+		}
+		if err := authorize(actor, rt.access.perms...); err != nil {
+			return err
+		}
+		ctx := roster.NewContextWithActor(r.Context(), actor)
+		ctx = context.WithValue(ctx, sessionKey{}, sess)
+		return rt.handle(w, r.WithContext(ctx))
+	})
+}
+
+// authorize answers EFORBIDDEN unless the actor holds one of perms (or
+// perms is empty).
+func authorize(a *roster.Actor, perms ...roster.Permission) error {
+	if len(perms) == 0 {
+		return nil
+	}
+	for _, p := range perms {
+		if a.Can(p) {
+			return nil
+		}
+	}
+	names := make([]string, len(perms))
+	for i, p := range perms {
+		names[i] = string(p)
+	}
+	return roster.Errorf(roster.EFORBIDDEN, "You do not have permission for this action (needs %s).", strings.Join(names, " or "))
+}
+
+// actorOf returns the request's actor; routes that are not public always have one.
+func actorOf(r *http.Request) *roster.Actor { return roster.ActorFromContext(r.Context()) }
+
+type sessionKey struct{}
+
+// sessionOf returns the session the request was authenticated with.
+func sessionOf(r *http.Request) *roster.Session {
+	s, _ := r.Context().Value(sessionKey{}).(*roster.Session)
+	return s
+}
+
+func (s *Server) now() time.Time { return s.Clock().UTC() }
+
+// handleHealth pings the database.
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
+	if s.Ping != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		if err := s.Ping(ctx); err != nil {
+			s.Logger.Error("health check: database ping failed", "err", err)
+			return writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		}
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
