@@ -1,0 +1,336 @@
+package mail
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"net/url"
+	"strings"
+	texttemplate "text/template"
+	"time"
+)
+
+// Kinds of message Render knows, each with its data type.
+const (
+	KindInvitation    = "invitation"     // Invitation
+	KindPasswordReset = "password_reset" // PasswordReset
+	KindEmailCode     = "email_code"     // EmailCode
+	KindMFAReset      = "mfa_reset"      // MFANotice: 2FA reset to e-mail codes by an admin
+	KindMFADisabled   = "mfa_disabled"   // MFANotice: 2FA turned off by an admin
+)
+
+// Kinds lists every kind of message.
+func Kinds() []string {
+	return []string{KindInvitation, KindPasswordReset, KindEmailCode, KindMFAReset, KindMFADisabled}
+}
+
+// Paths of the panel pages the links point to, relative to the base URL.
+// The web package serves them; a token is appended as the last segment.
+const (
+	RegisterPath      = "/register/"
+	PasswordResetPath = "/password-reset/"
+	SignInPath        = "/login"
+	SecurityPath      = "/profile/security"
+)
+
+// Default validity of each kind of link or code, used when the data's
+// ValidFor is zero (SPEC U4, U9; issue 3).
+const (
+	DefaultInvitationValidity = 8 * time.Hour
+	DefaultResetValidity      = time.Hour
+	DefaultCodeValidity       = 10 * time.Minute
+)
+
+// Languages Render can write, the first being the fallback.
+const (
+	LangEnglish = "en"
+	LangRussian = "ru"
+)
+
+// Invitation is the data of an invitation: a registration link.
+type Invitation struct {
+	// BaseURL is the absolute address of the panel, like
+	// https://roster.example.com (ROSTER_BASE_URL).
+	BaseURL string
+	// Token is the single-use registration token.
+	Token string
+	// Name is the recipient's name; may be empty.
+	Name string
+	// Company is the name of the inviting company; may be empty.
+	Company string
+	// InvitedBy is the inviting administrator's name; may be empty.
+	InvitedBy string
+	// ValidFor is how long the link works; zero means 8 hours.
+	ValidFor time.Duration
+}
+
+// Link is the absolute registration link.
+func (d Invitation) Link() string { return join(d.BaseURL, RegisterPath+url.PathEscape(d.Token)) }
+
+// Validity is ValidFor or its default.
+func (d Invitation) Validity() time.Duration { return orDefault(d.ValidFor, DefaultInvitationValidity) }
+
+// PasswordReset is the data of a password-reset link.
+type PasswordReset struct {
+	BaseURL string
+	Token   string
+	Name    string
+	// ValidFor is how long the link works; zero means 1 hour.
+	ValidFor time.Duration
+}
+
+// Link is the absolute password-reset link.
+func (d PasswordReset) Link() string {
+	return join(d.BaseURL, PasswordResetPath+url.PathEscape(d.Token))
+}
+
+// Validity is ValidFor or its default.
+func (d PasswordReset) Validity() time.Duration { return orDefault(d.ValidFor, DefaultResetValidity) }
+
+// EmailCode is the data of a sign-in code sent by e-mail (2FA).
+type EmailCode struct {
+	BaseURL string
+	// Code is the six-digit code.
+	Code string
+	Name string
+	// ValidFor is how long the code works; zero means 10 minutes.
+	ValidFor time.Duration
+}
+
+// Link is the absolute link to the sign-in page, for "this was not me".
+func (d EmailCode) Link() string { return join(d.BaseURL, SignInPath) }
+
+// Validity is ValidFor or its default.
+func (d EmailCode) Validity() time.Duration { return orDefault(d.ValidFor, DefaultCodeValidity) }
+
+// MFANotice is the data of the notice that an administrator reset or
+// turned off a user's two-factor authentication.
+type MFANotice struct {
+	BaseURL string
+	Name    string
+	// ChangedBy is the administrator's name; may be empty.
+	ChangedBy string
+}
+
+// Link is the absolute link to the user's security settings.
+func (d MFANotice) Link() string { return join(d.BaseURL, SecurityPath) }
+
+//go:embed templates
+var templateFS embed.FS
+
+// set is the parsed templates of one kind in one language: the text
+// template defines "subject" and "text", the HTML one "layout" and "content".
+type set struct {
+	text *texttemplate.Template
+	html *htmltemplate.Template
+}
+
+// templates maps language, then kind, to its templates. It is built once
+// from embedded files and never changes afterwards.
+var templates = mustParse()
+
+func mustParse() map[string]map[string]set {
+	m, err := parse()
+	if err != nil {
+		panic(err) // embedded files: a broken template is a build defect, caught by tests
+	}
+	return m
+}
+
+func parse() (map[string]map[string]set, error) {
+	out := map[string]map[string]set{}
+	for _, lang := range []string{LangEnglish, LangRussian} {
+		funcs := funcMap(lang)
+		out[lang] = map[string]set{}
+		for _, kind := range Kinds() {
+			base := "templates/" + lang + "/"
+			t, err := texttemplate.New(kind+".txt").Funcs(texttemplate.FuncMap(funcs)).
+				Option("missingkey=error").ParseFS(templateFS, base+kind+".txt")
+			if err != nil {
+				return nil, fmt.Errorf("mail: parse %s %s text: %w", lang, kind, err)
+			}
+			h, err := htmltemplate.New("layout.html").Funcs(htmltemplate.FuncMap(funcs)).
+				Option("missingkey=error").ParseFS(templateFS, base+"layout.html", base+kind+".html")
+			if err != nil {
+				return nil, fmt.Errorf("mail: parse %s %s html: %w", lang, kind, err)
+			}
+			for _, name := range []string{"subject", "text"} {
+				if t.Lookup(name) == nil {
+					return nil, fmt.Errorf("mail: %s %s text defines no %q", lang, kind, name)
+				}
+			}
+			out[lang][kind] = set{text: t, html: h}
+		}
+	}
+	return out, nil
+}
+
+// NormalizeLang turns a language tag ("ru", "ru-RU", "RU_ru", "en-GB", "")
+// into a language Render writes: Russian for Russian tags, else English.
+func NormalizeLang(tag string) string {
+	tag = strings.ToLower(strings.TrimSpace(tag))
+	if tag == LangRussian || strings.HasPrefix(tag, "ru-") || strings.HasPrefix(tag, "ru_") {
+		return LangRussian
+	}
+	return LangEnglish
+}
+
+// ErrUnknownKind is returned by Render for a kind it has no templates for.
+var ErrUnknownKind = errors.New("mail: unknown kind of message")
+
+// Render writes the message of kind in lang (English when lang is not
+// supported) from data, whose type must match the kind (a value or a
+// pointer). The base URL in data must be an absolute http or https URL, so
+// every link in the message is absolute. To is left for the caller to set.
+func Render(kind string, lang string, data any) (Message, error) {
+	lang = NormalizeLang(lang)
+	s, ok := templates[lang][kind]
+	if !ok {
+		return Message{}, fmt.Errorf("%w: %q", ErrUnknownKind, kind)
+	}
+	data, err := check(kind, data)
+	if err != nil {
+		return Message{}, err
+	}
+	var subject, text, html bytes.Buffer
+	if err := s.text.ExecuteTemplate(&subject, "subject", data); err != nil {
+		return Message{}, fmt.Errorf("mail: render %s subject: %w", kind, err)
+	}
+	if err := s.text.ExecuteTemplate(&text, "text", data); err != nil {
+		return Message{}, fmt.Errorf("mail: render %s text: %w", kind, err)
+	}
+	if err := s.html.ExecuteTemplate(&html, "layout", data); err != nil {
+		return Message{}, fmt.Errorf("mail: render %s html: %w", kind, err)
+	}
+	return Message{
+		// A subject is one line whatever the data holds (no header injection).
+		Subject: strings.Join(strings.Fields(subject.String()), " "),
+		Text:    strings.TrimSpace(text.String()) + "\n",
+		HTML:    html.String(),
+		Lang:    lang,
+	}, nil
+}
+
+// check verifies that data suits kind and returns it by value with its base
+// URL normalized.
+func check(kind string, data any) (any, error) {
+	var err error
+	wrong := func() error { return fmt.Errorf("mail: %s needs data of another type, not %T", kind, data) }
+	switch kind {
+	case KindInvitation:
+		d, ok := deref[Invitation](data)
+		if !ok {
+			return nil, wrong()
+		}
+		if d.Token == "" {
+			return nil, errors.New("mail: invitation without a token")
+		}
+		d.BaseURL, err = normalizeBase(d.BaseURL)
+		return d, err
+	case KindPasswordReset:
+		d, ok := deref[PasswordReset](data)
+		if !ok {
+			return nil, wrong()
+		}
+		if d.Token == "" {
+			return nil, errors.New("mail: password reset without a token")
+		}
+		d.BaseURL, err = normalizeBase(d.BaseURL)
+		return d, err
+	case KindEmailCode:
+		d, ok := deref[EmailCode](data)
+		if !ok {
+			return nil, wrong()
+		}
+		if d.Code == "" {
+			return nil, errors.New("mail: e-mail code message without a code")
+		}
+		d.BaseURL, err = normalizeBase(d.BaseURL)
+		return d, err
+	case KindMFAReset, KindMFADisabled:
+		d, ok := deref[MFANotice](data)
+		if !ok {
+			return nil, wrong()
+		}
+		d.BaseURL, err = normalizeBase(d.BaseURL)
+		return d, err
+	}
+	return nil, fmt.Errorf("%w: %q", ErrUnknownKind, kind)
+}
+
+func deref[T any](data any) (T, bool) {
+	switch d := data.(type) {
+	case T:
+		return d, true
+	case *T:
+		if d != nil {
+			return *d, true
+		}
+	}
+	var zero T
+	return zero, false
+}
+
+// normalizeBase checks that base is an absolute http(s) URL without query,
+// fragment or credentials, and returns it without a trailing slash.
+func normalizeBase(base string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(base))
+	if err != nil {
+		return "", fmt.Errorf("mail: base URL: %w", err)
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return "", fmt.Errorf("mail: base URL %q is not an absolute http(s) URL without query", base)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+func join(base, path string) string { return strings.TrimRight(base, "/") + path }
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// funcMap returns the template functions of one language.
+func funcMap(lang string) map[string]any {
+	return map[string]any{
+		"dur": func(d time.Duration) string { return duration(lang, d) },
+	}
+}
+
+// duration writes a validity period in words: whole hours when it is
+// a whole number of hours, else minutes.
+func duration(lang string, d time.Duration) string {
+	n, unit := int(d/time.Minute), "minute"
+	if d >= time.Hour && d%time.Hour == 0 {
+		n, unit = int(d/time.Hour), "hour"
+	}
+	if lang == LangRussian {
+		forms := map[string][3]string{
+			"hour":   {"час", "часа", "часов"},
+			"minute": {"минуту", "минуты", "минут"},
+		}[unit]
+		return fmt.Sprintf("%d %s", n, ruPlural(n, forms))
+	}
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+// ruPlural picks the Russian form for n: 1, 21 час; 2–4, 22 часа; 5–20 часов.
+func ruPlural(n int, forms [3]string) string {
+	n %= 100
+	switch {
+	case n%10 == 1 && n != 11:
+		return forms[0]
+	case n%10 >= 2 && n%10 <= 4 && (n < 12 || n > 14):
+		return forms[1]
+	}
+	return forms[2]
+}
