@@ -139,6 +139,16 @@ func (s *Server) routeTable() []route {
 	}
 }
 
+// Routes lists every route as "METHOD pattern", in table order: for tests
+// that check every route is covered, and for documentation.
+func (s *Server) Routes() []string {
+	out := make([]string, len(s.routes))
+	for i, rt := range s.routes {
+		out[i] = rt.method + " " + rt.pattern
+	}
+	return out
+}
+
 // Handler returns the whole HTTP handler: the mux built from the route
 // table, wrapped in the middleware chain.
 func (s *Server) Handler() http.Handler {
