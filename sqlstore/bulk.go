@@ -1,0 +1,177 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/roster-app/roster"
+)
+
+// BulkUsers applies a bulk action all or nothing: when any user is refused
+// it changes nothing and returns ECONFLICT with a Refusal per user.
+func (s *Store) BulkUsers(ctx context.Context, scope roster.Scope, ba roster.BulkAction) (*roster.BulkResult, error) {
+	if err := ba.Validate(); err != nil {
+		return nil, err
+	}
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	ids := dedupe(ba.UserIDs)
+	if ba.Filter != nil {
+		if ids, err = s.userIDs(ctx, tx, scope, *ba.Filter, roster.MaxBulkUsers); err != nil {
+			return nil, err
+		}
+		if len(ids) > roster.MaxBulkUsers {
+			return nil, roster.Errorf(roster.EINVALID, "The filter matches more than %d users; narrow it.", roster.MaxBulkUsers)
+		}
+	}
+	users, err := usersByIDs(ctx, tx, scope, ids)
+	if err != nil {
+		return nil, err
+	}
+	var role *roster.Role
+	if ba.Action == roster.BulkAddRole || ba.Action == roster.BulkRemoveRole {
+		if role, err = findRole(ctx, tx, scope, ba.RoleID); err != nil {
+			return nil, &roster.Error{Code: roster.EINVALID, Message: "Unknown role.",
+				Fields: []roster.FieldError{{Field: "role_id", Code: "unknown_role", Message: "Unknown role."}}}
+		}
+		if err := tx.actor.CheckGrant(role); err != nil {
+			return nil, err
+		}
+	}
+	var refusals []roster.Refusal
+	refuse := func(id int64, code, msg string) {
+		refusals = append(refusals, roster.Refusal{UserID: id, Code: code, Message: msg})
+	}
+	var todo []*roster.User
+	for _, id := range ids {
+		u := users[id]
+		if u == nil {
+			refuse(id, "not_found", "User not found.")
+			continue
+		}
+		if tx.actor != nil && tx.actor.UserID() == id && (ba.Action == roster.BulkBlock || ba.Action == roster.BulkDelete) {
+			refuse(id, "forbidden", "You cannot block or delete your own account.")
+			continue
+		}
+		if err := checkManage(ctx, tx, u); err != nil {
+			if roster.ErrorCode(err) != roster.EFORBIDDEN {
+				return nil, err
+			}
+			refuse(id, "forbidden", roster.ErrorMessage(err))
+			continue
+		}
+		held := slices.ContainsFunc(u.Roles, func(r roster.RoleRef) bool { return role != nil && r.ID == role.ID })
+		switch ba.Action {
+		case roster.BulkAddRole:
+			if !role.System && (role.CompanyID == nil || *role.CompanyID != u.CompanyID) {
+				refuse(id, "invalid_role", "This role belongs to another company.")
+				continue
+			}
+			if role.System && role.Key == roster.RoleMainAdmin && u.CompanyID != roster.PlatformCompanyID {
+				refuse(id, "invalid_role", "The Main administrator role is held only in the platform company.")
+				continue
+			}
+			if held {
+				continue
+			}
+		case roster.BulkRemoveRole:
+			if !held {
+				continue
+			}
+			if len(u.Roles) == 1 {
+				refuse(id, "last_role", "This is the user's only role.")
+				continue
+			}
+		case roster.BulkBlock:
+			if u.Status == roster.StatusBlocked {
+				continue
+			}
+		case roster.BulkUnblock:
+			if u.Status != roster.StatusBlocked {
+				continue
+			}
+		}
+		todo = append(todo, u)
+	}
+	if len(refusals) > 0 {
+		return nil, &roster.Error{Code: roster.ECONFLICT,
+			Message: fmt.Sprintf("The action was refused for %d users; nothing was changed.", len(refusals)), Refusals: refusals}
+	}
+	res := &roster.BulkResult{Action: ba.Action, UserIDs: []int64{}}
+	for _, u := range todo {
+		if err := applyBulk(ctx, tx, u, ba, role); err != nil {
+			return nil, err
+		}
+		res.UserIDs = append(res.UserIDs, u.ID)
+	}
+	res.Affected = len(res.UserIDs)
+	return res, tx.commit()
+}
+
+func applyBulk(ctx context.Context, tx *Tx, u *roster.User, ba roster.BulkAction, role *roster.Role) error {
+	switch ba.Action {
+	case roster.BulkBlock, roster.BulkUnblock:
+		_, err := setUserBlocked(ctx, tx, u, ba.Comment, ba.Action == roster.BulkBlock)
+		return err
+	case roster.BulkDelete:
+		return deleteUser(ctx, tx, u, ba.Comment)
+	}
+	before := roleKeys(u.Roles)
+	var err error
+	if ba.Action == roster.BulkAddRole {
+		_, err = tx.ExecContext(ctx, `INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)`, u.ID, role.ID)
+	} else {
+		_, err = tx.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = $1 AND role_id = $2`, u.ID, role.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("bulk %s: %w", ba.Action, err)
+	}
+	if err := touchUser(ctx, tx, u); err != nil {
+		return err
+	}
+	u.Roles = nil
+	if err := loadRoles(ctx, tx, []*roster.User{u}); err != nil {
+		return err
+	}
+	e := userEvent(roster.EventUserRolesChanged, u)
+	e.Before, e.After = map[string]any{"roles": before}, map[string]any{"roles": roleKeys(u.Roles)}
+	e.Comment = ba.Comment
+	return writeEvent(ctx, tx, e)
+}
+
+// usersByIDs loads the users in scope among ids, with roles.
+func usersByIDs(ctx context.Context, q querier, scope roster.Scope, ids []int64) (map[int64]*roster.User, error) {
+	out := map[int64]*roster.User{}
+	var all []*roster.User
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		var b sqlBuilder
+		b.cond(`u.id IN (` + b.inInts(ids[:n]) + `)`)
+		ids = ids[n:]
+		if !b.scopeCond(scope, "u.company_id") {
+			return out, nil
+		}
+		rows, err := q.QueryContext(ctx, `SELECT `+userColumns+` FROM users u`+b.whereSQL(), b.args...)
+		if err != nil {
+			return nil, fmt.Errorf("users by id: %w", err)
+		}
+		for rows.Next() {
+			u, err := scanUser(rows)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("users by id: %w", err)
+			}
+			out[u.ID] = u
+			all = append(all, u)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("users by id: %w", err)
+		}
+	}
+	return out, loadRoles(ctx, q, all)
+}

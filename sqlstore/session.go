@@ -1,0 +1,101 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/roster-app/roster"
+)
+
+// CreateSession stores a session and sets its ID.
+func (s *Store) CreateSession(ctx context.Context, ss *roster.Session) error {
+	now := s.now()
+	if ss.CreatedAt.IsZero() {
+		ss.CreatedAt = now
+	}
+	if ss.LastSeenAt.IsZero() {
+		ss.LastSeenAt = ss.CreatedAt
+	}
+	ss.CreatedAt = ss.CreatedAt.UTC().Truncate(time.Microsecond)
+	ss.LastSeenAt = ss.LastSeenAt.UTC().Truncate(time.Microsecond)
+	ss.ExpiresAt = ss.ExpiresAt.UTC().Truncate(time.Microsecond)
+	err := s.db.QueryRowContext(ctx, `INSERT INTO sessions (token_hash, kind, user_id, parent_id, impersonator_id,
+		address, user_agent, created_at, last_seen_at, idle_timeout_seconds, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+		ss.TokenHash, ss.Kind, ss.UserID, ss.ParentID, ss.ImpersonatorID, ss.Address, ss.UserAgent,
+		ss.CreatedAt, ss.LastSeenAt, int64(ss.IdleTimeout/time.Second), ss.ExpiresAt).Scan(&ss.ID)
+	if err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	return nil
+}
+
+// SessionByTokenHash returns a live session; expired ones are ENOTFOUND.
+func (s *Store) SessionByTokenHash(ctx context.Context, hash []byte) (*roster.Session, error) {
+	var ss roster.Session
+	var parent, imp sql.NullInt64
+	var idle int64
+	err := s.rdb.QueryRowContext(ctx, `SELECT id, token_hash, kind, user_id, parent_id, impersonator_id, address,
+		user_agent, created_at, last_seen_at, idle_timeout_seconds, expires_at FROM sessions WHERE token_hash = $1`, hash).
+		Scan(&ss.ID, &ss.TokenHash, &ss.Kind, &ss.UserID, &parent, &imp, &ss.Address, &ss.UserAgent,
+			&ss.CreatedAt, &ss.LastSeenAt, &idle, &ss.ExpiresAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Session")
+	} else if err != nil {
+		return nil, fmt.Errorf("session: %w", err)
+	}
+	if parent.Valid {
+		ss.ParentID = &parent.Int64
+	}
+	if imp.Valid {
+		ss.ImpersonatorID = &imp.Int64
+	}
+	ss.IdleTimeout = time.Duration(idle) * time.Second
+	ss.CreatedAt, ss.LastSeenAt, ss.ExpiresAt = ss.CreatedAt.UTC(), ss.LastSeenAt.UTC(), ss.ExpiresAt.UTC()
+	if ss.Expired(s.now()) {
+		return nil, notFound("Session")
+	}
+	return &ss, nil
+}
+
+// touchInterval is how far apart activity is recorded: a request stream
+// does not turn every read into a write.
+const touchInterval = 5 * time.Second
+
+// TouchSession records activity at most once every few seconds.
+func (s *Store) TouchSession(ctx context.Context, id int64, at time.Time) error {
+	at = at.UTC().Truncate(time.Microsecond)
+	if _, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $3`,
+		at, id, at.Add(-touchInterval)); err != nil {
+		return fmt.Errorf("touch session: %w", err)
+	}
+	return nil
+}
+
+// DeleteSession ends one session (and the switch sessions made from it).
+func (s *Store) DeleteSession(ctx context.Context, id int64) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+// DeleteUserSessions ends every session of a user, and every switch
+// session they act through.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) error {
+	return deleteUserSessions(ctx, s.db, userID)
+}
+
+// DeleteExpiredSessions removes sessions past their idle or absolute expiry.
+func (s *Store) DeleteExpiredSessions(ctx context.Context) (int, error) {
+	now := s.now()
+	res, err := s.d.deleteExpiredSessions(ctx, s.db, now)
+	if err != nil {
+		return 0, fmt.Errorf("delete expired sessions: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}

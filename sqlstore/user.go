@@ -1,0 +1,780 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/roster-app/roster"
+)
+
+// userColumns is the select list scanned by scanUser, on alias u.
+const userColumns = `u.id, u.company_id, u.auth_method, u.email, u.login, u.first_name, u.middle_name,
+	u.last_name, u.phone, u.work_phone, u.position, u.status, u.name_set_by_self, u.password_hash,
+	u.password_temporary, u.created_by, u.created_at, u.updated_at, u.last_login_at, u.invitation_expires_at`
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanUser(r rowScanner) (*roster.User, error) {
+	var u roster.User
+	var createdBy sql.NullInt64
+	var lastLogin, invExpires sql.NullTime
+	err := r.Scan(&u.ID, &u.CompanyID, &u.AuthMethod, &u.Email, &u.Login, &u.FirstName, &u.MiddleName,
+		&u.LastName, &u.Phone, &u.WorkPhone, &u.Position, &u.Status, &u.NameSetBySelf, &u.PasswordHash,
+		&u.PasswordTemporary, &createdBy, &u.CreatedAt, &u.UpdatedAt, &lastLogin, &invExpires)
+	if err != nil {
+		return nil, err
+	}
+	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	if createdBy.Valid {
+		u.CreatedBy = &createdBy.Int64
+	}
+	if lastLogin.Valid {
+		t := lastLogin.Time.UTC()
+		u.LastLoginAt = &t
+	}
+	if invExpires.Valid && u.Status == roster.StatusInvited {
+		t := invExpires.Time.UTC()
+		u.InvitationExpiresAt = &t
+	}
+	u.Roles = []roster.RoleRef{}
+	return &u, nil
+}
+
+// sortName is the lower-cased display name users are ordered by.
+func sortName(u *roster.User) string { return strings.ToLower(u.DisplayName()) }
+
+// searchText is the lower-cased text a search matches: the full name, the
+// e-mail, the login and the phones, both as typed and as bare digits.
+func searchText(u *roster.User) string {
+	parts := []string{strings.Join(strings.Fields(u.FirstName+" "+u.MiddleName+" "+u.LastName), " "), u.Email, u.Login}
+	for _, p := range []string{u.Phone, u.WorkPhone} {
+		if p == "" {
+			continue
+		}
+		parts = append(parts, p)
+		if d := digitsOnly(p); d != p {
+			parts = append(parts, d)
+		}
+	}
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.ToLower(strings.Join(out, " "))
+}
+
+func digitsOnly(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// loadRoles fills the roles of users in one query per chunk.
+func loadRoles(ctx context.Context, q querier, users []*roster.User) error {
+	byID := make(map[int64]*roster.User, len(users))
+	ids := make([]int64, 0, len(users))
+	for _, u := range users {
+		byID[u.ID] = u
+		ids = append(ids, u.ID)
+	}
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		var b sqlBuilder
+		rows, err := q.QueryContext(ctx, `SELECT ur.user_id, r.id, r.key, r.name FROM user_roles ur
+			JOIN roles r ON r.id = ur.role_id WHERE ur.user_id IN (`+b.inInts(ids[:n])+`) ORDER BY r.system DESC, r.name, r.id`, b.args...)
+		if err != nil {
+			return fmt.Errorf("load user roles: %w", err)
+		}
+		for rows.Next() {
+			var uid int64
+			var r roster.RoleRef
+			if err := rows.Scan(&uid, &r.ID, &r.Key, &r.Name); err != nil {
+				rows.Close()
+				return fmt.Errorf("load user roles: %w", err)
+			}
+			byID[uid].Roles = append(byID[uid].Roles, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("load user roles: %w", err)
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+// findUser returns a user in scope with roles, or ENOTFOUND.
+func findUser(ctx context.Context, q querier, scope roster.Scope, id int64) (*roster.User, error) {
+	var b sqlBuilder
+	b.cond("u.id = " + b.arg(id))
+	if !b.scopeCond(scope, "u.company_id") {
+		return nil, notFound("User")
+	}
+	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u`+b.whereSQL(), b.args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("User")
+	} else if err != nil {
+		return nil, fmt.Errorf("user %d: %w", id, err)
+	}
+	if err := loadRoles(ctx, q, []*roster.User{u}); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// UserByID returns a user in scope, with roles.
+func (s *Store) UserByID(ctx context.Context, scope roster.Scope, id int64) (*roster.User, error) {
+	return findUser(ctx, s.rdb, scope, id)
+}
+
+// UserByUsername finds a user by e-mail or login, case-insensitively.
+func (s *Store) UserByUsername(ctx context.Context, username string) (*roster.User, error) {
+	name := strings.ToLower(strings.TrimSpace(username))
+	if name == "" {
+		return nil, notFound("User")
+	}
+	u, err := scanUser(s.rdb.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u
+		WHERE (u.email = $1 AND u.email <> '') OR (u.login = $1 AND u.login <> '')`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("User")
+	} else if err != nil {
+		return nil, fmt.Errorf("user by username: %w", err)
+	}
+	if err := loadRoles(ctx, s.rdb, []*roster.User{u}); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// UserPermissions returns the union of the permissions of the user's roles.
+func (s *Store) UserPermissions(ctx context.Context, userID int64) (roster.PermissionSet, error) {
+	return userPermissions(ctx, s.rdb, userID)
+}
+
+func userPermissions(ctx context.Context, q querier, userID int64) (roster.PermissionSet, error) {
+	rows, err := q.QueryContext(ctx, `SELECT DISTINCT rp.permission FROM user_roles ur
+		JOIN role_permissions rp ON rp.role_id = ur.role_id WHERE ur.user_id = $1`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("user permissions: %w", err)
+	}
+	defer rows.Close()
+	set := roster.PermissionSet{}
+	for rows.Next() {
+		var p roster.Permission
+		if err := rows.Scan(&p); err != nil {
+			return nil, fmt.Errorf("user permissions: %w", err)
+		}
+		set[p] = true
+	}
+	return set, rows.Err()
+}
+
+// checkManage applies Actor.CheckManage against the target's current roles.
+func checkManage(ctx context.Context, tx *Tx, u *roster.User) error {
+	if tx.actor == nil {
+		return nil
+	}
+	perms, err := userPermissions(ctx, tx, u.ID)
+	if err != nil {
+		return err
+	}
+	return tx.actor.CheckManage(u, perms)
+}
+
+// rolesForUser loads the roles with ids and checks that each is a system
+// role or a role of company; EINVALID on "role_ids" otherwise.
+func rolesForUser(ctx context.Context, q querier, companyID int64, ids []int64) (map[int64]*roster.Role, error) {
+	out := map[int64]*roster.Role{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	roles, err := rolesByIDs(ctx, q, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		r, ok := roles[id]
+		if !ok || (!r.System && (r.CompanyID == nil || *r.CompanyID != companyID)) {
+			return nil, invalidRole("Unknown role.")
+		}
+		if r.Key == roster.RoleMainAdmin && r.System && companyID != roster.PlatformCompanyID {
+			return nil, invalidRole("The Main administrator role is held only in the platform company.")
+		}
+		out[id] = r
+	}
+	return out, nil
+}
+
+func invalidRole(msg string) error {
+	return &roster.Error{Code: roster.EINVALID, Message: msg,
+		Fields: []roster.FieldError{{Field: "role_ids", Code: "unknown_role", Message: msg}}}
+}
+
+func userFields(u *roster.User) map[string]any {
+	return map[string]any{
+		"auth_method": string(u.AuthMethod), "email": u.Email, "login": u.Login,
+		"first_name": u.FirstName, "middle_name": u.MiddleName, "last_name": u.LastName,
+		"phone": u.Phone, "work_phone": u.WorkPhone, "position": u.Position, "status": string(u.Status),
+	}
+}
+
+func roleKeys(rs []roster.RoleRef) []string {
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, r.Key)
+	}
+	return out
+}
+
+// userEvent is an event about user u in u's company.
+func userEvent(typ string, u *roster.User) *roster.Event {
+	return &roster.Event{Type: typ, CompanyID: u.CompanyID, TargetUserID: int64Ptr(u.ID), TargetName: u.DisplayName()}
+}
+
+// checkUnique returns ECONFLICT when the e-mail or login is taken.
+func checkUnique(ctx context.Context, q querier, email, login string) error {
+	var n int
+	if email != "" {
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE email = $1 AND email <> ''`, email).Scan(&n); err != nil {
+			return fmt.Errorf("check e-mail: %w", err)
+		}
+		if n > 0 {
+			return roster.Conflict("email", "A user with this e-mail already exists.")
+		}
+	}
+	if login != "" {
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE login = $1 AND login <> ''`, login).Scan(&n); err != nil {
+			return fmt.Errorf("check login: %w", err)
+		}
+		if n > 0 {
+			return roster.Conflict("login", "A user with this login already exists.")
+		}
+	}
+	return nil
+}
+
+// CreateUser inserts the user with its roles and, with invitationHash set, a
+// pending invitation.
+func (s *Store) CreateUser(ctx context.Context, u *roster.User, roleIDs []int64, invitationHash []byte, invitationExpiry time.Time) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := createUser(ctx, tx, u, roleIDs, invitationHash, invitationExpiry, roster.EventUserCreated); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+func createUser(ctx context.Context, tx *Tx, u *roster.User, roleIDs []int64, invitationHash []byte, invitationExpiry time.Time, eventType string) error {
+	u.Email, u.Login = roster.NormalizeEmail(u.Email), roster.NormalizeLogin(u.Login)
+	var one int
+	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM companies WHERE id = $1`, u.CompanyID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+		return notFound("Company")
+	} else if err != nil {
+		return fmt.Errorf("company of new user: %w", err)
+	}
+	roleIDs = dedupe(roleIDs)
+	if len(roleIDs) == 0 {
+		return &roster.Error{Code: roster.EINVALID, Message: "Choose at least one role.",
+			Fields: []roster.FieldError{{Field: "role_ids", Code: "required", Message: "Choose at least one role."}}}
+	}
+	roles, err := rolesForUser(ctx, tx, u.CompanyID, roleIDs)
+	if err != nil {
+		return err
+	}
+	for _, id := range roleIDs {
+		if err := tx.actor.CheckGrant(roles[id]); err != nil {
+			return err
+		}
+	}
+	if err := checkUnique(ctx, tx, u.Email, u.Login); err != nil {
+		return err
+	}
+	if u.Status == "" {
+		u.Status = roster.StatusActive
+		if invitationHash != nil {
+			u.Status = roster.StatusInvited
+		}
+	}
+	if u.CreatedBy == nil && tx.actor != nil && tx.actor.User != nil {
+		u.CreatedBy = int64Ptr(tx.actor.User.ID)
+	}
+	u.CreatedAt, u.UpdatedAt = tx.now, tx.now
+	var invExpiry any
+	if invitationHash != nil {
+		t := invitationExpiry.UTC().Truncate(time.Microsecond)
+		invExpiry = t
+		u.InvitationExpiresAt = &t
+	}
+	err = tx.QueryRowContext(ctx, `INSERT INTO users (company_id, auth_method, email, login, first_name, middle_name,
+		last_name, phone, work_phone, position, status, name_set_by_self, password_hash, password_temporary,
+		created_by, created_at, updated_at, invitation_hash, invitation_expires_at, sort_name, search)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18, $19, $20)
+		RETURNING id`,
+		u.CompanyID, string(u.AuthMethod), u.Email, u.Login, u.FirstName, u.MiddleName, u.LastName, u.Phone,
+		u.WorkPhone, u.Position, string(u.Status), u.NameSetBySelf, u.PasswordHash, u.PasswordTemporary,
+		u.CreatedBy, tx.now, invitationHash, invExpiry, sortName(u), searchText(u)).Scan(&u.ID)
+	if c, ok := tx.s.d.uniqueViolation(err); ok {
+		if strings.Contains(c, "login") {
+			return roster.Conflict("login", "A user with this login already exists.")
+		}
+		return roster.Conflict("email", "A user with this e-mail already exists.")
+	} else if err != nil {
+		return fmt.Errorf("insert user: %w", err)
+	}
+	u.Roles = []roster.RoleRef{}
+	for _, id := range roleIDs {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)`, u.ID, id); err != nil {
+			return fmt.Errorf("insert user role: %w", err)
+		}
+		r := roles[id]
+		u.Roles = append(u.Roles, roster.RoleRef{ID: r.ID, Key: r.Key, Name: r.Name})
+	}
+	after := userFields(u)
+	after["roles"] = roleKeys(u.Roles)
+	if invitationHash != nil {
+		after["invitation_expires_at"] = u.InvitationExpiresAt
+	}
+	return writeEvent(ctx, tx, &roster.Event{Type: eventType, CompanyID: u.CompanyID,
+		TargetUserID: int64Ptr(u.ID), TargetName: u.DisplayName(), After: after})
+}
+
+func dedupe(ids []int64) []int64 {
+	out := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// UpdateUser applies an update to a user in scope.
+func (s *Store) UpdateUser(ctx context.Context, scope roster.Scope, id int64, upd roster.UserUpdate) (*roster.User, error) {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	u, err := findUser(ctx, tx, scope, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkManage(ctx, tx, u); err != nil {
+		return nil, err
+	}
+	self := tx.actor != nil && tx.actor.UserID() == u.ID
+	before, after := map[string]any{}, map[string]any{}
+	set := func(field string, dst *string, v *string) {
+		if v != nil && *v != *dst {
+			before[field], after[field] = *dst, *v
+			*dst = *v
+		}
+	}
+	set("first_name", &u.FirstName, upd.FirstName)
+	set("middle_name", &u.MiddleName, upd.MiddleName)
+	set("last_name", &u.LastName, upd.LastName)
+	nameChanged := len(after) > 0
+	if nameChanged && u.NameSetBySelf && tx.actor != nil && !self {
+		return nil, roster.Errorf(roster.EFORBIDDEN, "This user set their name themselves; it cannot be changed by an administrator.")
+	}
+	set("phone", &u.Phone, upd.Phone)
+	set("work_phone", &u.WorkPhone, upd.WorkPhone)
+	set("position", &u.Position, upd.Position)
+	if len(after) == 0 {
+		return u, nil
+	}
+	if nameChanged && self {
+		u.NameSetBySelf = true
+	}
+	u.UpdatedAt = tx.now
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET first_name = $1, middle_name = $2, last_name = $3, phone = $4,
+		work_phone = $5, position = $6, name_set_by_self = $7, sort_name = $8, search = $9, updated_at = $10 WHERE id = $11`,
+		u.FirstName, u.MiddleName, u.LastName, u.Phone, u.WorkPhone, u.Position, u.NameSetBySelf,
+		sortName(u), searchText(u), tx.now, u.ID); err != nil {
+		return nil, fmt.Errorf("update user: %w", err)
+	}
+	e := userEvent(roster.EventUserUpdated, u)
+	e.Before, e.After = before, after
+	if err := writeEvent(ctx, tx, e); err != nil {
+		return nil, err
+	}
+	return u, tx.commit()
+}
+
+// DeleteUser removes a user; roles and sessions go with them, events keep
+// the names they had.
+func (s *Store) DeleteUser(ctx context.Context, scope roster.Scope, id int64) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	u, err := findUser(ctx, tx, scope, id)
+	if err != nil {
+		return err
+	}
+	if tx.actor != nil && tx.actor.UserID() == u.ID {
+		return roster.Errorf(roster.EFORBIDDEN, "You cannot delete your own account.")
+	}
+	if err := checkManage(ctx, tx, u); err != nil {
+		return err
+	}
+	if err := deleteUser(ctx, tx, u, ""); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+func deleteUser(ctx context.Context, tx *Tx, u *roster.User, comment string) error {
+	e := userEvent(roster.EventUserDeleted, u)
+	e.Before = userFields(u)
+	e.Before["roles"] = roleKeys(u.Roles)
+	e.Comment = comment
+	if err := writeEvent(ctx, tx, e); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, u.ID); err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	return nil
+}
+
+// BlockUser blocks a user and ends all their sessions.
+func (s *Store) BlockUser(ctx context.Context, scope roster.Scope, id int64, comment string) (*roster.User, error) {
+	return s.setBlocked(ctx, scope, id, comment, true)
+}
+
+// UnblockUser makes a blocked user active again, or invited if they never
+// registered.
+func (s *Store) UnblockUser(ctx context.Context, scope roster.Scope, id int64, comment string) (*roster.User, error) {
+	return s.setBlocked(ctx, scope, id, comment, false)
+}
+
+func (s *Store) setBlocked(ctx context.Context, scope roster.Scope, id int64, comment string, block bool) (*roster.User, error) {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	u, err := findUser(ctx, tx, scope, id)
+	if err != nil {
+		return nil, err
+	}
+	if block && tx.actor != nil && tx.actor.UserID() == u.ID {
+		return nil, roster.Errorf(roster.EFORBIDDEN, "You cannot block your own account.")
+	}
+	if err := checkManage(ctx, tx, u); err != nil {
+		return nil, err
+	}
+	if _, err := setUserBlocked(ctx, tx, u, comment, block); err != nil {
+		return nil, err
+	}
+	return u, tx.commit()
+}
+
+// setUserBlocked blocks or unblocks u; a user already in that state is left
+// alone (changed is false).
+func setUserBlocked(ctx context.Context, tx *Tx, u *roster.User, comment string, block bool) (changed bool, err error) {
+	if block == (u.Status == roster.StatusBlocked) {
+		return false, nil
+	}
+	old := u.Status
+	typ := roster.EventUserBlocked
+	if block {
+		u.Status = roster.StatusBlocked
+		if err := deleteUserSessions(ctx, tx, u.ID); err != nil {
+			return false, err
+		}
+	} else {
+		typ = roster.EventUserUnblocked
+		var registered bool
+		if err := tx.QueryRowContext(ctx, `SELECT password_hash <> '' OR invitation_accepted_at IS NOT NULL FROM users WHERE id = $1`,
+			u.ID).Scan(&registered); err != nil {
+			return false, fmt.Errorf("unblock: %w", err)
+		}
+		u.Status = roster.StatusActive
+		if !registered {
+			u.Status = roster.StatusInvited
+		}
+	}
+	u.UpdatedAt = tx.now
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET status = $1, updated_at = $2 WHERE id = $3`, string(u.Status), tx.now, u.ID); err != nil {
+		return false, fmt.Errorf("set status: %w", err)
+	}
+	e := userEvent(typ, u)
+	e.Before, e.After = map[string]any{"status": string(old)}, map[string]any{"status": string(u.Status)}
+	e.Comment = comment
+	return true, writeEvent(ctx, tx, e)
+}
+
+func deleteUserSessions(ctx context.Context, tx querier, userID int64) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 OR impersonator_id = $1`, userID); err != nil {
+		return fmt.Errorf("delete sessions: %w", err)
+	}
+	return nil
+}
+
+// SetUserRoles replaces a user's roles.
+func (s *Store) SetUserRoles(ctx context.Context, scope roster.Scope, id int64, roleIDs []int64) (*roster.User, error) {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	u, err := findUser(ctx, tx, scope, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkManage(ctx, tx, u); err != nil {
+		return nil, err
+	}
+	roleIDs = dedupe(roleIDs)
+	if len(roleIDs) == 0 {
+		return nil, &roster.Error{Code: roster.EINVALID, Message: "A user keeps at least one role.",
+			Fields: []roster.FieldError{{Field: "role_ids", Code: "required", Message: "A user keeps at least one role."}}}
+	}
+	roles, err := rolesForUser(ctx, tx, u.CompanyID, roleIDs)
+	if err != nil {
+		return nil, err
+	}
+	var held []int64
+	for _, r := range u.Roles {
+		held = append(held, r.ID)
+	}
+	var added, removed []int64
+	for _, id := range roleIDs {
+		if !slices.Contains(held, id) {
+			added = append(added, id)
+		}
+	}
+	for _, id := range held {
+		if !slices.Contains(roleIDs, id) {
+			removed = append(removed, id)
+		}
+	}
+	if len(added) == 0 && len(removed) == 0 {
+		return u, nil
+	}
+	removedRoles, err := rolesByIDs(ctx, tx, removed)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range added {
+		if err := tx.actor.CheckGrant(roles[id]); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range removed {
+		if err := tx.actor.CheckGrant(removedRoles[id]); err != nil {
+			return nil, err
+		}
+	}
+	beforeKeys := roleKeys(u.Roles)
+	for _, id := range removed {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = $1 AND role_id = $2`, u.ID, id); err != nil {
+			return nil, fmt.Errorf("remove role: %w", err)
+		}
+	}
+	for _, id := range added {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)`, u.ID, id); err != nil {
+			return nil, fmt.Errorf("add role: %w", err)
+		}
+	}
+	if err := touchUser(ctx, tx, u); err != nil {
+		return nil, err
+	}
+	u.Roles = nil
+	if err := loadRoles(ctx, tx, []*roster.User{u}); err != nil {
+		return nil, err
+	}
+	e := userEvent(roster.EventUserRolesChanged, u)
+	e.Before, e.After = map[string]any{"roles": beforeKeys}, map[string]any{"roles": roleKeys(u.Roles)}
+	if err := writeEvent(ctx, tx, e); err != nil {
+		return nil, err
+	}
+	return u, tx.commit()
+}
+
+func touchUser(ctx context.Context, tx *Tx, u *roster.User) error {
+	u.UpdatedAt = tx.now
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET updated_at = $1 WHERE id = $2`, tx.now, u.ID); err != nil {
+		return fmt.Errorf("touch user: %w", err)
+	}
+	return nil
+}
+
+// SetPassword stores a new password hash set by an administrator; a
+// temporary one also ends the user's sessions.
+func (s *Store) SetPassword(ctx context.Context, scope roster.Scope, id int64, hash string, temporary bool) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	u, err := findUser(ctx, tx, scope, id)
+	if err != nil {
+		return err
+	}
+	if err := checkManage(ctx, tx, u); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, password_temporary = $2, updated_at = $3 WHERE id = $4`,
+		hash, temporary, tx.now, u.ID); err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	if temporary {
+		if err := deleteUserSessions(ctx, tx, u.ID); err != nil {
+			return err
+		}
+	}
+	e := userEvent(roster.EventUserPasswordReset, u)
+	e.After = map[string]any{"password_temporary": temporary}
+	if err := writeEvent(ctx, tx, e); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+// selfEvent is an event the user does to themselves: with no actor in the
+// context, the user is the actor.
+func selfEvent(tx *Tx, typ string, u *roster.User) *roster.Event {
+	e := userEvent(typ, u)
+	if tx.actor == nil || tx.actor.User == nil {
+		e.ActorID, e.ActorName = int64Ptr(u.ID), u.DisplayName()
+	}
+	return e
+}
+
+// ChangeOwnPassword stores a permanent password set by the user, ends every
+// other session of theirs and activates an invited user.
+func (s *Store) ChangeOwnPassword(ctx context.Context, userID int64, hash string) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	u, err := findUser(ctx, tx, roster.Scope{All: true}, userID)
+	if err != nil {
+		return err
+	}
+	status := u.Status
+	if status == roster.StatusInvited {
+		status = roster.StatusActive
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET invitation_accepted_at = $1, invitation_hash = NULL WHERE id = $2`, tx.now, u.ID); err != nil {
+			return fmt.Errorf("accept invitation: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, password_temporary = FALSE, status = $2, updated_at = $3 WHERE id = $4`,
+		hash, string(status), tx.now, u.ID); err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	var keep int64
+	if tx.actor != nil && tx.actor.UserID() == u.ID {
+		keep = tx.actor.SessionID
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, u.ID, keep); err != nil {
+		return fmt.Errorf("end other sessions: %w", err)
+	}
+	e := selfEvent(tx, roster.EventUserPasswordChange, u)
+	if status != u.Status {
+		e.Before, e.After = map[string]any{"status": string(u.Status)}, map[string]any{"status": string(status)}
+	}
+	if err := writeEvent(ctx, tx, e); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+// RecordSignIn sets last_login_at and writes the sign-in event.
+func (s *Store) RecordSignIn(ctx context.Context, userID int64) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	u, err := findUser(ctx, tx, roster.Scope{All: true}, userID)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET last_login_at = $1 WHERE id = $2`, tx.now, u.ID); err != nil {
+		return fmt.Errorf("record sign-in: %w", err)
+	}
+	if err := writeEvent(ctx, tx, selfEvent(tx, roster.EventSignIn, u)); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+// RecordSignInFailure writes a refused sign-in to the user's company log.
+func (s *Store) RecordSignInFailure(ctx context.Context, userID int64, reason string) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	tx.actor = addressOnly(tx.actor)
+	u, err := findUser(ctx, tx, roster.Scope{All: true}, userID)
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	e := userEvent(roster.EventSignInFailed, u)
+	e.After = map[string]any{"reason": reason}
+	if err := writeEvent(ctx, tx, e); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+// addressOnly keeps only the address of an actor: events with no actor.
+func addressOnly(a *roster.Actor) *roster.Actor {
+	if a == nil {
+		return nil
+	}
+	return &roster.Actor{Address: a.Address}
+}
+
+// ResendInvitation replaces the pending invitation of an invited user.
+func (s *Store) ResendInvitation(ctx context.Context, scope roster.Scope, id int64, hash []byte, expiry time.Time) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	u, err := findUser(ctx, tx, scope, id)
+	if err != nil {
+		return err
+	}
+	if err := checkManage(ctx, tx, u); err != nil {
+		return err
+	}
+	if u.Status != roster.StatusInvited {
+		return roster.Errorf(roster.ECONFLICT, "This user has no pending invitation.")
+	}
+	expiry = expiry.UTC().Truncate(time.Microsecond)
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET invitation_hash = $1, invitation_expires_at = $2, updated_at = $3 WHERE id = $4`,
+		hash, expiry, tx.now, u.ID); err != nil {
+		return fmt.Errorf("resend invitation: %w", err)
+	}
+	e := userEvent(roster.EventUserInvited, u)
+	e.After = map[string]any{"invitation_expires_at": expiry}
+	if err := writeEvent(ctx, tx, e); err != nil {
+		return err
+	}
+	return tx.commit()
+}
