@@ -308,6 +308,9 @@ type UserPage struct {
 	Items      []*User `json:"items"`
 	Total      int     `json:"total"`
 	NextCursor string  `json:"next_cursor"`
+	// TotalCapped is true when Total is a lower bound: counting stopped at
+	// a cap so that a huge result does not cost a full count.
+	TotalCapped bool `json:"total_capped,omitempty"`
 }
 
 var (
