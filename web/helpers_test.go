@@ -17,7 +17,6 @@ import (
 	"github.com/roster-app/roster"
 	"github.com/roster-app/roster/secure"
 	"github.com/roster-app/roster/sqlstore"
-	"github.com/roster-app/roster/sqlstore/sqlstoretest"
 	"github.com/roster-app/roster/web"
 )
 
@@ -36,6 +35,7 @@ type env struct {
 	server *web.Server
 	h      http.Handler
 	hasher *secure.Hasher
+	clock  *fakeClock
 
 	reseller, acme, other *roster.Company
 	users                 map[string]*roster.User
@@ -45,18 +45,34 @@ type env struct {
 
 // forEachEngine runs fn with a fresh env on SQLite and PostgreSQL.
 func forEachEngine(t *testing.T, fn func(t *testing.T, e *env)) {
-	sqlstoretest.ForEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
-		fn(t, newEnv(t, s))
-	})
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			clock := &fakeClock{}
+			clock.Set(time.Now().UTC())
+			fn(t, newEnv(t, openStore(t, engine, clock.Now), clock))
+		})
+	}
 }
 
-func newEnv(t *testing.T, s *sqlstore.Store) *env {
+// fakeClock is a clock tests move forward by hand.
+type fakeClock struct{ ns atomic.Int64 }
+
+// Now returns the clock's time.
+func (c *fakeClock) Now() time.Time { return time.Unix(0, c.ns.Load()).UTC() }
+
+// Set moves the clock to t.
+func (c *fakeClock) Set(t time.Time) { c.ns.Store(t.UnixNano()) }
+
+// Advance moves the clock forward by d.
+func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+func newEnv(t *testing.T, s *sqlstore.Store, clock *fakeClock) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{t: t, store: s, hasher: secure.NewHasher(secure.TestParams, 4), users: map[string]*roster.User{}}
+	e := &env{t: t, store: s, clock: clock, hasher: secure.NewHasher(secure.TestParams, 4), users: map[string]*roster.User{}}
 	e.server = web.NewServer(web.Deps{
 		Companies: s, Users: s, Roles: s, Sessions: s, Events: s, Platform: s,
-		Hasher: e.hasher, Logger: testLogger(t), Ping: s.Ping,
+		Hasher: e.hasher, Clock: clock.Now, Logger: testLogger(t), Ping: s.Ping,
 	})
 	e.h = e.server.Handler()
 
@@ -148,7 +164,7 @@ func (e *env) token(name string) string {
 		return ""
 	}
 	token, hash := secure.NewToken()
-	now := time.Now().UTC()
+	now := e.now()
 	must(e.t, e.store.CreateSession(context.Background(), &roster.Session{TokenHash: hash, Kind: roster.SessionAPI,
 		UserID: e.users[name].ID, CreatedAt: now, LastSeenAt: now, IdleTimeout: roster.DefaultIdleTimeout,
 		ExpiresAt: now.Add(roster.DefaultAbsoluteExpiry)}))
@@ -271,5 +287,8 @@ func checkResponse(t *testing.T, sc scenario, r response) {
 		t.Errorf("%s %s: content type %q, want application/problem+json", sc.method, sc.url, r.Header.Get("Content-Type"))
 	}
 }
+
+// now is the env's clock.
+func (e *env) now() time.Time { return e.clock.Now() }
 
 func path(format string, args ...any) string { return fmt.Sprintf(format, args...) }
