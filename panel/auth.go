@@ -1,0 +1,461 @@
+package panel
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/panel/i18n"
+	"github.com/roster-app/roster/secure"
+)
+
+// Cookie names, before the __Host- prefix Deps.Secure adds.
+const (
+	sessionCookie = "roster_session"
+	parentCookie  = "roster_parent" // the reseller's own session while switched (U15)
+	flashCookie   = "roster_flash"
+	langCookie    = "roster_lang"
+	viewCookie    = "roster_view" // table or cards (U3); a cookie, as no settings table exists
+	csrfField     = "csrf"
+	csrfHeader    = "X-CSRF-Token"
+)
+
+func (p *Panel) cookieName(name string) string {
+	if p.Secure {
+		return "__Host-" + name
+	}
+	return name
+}
+
+// setCookie sets an HttpOnly, SameSite=Lax cookie on "/"; maxAge 0 makes a
+// browser-session cookie.
+func (p *Panel) setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration) {
+	c := &http.Cookie{Name: p.cookieName(name), Value: value, Path: "/", HttpOnly: true,
+		Secure: p.Secure, SameSite: http.SameSiteLaxMode}
+	if maxAge > 0 {
+		c.MaxAge = int(maxAge / time.Second)
+	}
+	http.SetCookie(w, c)
+}
+
+func (p *Panel) clearCookie(w http.ResponseWriter, name string) {
+	http.SetCookie(w, &http.Cookie{Name: p.cookieName(name), Value: "", Path: "/", HttpOnly: true,
+		Secure: p.Secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}
+
+func (p *Panel) cookie(r *http.Request, name string) string {
+	c, err := r.Cookie(p.cookieName(name))
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// language picks the request's language: the cookie the user chose, else
+// the browser's Accept-Language.
+func (p *Panel) language(r *http.Request) string {
+	if l := p.cookie(r, langCookie); i18n.Supported(l) {
+		return l
+	}
+	return i18n.FromAcceptLanguage(r.Header.Get("Accept-Language"))
+}
+
+// csrfToken derives the per-session form token from the session token, so
+// it needs no storage and an attacker without the cookie cannot know it.
+func csrfToken(sessionToken string) string {
+	sum := sha256.Sum256([]byte("roster-panel-csrf:" + sessionToken))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// clientAddress is the client's IP: the connection's peer, or the last
+// address in X-Forwarded-For not added by a trusted proxy.
+func (p *Panel) clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	addr = addr.Unmap()
+	hops := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
+	for i := len(hops); p.trusted(addr) && i > 0; i-- {
+		next, err := netip.ParseAddr(strings.TrimSpace(hops[i-1]))
+		if err != nil {
+			break
+		}
+		addr = next.Unmap()
+	}
+	return addr.String()
+}
+
+func (p *Panel) trusted(a netip.Addr) bool {
+	for _, pr := range p.TrustedProxies {
+		if pr.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// anon wraps a handler that needs no session.
+func (p *Panel) anon(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = withState(r, &reqState{lang: p.language(r)})
+		if err := h(w, r); err != nil {
+			p.renderError(w, r, err)
+		}
+	})
+}
+
+// auth wraps a handler that needs a signed-in user: it loads the session,
+// the user and their permissions fresh (so role changes and blocks apply on
+// the next request), builds the actor and checks the CSRF token of every
+// unsafe request.
+func (p *Panel) auth(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := &reqState{lang: p.language(r)}
+		r = withState(r, st)
+		token := p.cookie(r, sessionCookie)
+		sess, actor, err := p.loadSession(r.Context(), token, p.clientAddress(r))
+		if err != nil {
+			if roster.ErrorCode(err) != roster.EUNAUTHORIZED {
+				p.renderError(w, r, err)
+				return
+			}
+			p.clearCookie(w, sessionCookie)
+			p.redirectSignIn(w, r)
+			return
+		}
+		st.actor, st.session, st.token, st.csrf = actor, sess, token, csrfToken(token)
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			r.Body = http.MaxBytesReader(w, r.Body, maxBodySize)
+			got := r.Header.Get(csrfHeader)
+			if got == "" {
+				got = r.PostFormValue(csrfField)
+			}
+			if !secure.Equal(got, st.csrf) {
+				p.renderError(w, r, roster.Errorf(roster.EFORBIDDEN, "The form expired; reload the page and try again."))
+				return
+			}
+		}
+		r = r.WithContext(roster.NewContextWithActor(r.Context(), actor))
+		if err := h(w, r); err != nil {
+			p.renderError(w, r, err)
+		}
+	})
+}
+
+// maxBodySize bounds a form post (a roles import file is the largest).
+const maxBodySize = 2 << 20
+
+var errSignedOut = roster.Errorf(roster.EUNAUTHORIZED, "Sign in.")
+
+// loadSession resolves a session cookie into the session and its actor.
+func (p *Panel) loadSession(ctx context.Context, token, address string) (*roster.Session, *roster.Actor, error) {
+	if !secure.ValidTokenFormat(token) {
+		return nil, nil, errSignedOut
+	}
+	sess, err := p.Sessions.SessionByTokenHash(ctx, secure.HashToken(token))
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		return nil, nil, errSignedOut
+	} else if err != nil {
+		return nil, nil, err
+	}
+	now := p.Clock()
+	if sess.Expired(now) || (sess.Kind != roster.SessionWeb && sess.Kind != roster.SessionSwitch) {
+		return nil, nil, errSignedOut
+	}
+	actor, err := p.buildActor(ctx, sess.UserID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if sess.Kind == roster.SessionSwitch && sess.ImpersonatorID != nil {
+		imp, err := p.Users.UserByID(ctx, roster.Scope{All: true}, *sess.ImpersonatorID)
+		if err != nil || imp.Status != roster.StatusActive {
+			return nil, nil, errSignedOut
+		}
+		actor.Impersonator = imp
+	}
+	actor.SessionID, actor.SessionKind, actor.Address = sess.ID, sess.Kind, address
+	if err := p.Sessions.TouchSession(ctx, sess.ID, now); err != nil {
+		return nil, nil, err
+	}
+	return sess, actor, nil
+}
+
+// buildActor loads a user, their company and effective permissions; a user
+// who is not active is signed out.
+func (p *Panel) buildActor(ctx context.Context, userID int64) (*roster.Actor, error) {
+	u, err := p.Users.UserByID(ctx, roster.Scope{All: true}, userID)
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		return nil, errSignedOut
+	} else if err != nil {
+		return nil, err
+	}
+	if u.Status != roster.StatusActive {
+		return nil, errSignedOut
+	}
+	perms, err := p.Users.UserPermissions(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	company, err := p.Companies.CompanyByID(ctx, roster.Scope{All: true}, u.CompanyID)
+	if err != nil {
+		return nil, err
+	}
+	a := &roster.Actor{User: u, Company: company, Permissions: perms, MainAdmin: u.HasRole(roster.RoleMainAdmin)}
+	if a.MainAdmin {
+		a.Scope = roster.Scope{All: true}
+	} else {
+		deps, err := p.Companies.DependentIDs(ctx, u.CompanyID)
+		if err != nil {
+			return nil, err
+		}
+		a.Scope = roster.Scope{CompanyIDs: append([]int64{u.CompanyID}, deps...)}
+	}
+	return a, nil
+}
+
+func (p *Panel) redirectSignIn(w http.ResponseWriter, r *http.Request) {
+	to := "/signin"
+	if r.Method == http.MethodGet && r.URL.Path != "/" && r.URL.Query().Get("fragment") == "" {
+		to += "?next=" + urlQueryEscape(r.URL.RequestURI())
+	}
+	if r.Header.Get(csrfHeader) != "" || r.URL.Query().Get("fragment") != "" {
+		// A script's fetch: tell it to reload rather than follow into a form.
+		w.Header().Set("X-Roster-Signin", to)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// need refuses the request unless the actor holds perm.
+func need(r *http.Request, perm roster.Permission) error {
+	if !state(r).actor.Can(perm) {
+		return roster.Errorf(roster.EFORBIDDEN, "You do not have permission to do this.")
+	}
+	return nil
+}
+
+// ---- Sign-in ----
+
+type signInView struct {
+	*page
+	Username string
+	Next     string
+	Error    string
+}
+
+func (p *Panel) handleSignInPage(w http.ResponseWriter, r *http.Request) error {
+	if _, _, err := p.loadSession(r.Context(), p.cookie(r, sessionCookie), ""); err == nil {
+		return p.redirect(w, r, "/users", "", 0)
+	}
+	v := &signInView{page: p.newPage(w, r, "signin.title", ""), Next: localPath(r.URL.Query().Get("next"), "")}
+	return p.render(w, r, http.StatusOK, "signin", v)
+}
+
+func (p *Panel) handleSignIn(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	lang := state(r).lang
+	username := strings.TrimSpace(r.PostFormValue("username"))
+	password := r.PostFormValue("password")
+	v := &signInView{page: p.newPage(w, r, "signin.title", ""), Username: username,
+		Next: localPath(r.PostFormValue("next"), "")}
+	fail := func(key string) error {
+		v.Error = i18n.T(lang, key)
+		return p.render(w, r, http.StatusUnauthorized, "signin", v)
+	}
+	if username == "" || password == "" {
+		return fail("signin.error.empty")
+	}
+	u, err := p.Users.UserByUsername(ctx, username)
+	if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
+		return err
+	}
+	hash := ""
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	// Verify even for an unknown user (against a dummy hash), so the time
+	// spent does not tell whether the account exists.
+	ok, err := p.Hasher.Verify(ctx, hash, password)
+	if err != nil && !errors.Is(err, secure.ErrMalformedHash) {
+		return err
+	}
+	if u == nil || !ok || u.Status != roster.StatusActive && !(u.Status == roster.StatusInvited && u.PasswordTemporary) {
+		if u != nil {
+			reason := "wrong_password"
+			if ok {
+				reason = "status_" + string(u.Status)
+			}
+			if err := p.Users.RecordSignInFailure(ctx, u.ID, reason); err != nil {
+				return err
+			}
+		}
+		return fail("signin.error.invalid")
+	}
+	if u.AuthMethod != roster.AuthEmail {
+		if err := p.Users.RecordSignInFailure(ctx, u.ID, "login_method_in_panel"); err != nil {
+			return err
+		}
+		return fail("signin.error.login_method")
+	}
+	if u.PasswordTemporary {
+		token, err := p.createSession(r, u.ID, roster.SessionPasswordChange, roster.PasswordChangeTTL, roster.PasswordChangeTTL, nil, nil)
+		if err != nil {
+			return err
+		}
+		p.setCookie(w, sessionCookie, token, 0)
+		return p.redirect(w, r, "/password/change", "", 0)
+	}
+	if err := p.signIn(w, r, u.ID); err != nil {
+		return err
+	}
+	return p.redirect(w, r, localPath(v.Next, "/users"), "", 0)
+}
+
+// signIn opens a web session for a user and records the sign-in.
+func (p *Panel) signIn(w http.ResponseWriter, r *http.Request, userID int64) error {
+	token, err := p.createSession(r, userID, roster.SessionWeb, roster.DefaultIdleTimeout, roster.DefaultAbsoluteExpiry, nil, nil)
+	if err != nil {
+		return err
+	}
+	p.setCookie(w, sessionCookie, token, 0)
+	p.clearCookie(w, parentCookie)
+	return p.Users.RecordSignIn(r.Context(), userID)
+}
+
+func (p *Panel) createSession(r *http.Request, userID int64, kind string, idle, absolute time.Duration, parentID, impersonatorID *int64) (string, error) {
+	token, hash := secure.NewToken()
+	now := p.Clock()
+	ua := r.UserAgent()
+	if len(ua) > 300 {
+		ua = ua[:300]
+	}
+	s := &roster.Session{TokenHash: hash, Kind: kind, UserID: userID, ParentID: parentID,
+		ImpersonatorID: impersonatorID, Address: p.clientAddress(r), UserAgent: ua,
+		CreatedAt: now, LastSeenAt: now, IdleTimeout: idle, ExpiresAt: now.Add(absolute)}
+	if err := p.Sessions.CreateSession(r.Context(), s); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+func (p *Panel) handleSignOut(w http.ResponseWriter, r *http.Request) error {
+	st := state(r)
+	ctx := r.Context()
+	if err := p.Events.LogEvent(ctx, &roster.Event{CompanyID: st.actor.User.CompanyID, Type: roster.EventSignOut,
+		TargetUserID: &st.actor.User.ID, TargetName: st.actor.User.DisplayName()}); err != nil {
+		return err
+	}
+	if err := p.Sessions.DeleteSession(ctx, st.session.ID); err != nil {
+		return err
+	}
+	// Signing out of a switch session signs out of the parent one too.
+	if st.session.ParentID != nil {
+		if err := p.Sessions.DeleteSession(ctx, *st.session.ParentID); err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
+			return err
+		}
+	}
+	p.clearCookie(w, sessionCookie)
+	p.clearCookie(w, parentCookie)
+	return p.redirect(w, r, "/signin", "flash.signed_out", 0)
+}
+
+// ---- Forced password change ----
+
+type passwordChangeView struct {
+	*page
+	Errors formErrors
+}
+
+// passwordChangeSession returns the user of a live password-change session.
+func (p *Panel) passwordChangeSession(r *http.Request) (*roster.Session, *roster.User, error) {
+	token := p.cookie(r, sessionCookie)
+	if !secure.ValidTokenFormat(token) {
+		return nil, nil, errSignedOut
+	}
+	sess, err := p.Sessions.SessionByTokenHash(r.Context(), secure.HashToken(token))
+	if err != nil || sess.Kind != roster.SessionPasswordChange || sess.Expired(p.Clock()) {
+		return nil, nil, errSignedOut
+	}
+	u, err := p.Users.UserByID(r.Context(), roster.Scope{All: true}, sess.UserID)
+	if err != nil || u.Status == roster.StatusBlocked {
+		return nil, nil, errSignedOut
+	}
+	return sess, u, nil
+}
+
+func (p *Panel) handleForcedPasswordPage(w http.ResponseWriter, r *http.Request) error {
+	if _, _, err := p.passwordChangeSession(r); err != nil {
+		return p.redirect(w, r, "/signin", "", 0)
+	}
+	v := &passwordChangeView{page: p.newPage(w, r, "password.title", "")}
+	return p.render(w, r, http.StatusOK, "password", v)
+}
+
+func (p *Panel) handleForcedPassword(w http.ResponseWriter, r *http.Request) error {
+	sess, u, err := p.passwordChangeSession(r)
+	if err != nil {
+		return p.redirect(w, r, "/signin", "", 0)
+	}
+	lang := state(r).lang
+	pw := r.PostFormValue("new_password")
+	var val roster.Validation
+	roster.ValidatePassword(&val, "new_password", pw, u, 0)
+	if pw != r.PostFormValue("confirm_password") && !val.Has("new_password") {
+		val.Add("confirm_password", "password_mismatch", "The passwords do not match.")
+	}
+	if err := val.Err(); err != nil {
+		fe, _ := newFormErrors(lang, err)
+		v := &passwordChangeView{page: p.newPage(w, r, "password.title", ""), Errors: *fe}
+		return p.render(w, r, http.StatusUnprocessableEntity, "password", v)
+	}
+	hash, err := p.Hasher.Hash(r.Context(), pw)
+	if err != nil {
+		return err
+	}
+	if err := p.Users.ChangeOwnPassword(r.Context(), u.ID, hash); err != nil {
+		return err
+	}
+	if err := p.Sessions.DeleteSession(r.Context(), sess.ID); err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
+		return err
+	}
+	if err := p.signIn(w, r, u.ID); err != nil {
+		return err
+	}
+	return p.redirect(w, r, "/users", "flash.password_changed", 0)
+}
+
+// ---- Language ----
+
+func (p *Panel) handleLanguage(w http.ResponseWriter, r *http.Request) error {
+	lang := r.PostFormValue("lang")
+	if !i18n.Supported(lang) {
+		return roster.Errorf(roster.EINVALID, "Unknown language.")
+	}
+	p.setCookie(w, langCookie, lang, 365*24*time.Hour)
+	return p.redirect(w, r, localPath(r.PostFormValue("return"), "/"), "", 0)
+}
+
+// ---- Home ----
+
+func (p *Panel) handleHome(w http.ResponseWriter, r *http.Request) error {
+	a := state(r).actor
+	switch {
+	case a.Can(roster.PermUsersView):
+		return p.redirect(w, r, "/users", "", 0)
+	default:
+		return p.redirect(w, r, "/profile", "", 0)
+	}
+}

@@ -1,0 +1,82 @@
+package panel
+
+import (
+	"net/http"
+
+	"github.com/roster-app/roster"
+)
+
+type profileView struct {
+	*page
+	User        *roster.User
+	Permissions []roster.Permission
+	Errors      formErrors
+	Open        string
+	Form        map[string]string
+}
+
+func (p *Panel) profilePage(w http.ResponseWriter, r *http.Request) *profileView {
+	a := state(r).actor
+	u := a.User
+	return &profileView{page: p.newPage(w, r, "profile.title", "profile"), User: u, Permissions: a.Permissions.Sorted(),
+		Form: map[string]string{"first_name": u.FirstName, "middle_name": u.MiddleName, "last_name": u.LastName}}
+}
+
+func (p *Panel) handleProfile(w http.ResponseWriter, r *http.Request) error {
+	return p.render(w, r, http.StatusOK, "profile", p.profilePage(w, r))
+}
+
+func (p *Panel) profileFail(w http.ResponseWriter, r *http.Request, err error, section string) error {
+	fe, ok := newFormErrors(state(r).lang, err)
+	if !ok {
+		return err
+	}
+	v := p.profilePage(w, r)
+	v.Errors, v.Open = *fe, section
+	for k := range v.Form {
+		if val, ok := r.PostForm[k]; ok {
+			v.Form[k] = val[0]
+		}
+	}
+	return p.render(w, r, http.StatusUnprocessableEntity, "profile", v)
+}
+
+func (p *Panel) handleProfileUpdate(w http.ResponseWriter, r *http.Request) error {
+	a := state(r).actor
+	first, middle, last := r.PostFormValue("first_name"), r.PostFormValue("middle_name"), r.PostFormValue("last_name")
+	upd := roster.UserUpdate{FirstName: &first, MiddleName: &middle, LastName: &last}
+	upd.Normalize()
+	err := upd.Validate()
+	if err == nil {
+		_, err = p.Users.UpdateUser(r.Context(), a.Scope, a.User.ID, upd)
+	}
+	if err != nil {
+		return p.profileFail(w, r, err, "name")
+	}
+	return p.redirect(w, r, "/profile", "flash.profile_saved", 0)
+}
+
+func (p *Panel) handleProfilePassword(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	a := state(r).actor
+	current, pw := r.PostFormValue("current_password"), r.PostFormValue("new_password")
+	var val roster.Validation
+	if ok, err := p.Hasher.Verify(ctx, a.User.PasswordHash, current); err != nil || !ok {
+		val.Add("current_password", "wrong_password", "The current password is wrong.")
+	}
+	roster.ValidatePassword(&val, "new_password", pw, a.User, 0)
+	if pw != r.PostFormValue("confirm_password") && !val.Has("new_password") {
+		val.Add("confirm_password", "password_mismatch", "The passwords do not match.")
+	}
+	if err := val.Err(); err != nil {
+		return p.profileFail(w, r, err, "password")
+	}
+	hash, err := p.Hasher.Hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	if err := p.Users.ChangeOwnPassword(ctx, a.User.ID, hash); err != nil {
+		return p.profileFail(w, r, err, "password")
+	}
+	return p.redirect(w, r, "/profile", "flash.password_changed", 0)
+}

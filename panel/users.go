@@ -1,0 +1,659 @@
+package panel
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/secure"
+)
+
+// usersFilter is the users list's query string, kept as strings so the
+// form shows exactly what was asked.
+type usersFilter struct {
+	Q, Status, Invitation, Role, Company, Sort, Cursor string
+}
+
+func parseUsersFilter(q url.Values) usersFilter {
+	return usersFilter{Q: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), Invitation: q.Get("invitation"),
+		Role: q.Get("role"), Company: q.Get("company"), Sort: q.Get("sort"), Cursor: q.Get("cursor")}
+}
+
+// Values encodes the filter without the cursor.
+func (f usersFilter) Values() url.Values {
+	v := url.Values{}
+	for k, s := range map[string]string{"q": f.Q, "status": f.Status, "invitation": f.Invitation,
+		"role": f.Role, "company": f.Company, "sort": f.Sort} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	return v
+}
+
+// Active reports whether any filter narrows the list.
+func (f usersFilter) Active() bool {
+	return f.Q != "" || f.Status != "" || f.Invitation != "" || f.Role != "" || f.Company != ""
+}
+
+// domain converts the filter for the store; ok is false when an ID is garbage.
+func (f usersFilter) domain() roster.UserFilter {
+	uf := roster.UserFilter{Query: f.Q, Status: roster.UserStatus(f.Status), Invitation: f.Invitation,
+		Sort: f.Sort, Cursor: f.Cursor}
+	if id, ok := pathID(f.Role); ok {
+		uf.RoleID = &id
+	}
+	if id, ok := pathID(f.Company); ok {
+		uf.CompanyID = &id
+	}
+	return uf
+}
+
+type usersView struct {
+	*page
+	Filter      usersFilter
+	Result      *roster.UserPage
+	Cards       bool
+	Roles       []*roster.Role
+	GrantRoles  []*roster.Role
+	Companies   []*roster.Company
+	ShowCompany bool
+	CompanyName map[int64]string
+	NextURL     string
+	FirstURL    string
+	FilterURL   string
+	IsFirst     bool
+	NewUser     *userFormView
+	Statuses    []string
+	Invitations []string
+}
+
+func (p *Panel) handleUsers(w http.ResponseWriter, r *http.Request) error {
+	if err := need(r, roster.PermUsersView); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	a := state(r).actor
+	f := parseUsersFilter(r.URL.Query())
+	res, err := p.Users.Users(ctx, a.Scope, f.domain())
+	if roster.ErrorCode(err) == roster.EINVALID && f.Cursor != "" {
+		// A stale or tampered cursor: show the first page.
+		f.Cursor = ""
+		res, err = p.Users.Users(ctx, a.Scope, f.domain())
+	}
+	if err != nil {
+		return err
+	}
+	v := &usersView{page: p.newPage(w, r, "users.title", "users"), Filter: f, Result: res,
+		Cards: p.cookie(r, viewCookie) == "cards", IsFirst: f.Cursor == "",
+		Statuses:    []string{string(roster.StatusActive), string(roster.StatusInvited), string(roster.StatusBlocked)},
+		Invitations: []string{roster.InvitationPending, roster.InvitationExpired, roster.InvitationAccepted}}
+	if v := r.URL.Query().Get("view"); v == "cards" || v == "table" {
+		p.setCookie(w, viewCookie, v, 365*24*60*60*1e9)
+	}
+	switch r.URL.Query().Get("view") {
+	case "cards":
+		v.Cards = true
+	case "table":
+		v.Cards = false
+	}
+	vals := f.Values()
+	v.FilterURL = "/users?" + vals.Encode()
+	v.FirstURL = v.FilterURL
+	if res.NextCursor != "" {
+		vals.Set("cursor", res.NextCursor)
+		v.NextURL = "/users?" + vals.Encode()
+	}
+	roleCompany := a.User.CompanyID
+	if id, ok := pathID(f.Company); ok && a.Scope.Contains(id) {
+		roleCompany = id
+	}
+	if v.Roles, err = p.Roles.Roles(ctx, roleCompany); err != nil {
+		return err
+	}
+	v.GrantRoles = grantable(a, v.Roles, roleCompany)
+	if a.Scope.All || len(a.Scope.CompanyIDs) > 1 {
+		if v.Companies, err = p.Companies.Companies(ctx, a.Scope); err != nil {
+			return err
+		}
+		v.ShowCompany = len(v.Companies) > 1
+		v.CompanyName = map[int64]string{}
+		for _, c := range v.Companies {
+			v.CompanyName[c.ID] = c.Name
+		}
+	}
+	if a.Can(roster.PermUsersCreate) {
+		v.NewUser = p.newUserForm(v.page, a, roleCompany, v.Roles, v.Companies)
+	}
+	return p.render(w, r, http.StatusOK, "users", v)
+}
+
+// grantable returns the roles of a company the actor may grant (U7).
+func grantable(a *roster.Actor, roles []*roster.Role, companyID int64) []*roster.Role {
+	var out []*roster.Role
+	for _, r := range roles {
+		if r.Key == roster.RoleMainAdmin && companyID != roster.PlatformCompanyID {
+			continue
+		}
+		if a.CheckGrant(r) == nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (p *Panel) handleUsersView(w http.ResponseWriter, r *http.Request) error {
+	mode := r.PostFormValue("view")
+	if mode != "cards" {
+		mode = "table"
+	}
+	p.setCookie(w, viewCookie, mode, 365*24*60*60*1e9)
+	return p.redirect(w, r, localPath(r.PostFormValue("return"), "/users"), "", 0)
+}
+
+// ---- Bulk actions (U12) ----
+
+type bulkView struct {
+	*page
+	Action   string
+	RoleID   int64
+	RoleName string
+	Comment  string
+	IDs      []int64
+	All      bool
+	Filter   usersFilter
+	Count    int
+	Errors   formErrors
+	Refusals []refusalView
+	Back     string
+}
+
+type refusalView struct {
+	UserID  int64
+	Name    string
+	Message string
+}
+
+var bulkPerm = map[string]roster.Permission{
+	roster.BulkAddRole: roster.PermUsersRoles, roster.BulkRemoveRole: roster.PermUsersRoles,
+	roster.BulkBlock: roster.PermUsersBlock, roster.BulkUnblock: roster.PermUsersBlock,
+	roster.BulkDelete: roster.PermUsersDelete,
+}
+
+func (p *Panel) handleUsersBulk(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	st := state(r)
+	a := st.actor
+	action := r.PostFormValue("action")
+	perm, ok := bulkPerm[action]
+	if !ok {
+		return roster.Errorf(roster.EINVALID, "Choose an action.")
+	}
+	if err := need(r, perm); err != nil {
+		return err
+	}
+	f := usersFilter{Q: r.PostFormValue("q"), Status: r.PostFormValue("status"), Invitation: r.PostFormValue("invitation"),
+		Role: r.PostFormValue("role"), Company: r.PostFormValue("company"), Sort: r.PostFormValue("sort")}
+	v := &bulkView{page: p.newPage(w, r, "bulk.title", "users"), Action: action, Comment: strings.TrimSpace(r.PostFormValue("comment")),
+		IDs: formIDs(r.PostForm["id"]), All: r.PostFormValue("all") == "1", Filter: f}
+	v.Back = "/users?" + f.Values().Encode()
+	v.RoleID, _ = strconv.ParseInt(r.PostFormValue("role_id"), 10, 64)
+	if v.RoleID != 0 {
+		role, err := p.Roles.RoleByID(ctx, a.Scope, v.RoleID)
+		if err != nil {
+			return err
+		}
+		v.RoleName = v.page.RoleName(role.Key, role.Name)
+	}
+	b := roster.BulkAction{Action: action, RoleID: v.RoleID, Comment: v.Comment}
+	if v.All {
+		df := f.domain()
+		df.Cursor = ""
+		b.Filter = &df
+		ids, err := p.Users.UserIDs(ctx, a.Scope, df, roster.MaxBulkUsers)
+		if err != nil {
+			return err
+		}
+		v.Count = len(ids)
+	} else {
+		b.UserIDs = v.IDs
+		v.Count = len(v.IDs)
+	}
+	if v.Count == 0 {
+		return p.redirect(w, r, v.Back, "flash.bulk_none", 0)
+	}
+	if r.PostFormValue("confirm") != "1" {
+		return p.render(w, r, http.StatusOK, "bulk", v)
+	}
+	if err := b.Validate(); err != nil {
+		fe, ok := newFormErrors(st.lang, err)
+		if !ok {
+			return err
+		}
+		v.Errors = *fe
+		return p.render(w, r, http.StatusUnprocessableEntity, "bulk", v)
+	}
+	res, err := p.Users.BulkUsers(ctx, a.Scope, b)
+	if err != nil {
+		var re *roster.Error
+		if asErr(err, &re) && len(re.Refusals) > 0 {
+			for _, rf := range re.Refusals {
+				name := "#" + strconv.FormatInt(rf.UserID, 10)
+				if u, err := p.Users.UserByID(ctx, a.Scope, rf.UserID); err == nil {
+					name = u.DisplayName()
+				}
+				msg := rf.Message
+				if st.lang != "en" {
+					msg = fieldText(st.lang, roster.FieldError{Code: rf.Code, Message: rf.Message})
+				}
+				v.Refusals = append(v.Refusals, refusalView{UserID: rf.UserID, Name: name, Message: msg})
+			}
+			return p.render(w, r, http.StatusConflict, "bulk", v)
+		}
+		fe, ok := newFormErrors(st.lang, err)
+		if !ok {
+			return err
+		}
+		v.Errors = *fe
+		return p.render(w, r, http.StatusUnprocessableEntity, "bulk", v)
+	}
+	return p.redirect(w, r, v.Back, "flash.bulk_"+action, res.Affected)
+}
+
+// ---- Add user (U4) ----
+
+type userFormView struct {
+	*page
+	Form        userForm
+	Roles       []*roster.Role
+	Companies   []*roster.Company
+	CompanyName string
+	Errors      formErrors
+}
+
+type userForm struct {
+	AuthMethod, Email, Login, FirstName, MiddleName, LastName, Phone, WorkPhone, Position string
+	Credentials                                                                           string
+	CompanyID                                                                             int64
+	RoleIDs                                                                               []int64
+}
+
+func (p *Panel) newUserForm(pg *page, a *roster.Actor, companyID int64, roles []*roster.Role, companies []*roster.Company) *userFormView {
+	v := &userFormView{page: pg, Roles: grantable(a, roles, companyID), Companies: companies,
+		Form: userForm{AuthMethod: string(roster.AuthEmail), Credentials: roster.CredentialsInvitation, CompanyID: companyID}}
+	for _, c := range companies {
+		if c.ID == companyID {
+			v.CompanyName = c.Name
+		}
+	}
+	if v.CompanyName == "" {
+		v.CompanyName = a.Company.Name
+	}
+	return v
+}
+
+func (p *Panel) handleUserNew(w http.ResponseWriter, r *http.Request) error {
+	if err := need(r, roster.PermUsersCreate); err != nil {
+		return err
+	}
+	a := state(r).actor
+	companyID := a.User.CompanyID
+	if id, ok := pathID(r.URL.Query().Get("company")); ok {
+		companyID = id
+	}
+	v, err := p.userFormFor(w, r, companyID)
+	if err != nil {
+		return err
+	}
+	return p.render(w, r, http.StatusOK, "usernew", v)
+}
+
+func (p *Panel) userFormFor(w http.ResponseWriter, r *http.Request, companyID int64) (*userFormView, error) {
+	ctx := r.Context()
+	a := state(r).actor
+	if _, err := p.Companies.CompanyByID(ctx, a.Scope, companyID); err != nil {
+		return nil, err
+	}
+	roles, err := p.Roles.Roles(ctx, companyID)
+	if err != nil {
+		return nil, err
+	}
+	var companies []*roster.Company
+	if a.Scope.All || len(a.Scope.CompanyIDs) > 1 {
+		if companies, err = p.Companies.Companies(ctx, a.Scope); err != nil {
+			return nil, err
+		}
+	}
+	return p.newUserForm(p.newPage(w, r, "usernew.title", "users"), a, companyID, roles, companies), nil
+}
+
+type createdView struct {
+	*page
+	User     *roster.User
+	Password string
+	Reset    bool
+}
+
+func (p *Panel) handleUserCreate(w http.ResponseWriter, r *http.Request) error {
+	if err := need(r, roster.PermUsersCreate); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	st := state(r)
+	a := st.actor
+	companyID, ok := pathID(r.PostFormValue("company_id"))
+	if !ok {
+		companyID = a.User.CompanyID
+	}
+	form := userForm{AuthMethod: r.PostFormValue("auth_method"), Email: r.PostFormValue("email"), Login: r.PostFormValue("login"),
+		FirstName: r.PostFormValue("first_name"), MiddleName: r.PostFormValue("middle_name"), LastName: r.PostFormValue("last_name"),
+		Phone: r.PostFormValue("phone"), WorkPhone: r.PostFormValue("work_phone"), Position: r.PostFormValue("position"),
+		Credentials: r.PostFormValue("credentials"), CompanyID: companyID, RoleIDs: formIDs(r.PostForm["role_ids"])}
+	n := roster.NewUser{CompanyID: companyID, AuthMethod: roster.AuthMethod(form.AuthMethod), Email: form.Email,
+		FirstName: form.FirstName, MiddleName: form.MiddleName, LastName: form.LastName, Phone: form.Phone,
+		WorkPhone: form.WorkPhone, Position: form.Position, RoleIDs: form.RoleIDs, Credentials: form.Credentials}
+	// Each method has its own fields; a field of the other method that the
+	// page hid but still sent is ignored.
+	if n.AuthMethod == roster.AuthLogin {
+		n.Email, n.Login = "", form.Login
+	}
+	if n.Credentials == roster.CredentialsManual {
+		n.Password = r.PostFormValue("password")
+	}
+	n.Normalize()
+	if n.AuthMethod == roster.AuthLogin && n.Credentials == roster.CredentialsInvitation {
+		n.Credentials = roster.CredentialsGenerated
+	}
+	fail := func(err error) error {
+		fe, ok := newFormErrors(st.lang, err)
+		if !ok {
+			return err
+		}
+		v, ferr := p.userFormFor(w, r, companyID)
+		if ferr != nil {
+			return ferr
+		}
+		v.Form, v.Errors = form, *fe
+		return p.render(w, r, http.StatusUnprocessableEntity, "usernew", v)
+	}
+	val := roster.Validation{}
+	if err := n.Validate(); err != nil {
+		val.Fields = append(val.Fields, err.(*roster.Error).Fields...)
+	}
+	u := &roster.User{CompanyID: companyID, AuthMethod: n.AuthMethod, Email: n.Email, Login: n.Login,
+		FirstName: n.FirstName, MiddleName: n.MiddleName, LastName: n.LastName, Phone: n.Phone,
+		WorkPhone: n.WorkPhone, Position: n.Position, Status: roster.StatusActive, CreatedBy: &a.User.ID}
+	if n.Credentials == roster.CredentialsManual && n.Password != "" {
+		roster.ValidatePassword(&val, "password", n.Password, u, 0)
+	}
+	if err := val.Err(); err != nil {
+		return fail(err)
+	}
+	if _, err := p.Companies.CompanyByID(ctx, a.Scope, companyID); err != nil {
+		return err
+	}
+	var password string
+	var invHash []byte
+	var invExpiry = p.Clock()
+	switch n.Credentials {
+	case roster.CredentialsInvitation:
+		u.Status = roster.StatusInvited
+		_, invHash = secure.NewToken()
+		invExpiry = invExpiry.Add(roster.InvitationTTL)
+	case roster.CredentialsGenerated:
+		password = secure.GeneratePassword()
+	case roster.CredentialsManual:
+		password = n.Password
+	}
+	if password != "" {
+		hash, err := p.Hasher.Hash(ctx, password)
+		if err != nil {
+			return err
+		}
+		u.PasswordHash, u.PasswordTemporary = hash, true
+	}
+	if err := p.Users.CreateUser(ctx, u, n.RoleIDs, invHash, invExpiry); err != nil {
+		return fail(err)
+	}
+	if n.Credentials == roster.CredentialsGenerated {
+		v := &createdView{page: p.newPage(w, r, "created.title", "users"), User: u, Password: password}
+		return p.render(w, r, http.StatusOK, "created", v)
+	}
+	key := "flash.user_created"
+	if n.Credentials == roster.CredentialsInvitation {
+		key = "flash.user_invited"
+	}
+	return p.redirect(w, r, "/users/"+strconv.FormatInt(u.ID, 10), key, 0)
+}
+
+// ---- User card (U5–U11) ----
+
+type userView struct {
+	*page
+	User        *roster.User
+	Company     *roster.Company
+	Creator     *roster.User
+	Roles       []*roster.Role
+	GrantRoles  map[int64]bool
+	HeldRoles   map[int64]bool
+	Events      []*roster.Event
+	Self        bool
+	NameLocked  bool
+	Errors      formErrors
+	Open        string // the section to show open after a failed form
+	Form        map[string]string
+	CanEdit     bool
+	CanRoles    bool
+	CanBlock    bool
+	CanDelete   bool
+	CanCreds    bool
+	CanAudit    bool
+	ShowCompany bool
+}
+
+func (p *Panel) userCard(w http.ResponseWriter, r *http.Request, id int64) (*userView, error) {
+	if err := need(r, roster.PermUsersView); err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	a := state(r).actor
+	u, err := p.Users.UserByID(ctx, a.Scope, id)
+	if err != nil {
+		return nil, err
+	}
+	v := &userView{page: p.newPage(w, r, "user.title", "users"), User: u, Self: u.ID == a.User.ID,
+		NameLocked: u.NameSetBySelf && u.ID != a.User.ID, GrantRoles: map[int64]bool{}, HeldRoles: map[int64]bool{}}
+	v.Title = u.DisplayName()
+	if v.Company, err = p.Companies.CompanyByID(ctx, a.Scope, u.CompanyID); err != nil {
+		return nil, err
+	}
+	v.ShowCompany = u.CompanyID != a.User.CompanyID
+	if u.CreatedBy != nil {
+		if c, err := p.Users.UserByID(ctx, a.Scope, *u.CreatedBy); err == nil {
+			v.Creator = c
+		}
+	}
+	if v.Roles, err = p.Roles.Roles(ctx, u.CompanyID); err != nil {
+		return nil, err
+	}
+	for _, r := range grantable(a, v.Roles, u.CompanyID) {
+		v.GrantRoles[r.ID] = true
+	}
+	for _, r := range u.Roles {
+		v.HeldRoles[r.ID] = true
+	}
+	manage := !v.Self && !(u.HasRole(roster.RoleMainAdmin) && !a.MainAdmin)
+	v.CanEdit = a.Can(roster.PermUsersEdit) && (manage || v.Self)
+	v.CanRoles = a.Can(roster.PermUsersRoles) && manage
+	v.CanBlock = a.Can(roster.PermUsersBlock) && manage
+	v.CanDelete = a.Can(roster.PermUsersDelete) && manage
+	v.CanCreds = a.Can(roster.PermUsersCredentials) && manage
+	v.CanAudit = a.Can(roster.PermAuditView)
+	if v.CanAudit {
+		ev, err := p.Events.Events(ctx, a.Scope, roster.EventFilter{UserID: &u.ID, Limit: 10})
+		if err != nil {
+			return nil, err
+		}
+		v.Events = ev.Items
+	}
+	v.Form = map[string]string{"first_name": u.FirstName, "middle_name": u.MiddleName, "last_name": u.LastName,
+		"phone": u.Phone, "work_phone": u.WorkPhone, "position": u.Position}
+	return v, nil
+}
+
+func (p *Panel) handleUser(w http.ResponseWriter, r *http.Request) error {
+	id, ok := pathID(r.PathValue("id"))
+	if !ok {
+		return roster.Errorf(roster.ENOTFOUND, "User not found.")
+	}
+	v, err := p.userCard(w, r, id)
+	if err != nil {
+		return err
+	}
+	return p.render(w, r, http.StatusOK, "user", v)
+}
+
+// userAction runs one card action: the permission check, the change, and
+// either a redirect with a flash or the card again with the form's errors.
+func (p *Panel) userAction(w http.ResponseWriter, r *http.Request, perm roster.Permission, section, flashKey string,
+	do func(ctx context.Context, a *roster.Actor, id int64) error) error {
+	id, ok := pathID(r.PathValue("id"))
+	if !ok {
+		return roster.Errorf(roster.ENOTFOUND, "User not found.")
+	}
+	if err := need(r, perm); err != nil {
+		return err
+	}
+	st := state(r)
+	if err := do(r.Context(), st.actor, id); err != nil {
+		fe, ok := newFormErrors(st.lang, err)
+		if !ok {
+			return err
+		}
+		v, cerr := p.userCard(w, r, id)
+		if cerr != nil {
+			return cerr
+		}
+		v.Errors, v.Open = *fe, section
+		for k := range v.Form {
+			if val, ok := r.PostForm[k]; ok {
+				v.Form[k] = val[0]
+			}
+		}
+		return p.render(w, r, http.StatusUnprocessableEntity, "user", v)
+	}
+	if flashKey == "flash.user_deleted" {
+		return p.redirect(w, r, "/users", flashKey, 0)
+	}
+	return p.redirect(w, r, "/users/"+strconv.FormatInt(id, 10), flashKey, 0)
+}
+
+func (p *Panel) handleUserEdit(w http.ResponseWriter, r *http.Request) error {
+	return p.userAction(w, r, roster.PermUsersEdit, "edit", "flash.user_updated", func(ctx context.Context, a *roster.Actor, id int64) error {
+		var upd roster.UserUpdate
+		for field, dst := range map[string]**string{"first_name": &upd.FirstName, "middle_name": &upd.MiddleName,
+			"last_name": &upd.LastName, "phone": &upd.Phone, "work_phone": &upd.WorkPhone, "position": &upd.Position} {
+			if vals, ok := r.PostForm[field]; ok {
+				s := vals[0]
+				*dst = &s
+			}
+		}
+		upd.Normalize()
+		if err := upd.Validate(); err != nil {
+			return err
+		}
+		_, err := p.Users.UpdateUser(ctx, a.Scope, id, upd)
+		return err
+	})
+}
+
+func (p *Panel) handleUserRoles(w http.ResponseWriter, r *http.Request) error {
+	return p.userAction(w, r, roster.PermUsersRoles, "roles", "flash.roles_changed", func(ctx context.Context, a *roster.Actor, id int64) error {
+		ids := formIDs(r.PostForm["role_ids"])
+		if len(ids) == 0 {
+			return &roster.Error{Code: roster.EINVALID, Message: "Choose at least one role.",
+				Fields: []roster.FieldError{{Field: "role_ids", Code: "required", Message: "Choose at least one role."}}}
+		}
+		_, err := p.Users.SetUserRoles(ctx, a.Scope, id, ids)
+		return err
+	})
+}
+
+func commentErr(comment string) error {
+	var v roster.Validation
+	roster.ValidateComment(&v, "comment", comment, true)
+	return v.Err()
+}
+
+func (p *Panel) handleUserBlock(w http.ResponseWriter, r *http.Request) error {
+	return p.userAction(w, r, roster.PermUsersBlock, "block", "flash.user_blocked", func(ctx context.Context, a *roster.Actor, id int64) error {
+		c := strings.TrimSpace(r.PostFormValue("comment"))
+		if err := commentErr(c); err != nil {
+			return err
+		}
+		_, err := p.Users.BlockUser(ctx, a.Scope, id, c)
+		return err
+	})
+}
+
+func (p *Panel) handleUserUnblock(w http.ResponseWriter, r *http.Request) error {
+	return p.userAction(w, r, roster.PermUsersBlock, "block", "flash.user_unblocked", func(ctx context.Context, a *roster.Actor, id int64) error {
+		c := strings.TrimSpace(r.PostFormValue("comment"))
+		if err := commentErr(c); err != nil {
+			return err
+		}
+		_, err := p.Users.UnblockUser(ctx, a.Scope, id, c)
+		return err
+	})
+}
+
+func (p *Panel) handleUserDelete(w http.ResponseWriter, r *http.Request) error {
+	return p.userAction(w, r, roster.PermUsersDelete, "delete", "flash.user_deleted", func(ctx context.Context, a *roster.Actor, id int64) error {
+		if id == a.User.ID {
+			return roster.Errorf(roster.EFORBIDDEN, "You cannot delete yourself.")
+		}
+		return p.Users.DeleteUser(ctx, a.Scope, id)
+	})
+}
+
+func (p *Panel) handleUserInvitation(w http.ResponseWriter, r *http.Request) error {
+	return p.userAction(w, r, roster.PermUsersCredentials, "", "flash.invitation_sent", func(ctx context.Context, a *roster.Actor, id int64) error {
+		_, hash := secure.NewToken()
+		return p.Users.ResendInvitation(ctx, a.Scope, id, hash, p.Clock().Add(roster.InvitationTTL))
+	})
+}
+
+// handleUserPasswordReset gives a login-method user a new temporary
+// password, shown once (U9). E-mail users get a reset link by e-mail, which
+// arrives with the e-mail feature.
+func (p *Panel) handleUserPasswordReset(w http.ResponseWriter, r *http.Request) error {
+	if err := need(r, roster.PermUsersCredentials); err != nil {
+		return err
+	}
+	id, ok := pathID(r.PathValue("id"))
+	if !ok {
+		return roster.Errorf(roster.ENOTFOUND, "User not found.")
+	}
+	ctx := r.Context()
+	a := state(r).actor
+	u, err := p.Users.UserByID(ctx, a.Scope, id)
+	if err != nil {
+		return err
+	}
+	if u.AuthMethod != roster.AuthLogin {
+		return roster.Errorf(roster.EINVALID, "Users who sign in with e-mail reset their password by e-mail.")
+	}
+	password := secure.GeneratePassword()
+	hash, err := p.Hasher.Hash(ctx, password)
+	if err != nil {
+		return err
+	}
+	if err := p.Users.SetPassword(ctx, a.Scope, id, hash, true); err != nil {
+		return err
+	}
+	v := &createdView{page: p.newPage(w, r, "created.reset_title", "users"), User: u, Password: password, Reset: true}
+	return p.render(w, r, http.StatusOK, "created", v)
+}
