@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"log/slog"
 	"net/url"
 	"os"
 	"sync"
@@ -97,7 +98,7 @@ func Open(tb testing.TB, engine string) *sqlstore.Store {
 func OpenClock(tb testing.TB, engine string) (*sqlstore.Store, *Clock) {
 	tb.Helper()
 	clock := NewClock(Start)
-	cfg := sqlstore.Config{Clock: clock.Now}
+	cfg := sqlstore.Config{Clock: clock.Now, Logger: slog.New(slog.DiscardHandler)}
 	switch engine {
 	case SQLite:
 		cfg.DataDir = tb.TempDir()
