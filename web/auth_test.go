@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/roster-app/roster"
 	"github.com/roster-app/roster/secure"
@@ -125,6 +126,25 @@ func TestLoginFlows(t *testing.T) {
 			if len(me.Permissions) != 3 {
 				t.Errorf("dispatcher permissions: %v", me.Permissions)
 			}
+		})
+
+		t.Run("IdleAndAbsoluteExpiry", func(t *testing.T) {
+			e.t = t
+			tok := e.login("disp", testPassword)
+			e.clock.Advance(roster.DefaultIdleTimeout - time.Minute)
+			e.expect("GET", "/api/v1/me", tok, nil, 200) // activity moves the idle deadline
+			e.clock.Advance(roster.DefaultIdleTimeout - time.Minute)
+			e.expect("GET", "/api/v1/me", tok, nil, 200)
+			e.clock.Advance(roster.DefaultIdleTimeout + time.Second)
+			e.expect("GET", "/api/v1/me", tok, nil, 401)
+
+			tok = e.login("disp", testPassword)
+			for i := 0; i < int(roster.DefaultAbsoluteExpiry/(20*time.Minute)); i++ {
+				e.clock.Advance(20 * time.Minute)
+				e.do("GET", "/api/v1/me", tok, nil)
+			}
+			e.clock.Advance(20 * time.Minute)
+			e.expect("GET", "/api/v1/me", tok, nil, 401)
 		})
 
 		t.Run("BadTokens", func(t *testing.T) {

@@ -1,0 +1,82 @@
+package web_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roster-app/roster/secure"
+	"github.com/roster-app/roster/web"
+)
+
+// TestBootstrapPage creates the Main administrator from the one-time link.
+func TestBootstrapPage(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			s := openStore(t, engine, time.Now)
+			srv := web.NewServer(web.Deps{Companies: s, Users: s, Roles: s, Sessions: s, Events: s, Platform: s,
+				Hasher: secure.NewHasher(secure.TestParams, 2), Logger: testLogger(t)})
+			h := srv.Handler()
+			link, err := web.NewBootstrapLink(ctx, s, "http://roster.example/")
+			must(t, err)
+			u, err := url.Parse(link)
+			must(t, err)
+			token := u.Query().Get("token")
+			if u.Host != "roster.example" || u.Path != "/setup" || token == "" {
+				t.Fatalf("link %s", link)
+			}
+			get := func(target string) *httptest.ResponseRecorder {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+				return rec
+			}
+			post := func(vals url.Values) *httptest.ResponseRecorder {
+				req := httptest.NewRequest("POST", "/setup", strings.NewReader(vals.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				return rec
+			}
+			rec := get("/setup?token=" + token)
+			if rec.Code != 200 || !strings.Contains(rec.Body.String(), `name="password"`) {
+				t.Fatalf("form: %d %s", rec.Code, rec.Body)
+			}
+			if rec.Header().Get("Content-Security-Policy") == "" || rec.Header().Get("X-Frame-Options") != "DENY" {
+				t.Errorf("HTML headers: %v", rec.Header())
+			}
+			if rec := get("/setup?token=short"); rec.Code != 404 {
+				t.Errorf("malformed token: %d", rec.Code)
+			}
+			// Errors are shown beside the fields, and nothing is created.
+			rec = post(url.Values{"token": {token}, "email": {"not-an-email"}, "password": {"short"}})
+			if rec.Code != 422 || !strings.Contains(rec.Body.String(), "valid e-mail") || !strings.Contains(rec.Body.String(), "at least 12") {
+				t.Fatalf("invalid form: %d %s", rec.Code, rec.Body)
+			}
+			wrong, _ := secure.NewToken()
+			if rec := post(url.Values{"token": {wrong}, "email": {"boss@example.com"}, "password": {"a long enough phrase"}}); rec.Code != 404 {
+				t.Fatalf("wrong token: %d %s", rec.Code, rec.Body)
+			}
+			rec = post(url.Values{"token": {token}, "email": {"Boss@Example.com"}, "password": {"a long enough phrase"}, "first_name": {"Anna"}})
+			if rec.Code != 201 || !strings.Contains(rec.Body.String(), "boss@example.com") {
+				t.Fatalf("create: %d %s", rec.Code, rec.Body)
+			}
+			// Used: the link is dead, the administrator signs in.
+			if rec := get("/setup?token=" + token); rec.Code != 404 {
+				t.Errorf("used link: %d", rec.Code)
+			}
+			if rec := post(url.Values{"token": {token}, "email": {"two@example.com"}, "password": {"a long enough phrase"}}); rec.Code != 404 {
+				t.Errorf("reused token: %d", rec.Code)
+			}
+			req := httptest.NewRequest("POST", "/api/v1/auth/login", strings.NewReader(`{"username":"boss@example.com","password":"a long enough phrase"}`))
+			rec = httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"token"`) {
+				t.Fatalf("login: %d %s", rec.Code, rec.Body)
+			}
+		})
+	}
+}
