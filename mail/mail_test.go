@@ -38,7 +38,7 @@ func TestRender(t *testing.T) {
 	wantLink := map[string]string{
 		KindInvitation:    "https://roster.example.com/register/tok-inv_123",
 		KindPasswordReset: "https://roster.example.com/password-reset/tok-reset",
-		KindEmailCode:     "https://roster.example.com/login",
+		KindEmailCode:     "https://roster.example.com/profile/security",
 		KindMFAReset:      "https://roster.example.com/profile/security",
 		KindMFADisabled:   "https://roster.example.com/profile/security",
 	}

@@ -31,7 +31,6 @@ func Kinds() []string {
 const (
 	RegisterPath      = "/register/"
 	PasswordResetPath = "/password-reset/"
-	SignInPath        = "/login"
 	SecurityPath      = "/profile/security"
 )
 
@@ -99,8 +98,9 @@ type EmailCode struct {
 	ValidFor time.Duration
 }
 
-// Link is the absolute link to the sign-in page, for "this was not me".
-func (d EmailCode) Link() string { return join(d.BaseURL, SignInPath) }
+// Link is the absolute link to the security settings, where a user who
+// did not ask for the code changes their password.
+func (d EmailCode) Link() string { return join(d.BaseURL, SecurityPath) }
 
 // Validity is ValidFor or its default.
 func (d EmailCode) Validity() time.Duration { return orDefault(d.ValidFor, DefaultCodeValidity) }
