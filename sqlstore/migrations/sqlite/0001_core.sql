@@ -49,7 +49,7 @@ CREATE INDEX users_created ON users (created_at, id);
 CREATE INDEX users_created_by ON users (created_by) WHERE created_by IS NOT NULL;
 
 -- Substring search: a trigram index over users.search, kept in sync by triggers.
-CREATE VIRTUAL TABLE users_fts USING fts5 (search, content = 'users', content_rowid = 'id', tokenize = 'trigram', detail = 'none');
+CREATE VIRTUAL TABLE users_fts USING fts5 (search, content = 'users', content_rowid = 'id', tokenize = 'trigram');
 CREATE TRIGGER users_fts_insert AFTER INSERT ON users BEGIN
     INSERT INTO users_fts (rowid, search) VALUES (new.id, new.search);
 END;

@@ -1,0 +1,178 @@
+package sqlstore_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/sqlstore"
+	"github.com/roster-app/roster/sqlstore/sqlstoretest"
+)
+
+func ids(us []*roster.User) []int64 {
+	var out []int64
+	for _, u := range us {
+		out = append(out, u.ID)
+	}
+	return out
+}
+
+func TestUserSearch(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.ForEachEngineClock(t, func(t *testing.T, s *sqlstore.Store, c *sqlstoretest.Clock) {
+		f := newFixture(t, s, c)
+		scope := roster.Scope{CompanyIDs: []int64{f.co.ID}}
+		ivan := f.user(f.co.ID, "Иван", "Петров", "dispatcher")
+		anna := f.user(f.co.ID, "Anna", "Karenina", "employee")
+		em := &roster.User{CompanyID: f.co.ID, AuthMethod: roster.AuthEmail, Email: "boris.godunov@example.org",
+			WorkPhone: "+44 20 7946 0958"}
+		must(t, s.CreateUser(f.ctx, em, []int64{f.roles["employee"].ID}, nil, time.Time{}))
+		other := f.company("Other", nil)
+		f.user(other.ID, "Иван", "Чужой", "employee") // outside the scope
+		search := func(q string) []int64 {
+			t.Helper()
+			p, err := s.Users(f.ctx, scope, roster.UserFilter{Query: q})
+			must(t, err)
+			if p.Total != len(p.Items) {
+				t.Fatalf("q=%q: total %d, items %d", q, p.Total, len(p.Items))
+			}
+			return ids(p.Items)
+		}
+		for _, tc := range []struct {
+			q    string
+			want []int64
+		}{
+			{"иван", []int64{ivan.ID}},
+			{"ИВА", []int64{ivan.ID}},
+			{"ПЕТР", []int64{ivan.ID}},
+			{"иван петров", []int64{ivan.ID}},
+			{"ив", []int64{ivan.ID}},
+			{"kaRen", []int64{anna.ID}},
+			{"NNA", []int64{anna.ID}},
+			{"godunov@ex", []int64{em.ID}},
+			{anna.Login, []int64{anna.ID}},
+			{"7946 09", []int64{em.ID}},
+			{"794609", []int64{em.ID}},
+			{fmt.Sprint(em.ID), []int64{em.ID}},
+			{"zzz", nil},
+			{"%", nil},
+			{"_", nil},
+		} {
+			if got := search(tc.q); !slices.Equal(got, tc.want) {
+				t.Errorf("q=%q: got %v, want %v", tc.q, got, tc.want)
+			}
+		}
+	})
+}
+
+func TestUserFiltersAndPaging(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.ForEachEngineClock(t, func(t *testing.T, s *sqlstore.Store, c *sqlstoretest.Clock) {
+		f := newFixture(t, s, c)
+		scope := roster.Scope{CompanyIDs: []int64{f.co.ID}}
+		var made []*roster.User
+		names := []string{"Zoe", "adam", "Ёжик", "Bob", "bob", "Carl", "Дима", "Eve", "Frank", "Gina", "Hugo"}
+		for _, n := range names {
+			c.Advance(time.Minute)
+			made = append(made, f.user(f.co.ID, n, "X", "dispatcher"))
+		}
+		c.Advance(time.Minute)
+		pending := &roster.User{CompanyID: f.co.ID, AuthMethod: roster.AuthEmail, Email: "pending@example.com"}
+		must(t, s.CreateUser(f.ctx, pending, []int64{f.roles["employee"].ID}, []byte("p"), c.Now().Add(time.Hour)))
+		expired := &roster.User{CompanyID: f.co.ID, AuthMethod: roster.AuthEmail, Email: "expired@example.com"}
+		must(t, s.CreateUser(f.ctx, expired, []int64{f.roles["employee"].ID}, []byte("e"), c.Now().Add(-time.Minute)))
+		accepted := &roster.User{CompanyID: f.co.ID, AuthMethod: roster.AuthEmail, Email: "accepted@example.com"}
+		must(t, s.CreateUser(f.ctx, accepted, []int64{f.roles["employee"].ID}, []byte("a"), c.Now().Add(time.Hour)))
+		must(t, s.ChangeOwnPassword(f.ctx, accepted.ID, "h"))
+		_, err := s.BlockUser(f.ctx, scope, made[0].ID, "x")
+		must(t, err)
+		list := func(fl roster.UserFilter) *roster.UserPage {
+			t.Helper()
+			p, err := s.Users(f.ctx, scope, fl)
+			must(t, err)
+			return p
+		}
+		if got := ids(list(roster.UserFilter{Status: roster.StatusBlocked}).Items); !slices.Equal(got, []int64{made[0].ID}) {
+			t.Errorf("blocked = %v", got)
+		}
+		if got := ids(list(roster.UserFilter{Invitation: roster.InvitationPending}).Items); !slices.Equal(got, []int64{pending.ID}) {
+			t.Errorf("pending = %v", got)
+		}
+		if got := ids(list(roster.UserFilter{Invitation: roster.InvitationExpired}).Items); !slices.Equal(got, []int64{expired.ID}) {
+			t.Errorf("expired = %v", got)
+		}
+		if got := ids(list(roster.UserFilter{Invitation: roster.InvitationAccepted}).Items); !slices.Equal(got, []int64{accepted.ID}) {
+			t.Errorf("accepted = %v", got)
+		}
+		emp := f.roles["employee"].ID
+		if p := list(roster.UserFilter{RoleID: &emp}); p.Total != 3 {
+			t.Errorf("employees = %d", p.Total)
+		}
+		if got := ids(list(roster.UserFilter{IDs: []int64{made[2].ID, made[3].ID}}).Items); len(got) != 2 {
+			t.Errorf("ids = %v", got)
+		}
+		other := f.company("Other", nil)
+		if p := list(roster.UserFilter{CompanyID: &other.ID}); p.Total != 0 {
+			t.Errorf("out-of-scope company gave %d users", p.Total)
+		}
+		// Sort orders, and paging visits each user exactly once.
+		total := len(names) + 3
+		for _, sort := range roster.UserSorts {
+			var seen []*roster.User
+			cur := ""
+			for {
+				p := list(roster.UserFilter{Sort: sort, Limit: 4, Cursor: cur})
+				if p.Total != total {
+					t.Fatalf("%s: total %d", sort, p.Total)
+				}
+				seen = append(seen, p.Items...)
+				if cur = p.NextCursor; cur == "" {
+					break
+				}
+			}
+			if len(seen) != total {
+				t.Fatalf("%s: paged %d users, want %d", sort, len(seen), total)
+			}
+			got := ids(seen)
+			slices.Sort(got)
+			if len(slices.Compact(got)) != total {
+				t.Fatalf("%s: a user was seen twice", sort)
+			}
+			key := func(u *roster.User) string {
+				if strings.HasSuffix(sort, "name") {
+					return strings.ToLower(u.DisplayName())
+				}
+				return u.CreatedAt.Format(time.RFC3339Nano)
+			}
+			for i := 1; i < len(seen); i++ {
+				a, b := key(seen[i-1]), key(seen[i])
+				if (sort[0] == '-') != (a > b) && a != b {
+					t.Fatalf("%s: %q before %q", sort, a, b)
+				}
+			}
+		}
+		// Cursors are sealed and bound to their query.
+		p := list(roster.UserFilter{Limit: 2})
+		_, err = s.Users(f.ctx, scope, roster.UserFilter{Limit: 2, Cursor: p.NextCursor, Status: roster.StatusActive})
+		wantField(t, err, roster.EINVALID, "cursor")
+		_, err = s.Users(f.ctx, scope, roster.UserFilter{Limit: 2, Cursor: p.NextCursor, Sort: "-name"})
+		wantField(t, err, roster.EINVALID, "cursor")
+		b := []byte(p.NextCursor)
+		b[len(b)-3] ^= 1
+		_, err = s.Users(f.ctx, scope, roster.UserFilter{Limit: 2, Cursor: string(b)})
+		wantField(t, err, roster.EINVALID, "cursor")
+		_, err = s.Users(f.ctx, scope, roster.UserFilter{Limit: 2, Cursor: "garbage!"})
+		wantField(t, err, roster.EINVALID, "cursor")
+		if _, err := s.Users(f.ctx, scope, roster.UserFilter{Limit: 2, Cursor: p.NextCursor}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.UserIDs(f.ctx, scope, roster.UserFilter{Status: roster.StatusActive}, 3)
+		must(t, err)
+		if len(got) != 4 {
+			t.Fatalf("UserIDs max 3 gave %d", len(got))
+		}
+	})
+}
