@@ -127,6 +127,10 @@ func (p *Panel) auth(h handler) http.Handler {
 		token := p.cookie(r, sessionCookie)
 		sess, actor, err := p.loadSession(r.Context(), token, p.clientAddress(r))
 		if err != nil {
+			if err == errPasswordChange {
+				http.Redirect(w, r, "/password/change", http.StatusSeeOther)
+				return
+			}
 			if roster.ErrorCode(err) != roster.EUNAUTHORIZED {
 				p.renderError(w, r, err)
 				return
@@ -157,7 +161,10 @@ func (p *Panel) auth(h handler) http.Handler {
 // maxBodySize bounds a form post (a roles import file is the largest).
 const maxBodySize = 2 << 20
 
-var errSignedOut = roster.Errorf(roster.EUNAUTHORIZED, "Sign in.")
+var (
+	errSignedOut      = roster.Errorf(roster.EUNAUTHORIZED, "Sign in.")
+	errPasswordChange = roster.Errorf(roster.EUNAUTHORIZED, "Choose a new password first.")
+)
 
 // loadSession resolves a session cookie into the session and its actor.
 func (p *Panel) loadSession(ctx context.Context, token, address string) (*roster.Session, *roster.Actor, error) {
@@ -171,7 +178,13 @@ func (p *Panel) loadSession(ctx context.Context, token, address string) (*roster
 		return nil, nil, err
 	}
 	now := p.Clock()
-	if sess.Expired(now) || (sess.Kind != roster.SessionWeb && sess.Kind != roster.SessionSwitch) {
+	if sess.Expired(now) {
+		return nil, nil, errSignedOut
+	}
+	if sess.Kind == roster.SessionPasswordChange {
+		return nil, nil, errPasswordChange
+	}
+	if sess.Kind != roster.SessionWeb && sess.Kind != roster.SessionSwitch {
 		return nil, nil, errSignedOut
 	}
 	actor, err := p.buildActor(ctx, sess.UserID)

@@ -2,9 +2,9 @@ package panel
 
 import (
 	"encoding/json"
-	"sort"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 

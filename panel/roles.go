@@ -44,7 +44,9 @@ type rolesView struct {
 }
 
 // Has reports whether a role holds a permission (for the matrix).
-func (v *rolesView) Has(r *roster.Role, p roster.Permission) bool { return slices.Contains(r.Permissions, p) }
+func (v *rolesView) Has(r *roster.Role, p roster.Permission) bool {
+	return slices.Contains(r.Permissions, p)
+}
 
 // companyParam returns the company a page is about: ?company= when in the
 // actor's scope, else the actor's own.
