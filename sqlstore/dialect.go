@@ -111,48 +111,80 @@ func (d dialect) afterExplicitID(ctx context.Context, tx *sql.Tx, table string) 
 }
 
 // ftsCandidateLimit is how many matching users the SQLite trigram index may
-// return before a search is considered common: above it the company's
-// ordered index is walked with a LIKE filter instead, which stops early.
-const ftsCandidateLimit = 2000
+// return before a search counts as common: up to it the matches become an id
+// list, sorted after; above it the company's ordered index is walked with a
+// LIKE filter, which stops as soon as a page is full (at least 1 row in
+// ftsCandidateLimit/companySize matches, so the walk is short).
+const ftsCandidateLimit = 1000
 
-// searchCondition returns the SQL condition (on alias u) for the lowered
-// search text term, adding its arguments to b. On PostgreSQL a LIKE served by
-// the pg_trgm GIN index, which the planner weighs against the ordered company
-// index. On SQLite terms of 3+ characters first ask the FTS5 trigram index
-// for at most ftsCandidateLimit rowids; a rarer term becomes an id list, a
-// commoner one a LIKE on the ordered walk. Terms under 3 characters never
-// match in FTS and are always LIKE.
-func (d dialect) searchCondition(ctx context.Context, q querier, b *sqlBuilder, term string) (string, error) {
+// userSearch is how a search term applies to a users query.
+type userSearch struct {
+	cond string // condition on alias u
+	// total is the number of matches in the company, when the index
+	// counted them (capped at totalCap).
+	total       int
+	totalKnown  bool
+	totalCapped bool
+}
+
+// search returns the condition for the lowered search term, adding its
+// arguments to b. company is the one company searched, or 0 for several.
+//
+// PostgreSQL: a LIKE served by the pg_trgm GIN index, which the planner
+// weighs against walking the ordered company index.
+//
+// SQLite: terms of 3+ characters ask the FTS5 trigram index (its rowid is
+// company_id << 32 | id, so a company is a rowid range) for up to
+// ftsCandidateLimit matches; fewer become an id list, more a LIKE on the
+// ordered walk, counted in the index. Shorter terms never match in FTS5 and
+// are always LIKE.
+func (d dialect) search(ctx context.Context, q querier, b *sqlBuilder, term string, company int64) (userSearch, error) {
 	like := `u.search LIKE ` + b.arg("%"+escapeLike(term)+"%") + ` ESCAPE '\'`
 	if d.name == dialectPostgres || len([]rune(term)) < 3 {
-		return like, nil
+		return userSearch{cond: like}, nil
 	}
-	rows, err := q.QueryContext(ctx, `SELECT rowid FROM users_fts WHERE users_fts MATCH $1 LIMIT $2`,
-		`"`+strings.ReplaceAll(term, `"`, `""`)+`"`, ftsCandidateLimit+1)
+	match := `"` + strings.ReplaceAll(term, `"`, `""`) + `"`
+	query, args := `SELECT rowid FROM users_fts WHERE users_fts MATCH $1`, []any{match}
+	if company != 0 {
+		query += ` AND rowid BETWEEN $2 AND $3`
+		args = append(args, company<<32, company<<32|0xffffffff)
+	}
+	rows, err := q.QueryContext(ctx, query+` LIMIT `+strconv.Itoa(ftsCandidateLimit+1), args...)
 	if err != nil {
-		return "", fmt.Errorf("search index: %w", err)
+		return userSearch{}, fmt.Errorf("search index: %w", err)
 	}
 	defer rows.Close()
 	ids := make([]string, 0, 64)
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return "", fmt.Errorf("search index: %w", err)
+		var rowid int64
+		if err := rows.Scan(&rowid); err != nil {
+			return userSearch{}, fmt.Errorf("search index: %w", err)
 		}
-		ids = append(ids, strconv.FormatInt(id, 10))
+		ids = append(ids, strconv.FormatInt(rowid&0xffffffff, 10))
 	}
 	if err := rows.Err(); err != nil {
-		return "", fmt.Errorf("search index: %w", err)
+		return userSearch{}, fmt.Errorf("search index: %w", err)
 	}
-	if len(ids) > ftsCandidateLimit {
-		return like, nil
+	rows.Close()
+	if len(ids) <= ftsCandidateLimit {
+		us := userSearch{cond: "0 = 1", total: len(ids), totalKnown: company != 0}
+		if len(ids) > 0 {
+			// The ids come from the database as integers: safe to inline,
+			// and an inline list lets SQLite's planner see rowid lookups.
+			// "+u.company_id" keeps the planner off the company index.
+			us.cond = `u.id IN (` + strings.Join(ids, ",") + `) AND +u.company_id = u.company_id AND ` + like
+		}
+		return us, nil
 	}
-	if len(ids) == 0 {
-		return "0 = 1", nil
+	us := userSearch{cond: like}
+	if company != 0 {
+		var n int
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM (`+query+` LIMIT `+strconv.Itoa(totalCap+1)+`)`, args...).Scan(&n); err != nil {
+			return userSearch{}, fmt.Errorf("search count: %w", err)
+		}
+		us.total, us.totalKnown, us.totalCapped = min(n, totalCap), true, n > totalCap
 	}
-	// The ids come from the database as integers: safe to inline, and an
-	// inline list lets SQLite's planner see a rowid lookup.
-	return `u.id IN (` + strings.Join(ids, ",") + `) AND ` + like, nil
+	return us, nil
 }
 
 func escapeLike(s string) string {
@@ -169,4 +201,115 @@ func (d dialect) deleteExpiredSessions(ctx context.Context, q querier, now time.
 	}
 	return q.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1
 		OR last_seen_at + idle_timeout_seconds * 1000000 <= $2`, now, now.UnixMicro())
+}
+
+// loadUsers bulk-inserts LoadFake's users and their roles: COPY on
+// PostgreSQL (with the trigram index built afterwards), one transaction and
+// prepared statements on SQLite.
+func (d dialect) loadUsers(ctx context.Context, s *Store, g *fakeUsers, firstID int64) error {
+	n := g.opts.Users
+	if d.name == dialectPostgres {
+		return loadUsersPostgres(ctx, s, g, firstID)
+	}
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	ps := make([]string, len(fakeColumns))
+	for i := range ps {
+		ps[i] = "$" + strconv.Itoa(i+1)
+	}
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO users (`+strings.Join(fakeColumns, ", ")+`) VALUES (`+strings.Join(ps, ", ")+`)`)
+	if err != nil {
+		return fmt.Errorf("prepare fake users: %w", err)
+	}
+	defer ins.Close()
+	insRole, err := tx.PrepareContext(ctx, `INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)`)
+	if err != nil {
+		return fmt.Errorf("prepare fake roles: %w", err)
+	}
+	defer insRole.Close()
+	// Filling the trigram index in one statement after the rows is faster
+	// than a trigger per row.
+	var trigger string
+	if err := tx.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'users_fts_insert'`).Scan(&trigger); err != nil {
+		return fmt.Errorf("fts trigger: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DROP TRIGGER users_fts_insert`); err != nil {
+		return fmt.Errorf("fts trigger: %w", err)
+	}
+	for i := range n {
+		u, role := g.user(i)
+		id := firstID + int64(i)
+		if _, err := ins.ExecContext(ctx, fakeUserRow(u, id)...); err != nil {
+			return fmt.Errorf("insert fake user: %w", err)
+		}
+		if _, err := insRole.ExecContext(ctx, id, role); err != nil {
+			return fmt.Errorf("insert fake role: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO users_fts (rowid, search)
+		SELECT (company_id << 32) | id, search FROM users WHERE id >= $1`, firstID); err != nil {
+		return fmt.Errorf("fill search index: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, trigger); err != nil {
+		return fmt.Errorf("fts trigger: %w", err)
+	}
+	if err := tx.commit(); err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, `ANALYZE`); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	return nil
+}
+
+func loadUsersPostgres(ctx context.Context, s *Store, g *fakeUsers, firstID int64) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	// Building the GIN index once after COPY is several times faster than
+	// maintaining it row by row.
+	if _, err := conn.ExecContext(ctx, `DROP INDEX IF EXISTS users_search`); err != nil {
+		return fmt.Errorf("drop search index: %w", err)
+	}
+	roles := make([][]any, 0, g.opts.Users)
+	err = conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		i := 0
+		src := pgx.CopyFromFunc(func() ([]any, error) {
+			if i >= g.opts.Users {
+				return nil, nil
+			}
+			u, role := g.user(i)
+			id := firstID + int64(i)
+			i++
+			roles = append(roles, []any{id, role})
+			return fakeUserRow(u, id), nil
+		})
+		if _, err := pc.CopyFrom(ctx, pgx.Identifier{"users"}, fakeColumns, src); err != nil {
+			return fmt.Errorf("copy users: %w", err)
+		}
+		if _, err := pc.CopyFrom(ctx, pgx.Identifier{"user_roles"}, []string{"user_id", "role_id"}, pgx.CopyFromRows(roles)); err != nil {
+			return fmt.Errorf("copy user roles: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, q := range []string{
+		`SET maintenance_work_mem = '256MB'`,
+		`CREATE INDEX IF NOT EXISTS users_search ON users USING gin (search gin_trgm_ops)`,
+		`SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users))`,
+		`VACUUM ANALYZE users`, `VACUUM ANALYZE user_roles`,
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("after copy: %s: %w", q, err)
+		}
+	}
+	return nil
 }

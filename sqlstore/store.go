@@ -318,6 +318,8 @@ func (s *Store) SchemaUpToDate(ctx context.Context) (bool, error) {
 type sqlBuilder struct {
 	args  []any
 	where []string
+	// total is set when the search index already counted the matches.
+	total *userSearch
 }
 
 // arg adds an argument and returns its placeholder.

@@ -85,14 +85,23 @@ func (s *Store) userFilterSQL(ctx context.Context, q querier, b *sqlBuilder, sco
 		b.cond(`u.id IN (` + b.inInts(f.IDs) + `)`)
 	}
 	if term := strings.ToLower(strings.TrimSpace(f.Query)); term != "" {
-		c, err := s.d.searchCondition(ctx, q, b, term)
+		var company int64
+		if !scope.All && len(scope.CompanyIDs) == 1 {
+			company = scope.CompanyIDs[0]
+		}
+		us, err := s.d.search(ctx, q, b, term, company)
 		if err != nil {
 			return false, err
 		}
+		c := us.cond
 		if id, err := strconv.ParseInt(term, 10, 64); err == nil && isDigits(term) {
 			c = `(u.id = ` + b.arg(id) + ` OR (` + c + `))`
+			us.totalKnown = false
 		}
 		b.cond(c)
+		if us.totalKnown && f.Status == "" && f.RoleID == nil && f.Invitation == "" && len(f.IDs) == 0 {
+			b.total = &us
+		}
 	}
 	return true, nil
 }
@@ -133,12 +142,15 @@ func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilt
 	if err != nil || !ok {
 		return page, err
 	}
-	if cur == nil {
+	switch {
+	case cur == nil && b.total != nil:
+		page.Total, page.TotalCapped = b.total.total, b.total.totalCapped
+	case cur == nil:
 		page.Total, page.TotalCapped, err = countUsers(ctx, s.rdb, &b)
 		if err != nil {
 			return nil, err
 		}
-	} else {
+	default:
 		page.Total, page.TotalCapped = cur.Total, cur.Capped
 	}
 

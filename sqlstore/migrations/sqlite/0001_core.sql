@@ -48,17 +48,19 @@ CREATE INDEX users_name ON users (sort_name, id);
 CREATE INDEX users_created ON users (created_at, id);
 CREATE INDEX users_created_by ON users (created_by) WHERE created_by IS NOT NULL;
 
--- Substring search: a trigram index over users.search, kept in sync by triggers.
-CREATE VIRTUAL TABLE users_fts USING fts5 (search, content = 'users', content_rowid = 'id', tokenize = 'trigram');
+-- Substring search: a contentless trigram index over users.search, kept in
+-- sync by triggers. Its rowid is company_id << 32 | id, so one company's
+-- matches are a rowid range the index seeks to directly.
+CREATE VIRTUAL TABLE users_fts USING fts5 (search, content = '', contentless_delete = 1, tokenize = 'trigram');
 CREATE TRIGGER users_fts_insert AFTER INSERT ON users BEGIN
-    INSERT INTO users_fts (rowid, search) VALUES (new.id, new.search);
+    INSERT INTO users_fts (rowid, search) VALUES ((new.company_id << 32) | new.id, new.search);
 END;
 CREATE TRIGGER users_fts_delete AFTER DELETE ON users BEGIN
-    INSERT INTO users_fts (users_fts, rowid, search) VALUES ('delete', old.id, old.search);
+    DELETE FROM users_fts WHERE rowid = (old.company_id << 32) | old.id;
 END;
-CREATE TRIGGER users_fts_update AFTER UPDATE OF search ON users BEGIN
-    INSERT INTO users_fts (users_fts, rowid, search) VALUES ('delete', old.id, old.search);
-    INSERT INTO users_fts (rowid, search) VALUES (new.id, new.search);
+CREATE TRIGGER users_fts_update AFTER UPDATE OF search, company_id ON users BEGIN
+    DELETE FROM users_fts WHERE rowid = (old.company_id << 32) | old.id;
+    INSERT INTO users_fts (rowid, search) VALUES ((new.company_id << 32) | new.id, new.search);
 END;
 
 CREATE TABLE roles (
