@@ -194,7 +194,7 @@ var ErrTampered = errors.New("secure: sealed value was altered")
 
 // Open checks and returns the payload of a value made by Seal.
 func Open(key []byte, sealed string) ([]byte, error) {
-	b, err := base64.RawURLEncoding.DecodeString(sealed)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(sealed)
 	if err != nil || len(b) < 16 {
 		return nil, ErrTampered
 	}
