@@ -46,6 +46,15 @@ func (s *Server) authenticate(r *http.Request) (*roster.Actor, *roster.Session, 
 		if err != nil || imp.Status != roster.StatusActive {
 			return nil, nil, unauthorizedUnlessInternal(err)
 		}
+		// A reseller administrator who lost the right to switch loses the
+		// switch sessions they hold, like any other role change.
+		impPerms, err := s.Users.UserPermissions(ctx, imp.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !impPerms.Has(roster.PermCompaniesSwitch) {
+			return nil, nil, errUnauthorized
+		}
 		actor.Impersonator = imp
 	}
 	actor.SessionID, actor.SessionKind, actor.Address = sess.ID, sess.Kind, addressOf(r)

@@ -359,7 +359,7 @@ func schemas() map[string]any {
 	return map[string]any{
 		"Problem": obj([]string{"type", "title", "status", "detail", "code"}, map[string]any{
 			"type": str(), "title": str(), "status": integer(), "detail": str(),
-			"code":    enum(roster.EINVALID, roster.ECONFLICT, roster.ENOTFOUND, roster.EFORBIDDEN, roster.EUNAUTHORIZED, roster.ERATELIMIT, roster.EINTERNAL, "bad_json", "too_large", "bad_form"),
+			"code":    enum(roster.EINVALID, roster.ECONFLICT, roster.ENOTFOUND, roster.EFORBIDDEN, roster.EUNAUTHORIZED, roster.ERATELIMIT, roster.EINTERNAL, "bad_json", "too_large", "bad_form", "method_not_allowed"),
 			"errors":  arr(ref("FieldError")),
 			"refused": arr(ref("Refusal")),
 		}),

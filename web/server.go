@@ -156,8 +156,21 @@ func (s *Server) Handler() http.Handler {
 	for _, rt := range s.routes {
 		mux.Handle(rt.method+" "+rt.pattern, s.endpoint(rt))
 	}
-	// Anything else under /api answers a problem, not the mux's plain text.
+	// Anything else under /api answers a problem, not the mux's plain
+	// text: 405 with Allow for a known path, else 404.
+	byPath := http.NewServeMux()
+	allow := map[string][]string{}
+	for _, rt := range s.routes {
+		if allow[rt.pattern] == nil {
+			byPath.Handle(rt.pattern, http.NotFoundHandler())
+		}
+		allow[rt.pattern] = append(allow[rt.pattern], rt.method)
+	}
 	mux.Handle("/api/", s.adapt(func(w http.ResponseWriter, r *http.Request) error {
+		if _, pattern := byPath.Handler(r); pattern != "" {
+			w.Header().Set("Allow", strings.Join(allow[pattern], ", "))
+			return &httpError{http.StatusMethodNotAllowed, "method_not_allowed", "This endpoint does not accept " + r.Method + "; it accepts " + strings.Join(allow[pattern], ", ") + "."}
+		}
 		return errNoRoute
 	}))
 

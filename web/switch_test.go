@@ -91,6 +91,14 @@ func TestSwitch(t *testing.T) {
 		if sw.User.ID != second.ID {
 			t.Fatalf("switch as %d, got %d", second.ID, sw.User.ID)
 		}
+		e.expect("GET", "/api/v1/me", sw.Token, nil, 200)
+
+		// The reseller administrator loses companies.switch: the switch
+		// session dies on its next request.
+		root := e.login("root@example.com", testPassword)
+		e.expect("PUT", path("/api/v1/users/%d/roles", e.users["reseller"].ID), root,
+			map[string]any{"role_ids": []int64{e.roleID(e.reseller.ID, roster.RoleManager)}}, 200)
+		e.expect("GET", "/api/v1/me", sw.Token, nil, 401)
 	})
 }
 

@@ -94,6 +94,7 @@ func TestUsersCRUDAndBadInput(t *testing.T) {
 			{name: "ErrNotFound/Missing", method: "GET", url: "/api/v1/users/99999999", token: admin, wantStatus: 404},
 			{name: "ErrNotFound/OtherCompany", method: "GET", url: path("/api/v1/users/%d", e.users["other"].ID), token: admin, wantStatus: 404},
 			{name: "ErrNotFound/NoRoute", method: "GET", url: "/api/v1/nothing", token: admin, wantStatus: 404},
+			{name: "ErrMethodNotAllowed", method: "PUT", url: "/api/v1/users", token: admin, wantStatus: 405, wantBody: []string{"GET, POST"}},
 
 			{name: "ErrInvalid/Status", method: "GET", url: "/api/v1/users?status=foo", token: admin, wantStatus: 422, wantField: "status"},
 			{name: "ErrInvalid/Sort", method: "GET", url: "/api/v1/users?sort=bar", token: admin, wantStatus: 422, wantField: "sort"},
