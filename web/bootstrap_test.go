@@ -6,18 +6,19 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/roster-app/roster/secure"
+	"github.com/roster-app/roster/sqlstore/sqlstoretest"
 	"github.com/roster-app/roster/web"
 )
 
 // TestBootstrapPage creates the Main administrator from the one-time link.
 func TestBootstrapPage(t *testing.T) {
-	for _, engine := range []string{"sqlite", "postgres"} {
+	for _, engine := range sqlstoretest.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
-			s := openStore(t, engine, time.Now)
+			s := sqlstoretest.Open(t, engine)
 			srv := web.NewServer(web.Deps{Companies: s, Users: s, Roles: s, Sessions: s, Events: s, Platform: s,
 				Hasher: secure.NewHasher(secure.TestParams, 2), Logger: testLogger(t)})
 			h := srv.Handler()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/roster-app/roster/sqlstore/sqlstoretest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -35,7 +36,7 @@ type env struct {
 	server *web.Server
 	h      http.Handler
 	hasher *secure.Hasher
-	clock  *fakeClock
+	clock  *sqlstoretest.Clock
 
 	reseller, acme, other *roster.Company
 	users                 map[string]*roster.User
@@ -43,30 +44,15 @@ type env struct {
 	seq                   atomic.Int64
 }
 
-// forEachEngine runs fn with a fresh env on SQLite and PostgreSQL.
+// forEachEngine runs fn with a fresh env on SQLite and PostgreSQL (in
+// parallel), each with its store's fake clock.
 func forEachEngine(t *testing.T, fn func(t *testing.T, e *env)) {
-	for _, engine := range []string{"sqlite", "postgres"} {
-		t.Run(engine, func(t *testing.T) {
-			clock := &fakeClock{}
-			clock.Set(time.Now().UTC())
-			fn(t, newEnv(t, openStore(t, engine, clock.Now), clock))
-		})
-	}
+	sqlstoretest.ForEachEngineClock(t, func(t *testing.T, s *sqlstore.Store, c *sqlstoretest.Clock) {
+		fn(t, newEnv(t, s, c))
+	})
 }
 
-// fakeClock is a clock tests move forward by hand.
-type fakeClock struct{ ns atomic.Int64 }
-
-// Now returns the clock's time.
-func (c *fakeClock) Now() time.Time { return time.Unix(0, c.ns.Load()).UTC() }
-
-// Set moves the clock to t.
-func (c *fakeClock) Set(t time.Time) { c.ns.Store(t.UnixNano()) }
-
-// Advance moves the clock forward by d.
-func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
-
-func newEnv(t *testing.T, s *sqlstore.Store, clock *fakeClock) *env {
+func newEnv(t *testing.T, s *sqlstore.Store, clock *sqlstoretest.Clock) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, store: s, clock: clock, hasher: secure.NewHasher(secure.TestParams, 4), users: map[string]*roster.User{}}

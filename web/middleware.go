@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"runtime/debug"
 	"strconv"
@@ -36,8 +34,9 @@ func securityHeaders(next http.Handler) http.Handler {
 
 type addressKey struct{}
 
-// clientAddress records the client's address: the peer's, or the last
-// X-Forwarded-For hop not added by a trusted proxy when the peer is one.
+// clientAddress records the client's address: the peer's, or, when the
+// peer is a trusted proxy, the nearest X-Forwarded-For hop that is not one
+// (roster.ClientAddr).
 func (s *Server) clientAddress(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		addr := s.remoteAddr(r)
@@ -46,45 +45,11 @@ func (s *Server) clientAddress(next http.Handler) http.Handler {
 }
 
 func (s *Server) remoteAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
+	xff := strings.Join(r.Header.Values("X-Forwarded-For"), ",")
+	if a := roster.ClientAddr(r.RemoteAddr, xff, s.TrustedProxies); a.IsValid() {
+		return a.String()
 	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	peer = peer.Unmap()
-	if !s.trusted(peer) {
-		return peer.String()
-	}
-	// Walk X-Forwarded-For from the right: the first hop that is not one of
-	// our proxies is the client.
-	var hops []string
-	for _, v := range r.Header.Values("X-Forwarded-For") {
-		hops = append(hops, strings.Split(v, ",")...)
-	}
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
-		}
-		a = a.Unmap()
-		if !s.trusted(a) {
-			return a.String()
-		}
-		peer = a
-	}
-	return peer.String()
-}
-
-func (s *Server) trusted(a netip.Addr) bool {
-	for _, p := range s.TrustedProxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
+	return r.RemoteAddr
 }
 
 // addressOf is the client address found by clientAddress.
