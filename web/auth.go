@@ -154,19 +154,22 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if verr != nil && !errors.Is(verr, secure.ErrMalformedHash) {
 		return verr
 	}
+	var userID int64
 	reason := ""
 	switch {
 	case u == nil:
-		return errWrongCredentials
+		reason = "unknown_user"
 	case !ok:
-		reason = "wrong_password"
+		userID, reason = u.ID, "wrong_password"
 	case u.Status == roster.StatusBlocked:
-		reason = "blocked"
+		userID, reason = u.ID, "blocked"
 	}
-	anon := roster.NewContextWithActor(ctx, &roster.Actor{Address: addressOf(r)})
 	if reason != "" {
-		if err := s.Users.RecordSignInFailure(anon, u.ID, reason); err != nil {
-			s.Logger.Error("record sign-in failure", "user_id", u.ID, "err", err)
+		// Called for unknown users too (ID 0, which the store ignores), so
+		// that both paths cost about the same.
+		anon := roster.NewContextWithActor(ctx, &roster.Actor{Address: addressOf(r)})
+		if err := s.Users.RecordSignInFailure(anon, userID, reason); err != nil {
+			s.Logger.Error("record sign-in failure", "user_id", userID, "err", err)
 		}
 		return errWrongCredentials
 	}

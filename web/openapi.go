@@ -350,6 +350,8 @@ func schemas() map[string]any {
 	}
 	userPage := page("User")
 	userPage["properties"].(map[string]any)["total"] = integer()
+	userPage["properties"].(map[string]any)["total_capped"] = map[string]any{"type": "boolean",
+		"description": "True when total is a lower bound: counting stopped at a cap on a very large result."}
 	userPage["required"] = []string{"items", "next_cursor", "total"}
 	list := func(item string) map[string]any {
 		return obj([]string{"items"}, map[string]any{"items": arr(ref(item))})
