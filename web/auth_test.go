@@ -92,6 +92,18 @@ func TestLoginFlows(t *testing.T) {
 			}
 		})
 
+		t.Run("RefusalsAreLoggedWithAddress", func(t *testing.T) {
+			e.t = t
+			e.do("POST", "/api/v1/auth/login", "", map[string]string{"username": "emp", "password": "guess guess guess"})
+			var page struct {
+				Items []roster.Event `json:"items"`
+			}
+			e.expect("GET", path("/api/v1/events?type=auth.sign_in_failed&user_id=%d", e.users["emp"].ID), root, nil, 200).JSON(t, &page)
+			if len(page.Items) == 0 || page.Items[0].Address != "192.0.2.1" || page.Items[0].ActorID != nil {
+				t.Fatalf("sign-in failure events: %+v", page.Items)
+			}
+		})
+
 		t.Run("LogoutKillsToken", func(t *testing.T) {
 			e.t = t
 			tok := e.login("disp", testPassword)
