@@ -1,6 +1,6 @@
 // Package web serves Roster's REST API under /api/v1, its OpenAPI
 // description, the health check and the one-time bootstrap page. Every
-// route is listed once, in (*Server).routes; both the mux and the
+// route is listed once, in (*Server).routeTable; both the mux and the
 // authorization check are built from that table.
 package web
 
