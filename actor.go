@@ -65,8 +65,10 @@ func (a *Actor) CheckGrant(r *Role) error {
 }
 
 // CheckManage says whether the actor may change the target user at all:
-// never themselves through admin actions that lock them out, and never a user
-// more powerful than they are.
+// never a user with administrative powers the actor lacks (a Manager cannot
+// reset the password of a Company administrator and take the account over).
+// Work permissions such as handling calls give no power over others and do
+// not count: a Manager manages Employees.
 func (a *Actor) CheckManage(target *User, targetPerms PermissionSet) error {
 	if a == nil {
 		return nil
@@ -75,7 +77,7 @@ func (a *Actor) CheckManage(target *User, targetPerms PermissionSet) error {
 		return Errorf(EFORBIDDEN, "Only the Main administrator can change a Main administrator.")
 	}
 	for p := range targetPerms {
-		if !a.Permissions.Has(p) {
+		if AdministrativePermission(p) && !a.Permissions.Has(p) {
 			return Errorf(EFORBIDDEN, "This user has permissions you do not have; ask an administrator.")
 		}
 	}

@@ -83,6 +83,18 @@ func PlatformPermission(p Permission) bool {
 	return false
 }
 
+// AdministrativePermission reports whether p gives power over other
+// accounts or the company (users, roles, companies, the event log), as
+// opposed to a permission for one's own work.
+func AdministrativePermission(p Permission) bool {
+	for _, c := range Catalog {
+		if c.Key == p {
+			return c.Group == "users" || c.Group == "roles" || c.Group == "companies" || c.Group == "audit"
+		}
+	}
+	return false
+}
+
 // AllPermissions returns every catalog key; CompanyPermissions every key a
 // company role may hold.
 func AllPermissions() []Permission { return catalogKeys(true) }
