@@ -1,0 +1,177 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/roster-app/roster"
+)
+
+var _ roster.JobService = (*Store)(nil)
+
+const jobColumns = `id, kind, payload, state, run_at, attempts, max_attempts, last_error, created_at, updated_at`
+
+func scanJob(r rowScanner) (*roster.Job, error) {
+	var j roster.Job
+	var payload string
+	if err := r.Scan(&j.ID, &j.Kind, &payload, &j.State, &j.RunAt, &j.Attempts, &j.MaxAttempts, &j.LastError,
+		&j.CreatedAt, &j.UpdatedAt); err != nil {
+		return nil, err
+	}
+	j.Payload = []byte(payload)
+	j.RunAt, j.CreatedAt, j.UpdatedAt = j.RunAt.UTC(), j.CreatedAt.UTC(), j.UpdatedAt.UTC()
+	return &j, nil
+}
+
+// EnqueueJob stores one job in its own transaction.
+func (s *Store) EnqueueJob(ctx context.Context, j *roster.Job) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := insertJobs(ctx, tx, j); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+// insertJobs writes jobs in tx, the transaction of the change causing them,
+// so a job exists exactly when its change was committed.
+func insertJobs(ctx context.Context, tx *Tx, jobs ...*roster.Job) error {
+	for _, j := range jobs {
+		if j == nil {
+			continue
+		}
+		if j.Kind == "" || len(j.Payload) == 0 {
+			return fmt.Errorf("enqueue job: kind and payload are required")
+		}
+		if j.MaxAttempts <= 0 {
+			j.MaxAttempts = roster.DefaultJobMaxAttempts
+		}
+		if j.RunAt.IsZero() || j.RunAt.Before(tx.now) {
+			j.RunAt = tx.now
+		}
+		j.RunAt = j.RunAt.UTC().Truncate(time.Microsecond)
+		j.State, j.CreatedAt, j.UpdatedAt = roster.JobPending, tx.now, tx.now
+		if err := tx.QueryRowContext(ctx, `INSERT INTO jobs (kind, payload, state, run_at, attempts, max_attempts,
+			created_at, updated_at) VALUES ($1, $2, $3, $4, 0, $5, $6, $6) RETURNING id`,
+			j.Kind, string(j.Payload), j.State, j.RunAt, j.MaxAttempts, tx.now).Scan(&j.ID); err != nil {
+			return fmt.Errorf("enqueue job %s: %w", j.Kind, err)
+		}
+	}
+	return nil
+}
+
+// ClaimJobs leases due jobs to worker. Due means pending with run_at
+// reached, or running with an expired lease (its worker died). On
+// PostgreSQL the candidate rows are locked with FOR UPDATE SKIP LOCKED, so
+// concurrent instances claim disjoint sets without waiting; on SQLite the
+// one statement runs in an immediate transaction holding the write lock.
+func (s *Store) ClaimJobs(ctx context.Context, worker string, kinds []string, limit int, lease time.Duration) ([]*roster.Job, error) {
+	if len(kinds) == 0 || limit <= 0 {
+		return nil, nil
+	}
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var b sqlBuilder
+	pWorker, pUntil, pNow := b.arg(worker), b.arg(tx.now.Add(lease)), b.arg(tx.now)
+	ps := make([]string, len(kinds))
+	for i, k := range kinds {
+		ps[i] = b.arg(k)
+	}
+	lock := ""
+	if s.d.name == dialectPostgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	q := `UPDATE jobs SET state = 'running', locked_by = ` + pWorker + `, locked_until = ` + pUntil + `,
+		attempts = attempts + 1, updated_at = ` + pNow + `
+		WHERE id IN (SELECT id FROM jobs WHERE kind IN (` + strings.Join(ps, ", ") + `)
+			AND ((state = 'pending' AND run_at <= ` + pNow + `) OR (state = 'running' AND locked_until <= ` + pNow + `))
+			ORDER BY run_at, id LIMIT ` + b.arg(limit) + lock + `)
+		RETURNING ` + jobColumns
+	rows, err := tx.QueryContext(ctx, q, b.args...)
+	if err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	var out []*roster.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("claim jobs: %w", err)
+		}
+		out = append(out, j)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	return out, tx.commit()
+}
+
+// FinishJob records how a claimed job ended, provided worker still holds it.
+func (s *Store) FinishJob(ctx context.Context, id int64, worker string, res roster.JobResult) error {
+	switch res.State {
+	case roster.JobDone, roster.JobPending, roster.JobDead, roster.JobHeld:
+	default:
+		return fmt.Errorf("finish job: bad state %q", res.State)
+	}
+	now := s.now()
+	runAt := res.RunAt.UTC().Truncate(time.Microsecond)
+	if runAt.IsZero() {
+		runAt = now
+	}
+	msg := res.Error
+	if len(msg) > 2000 {
+		msg = msg[:2000]
+	}
+	r, err := s.db.ExecContext(ctx, `UPDATE jobs SET state = $1, last_error = $2, run_at = $3, locked_by = '',
+		locked_until = NULL, updated_at = $4 WHERE id = $5 AND locked_by = $6 AND state = 'running'`,
+		res.State, msg, runAt, now, id, worker)
+	if err != nil {
+		return fmt.Errorf("finish job: %w", err)
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return roster.Errorf(roster.ECONFLICT, "Job %d is no longer held by this worker.", id)
+	}
+	return nil
+}
+
+// Jobs lists jobs newest first.
+func (s *Store) Jobs(ctx context.Context, f roster.JobFilter) ([]*roster.Job, error) {
+	var b sqlBuilder
+	if f.Kind != "" {
+		b.cond("kind = " + b.arg(f.Kind))
+	}
+	if f.State != "" {
+		b.cond("state = " + b.arg(f.State))
+	}
+	if f.BeforeID > 0 {
+		b.cond("id < " + b.arg(f.BeforeID))
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > roster.MaxPageSize {
+		limit = roster.MaxPageSize
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs`+b.whereSQL()+` ORDER BY id DESC LIMIT `+b.arg(limit), b.args...)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	defer rows.Close()
+	out := []*roster.Job{}
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("jobs: %w", err)
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
