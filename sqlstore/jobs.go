@@ -174,4 +174,3 @@ func (s *Store) Jobs(ctx context.Context, f roster.JobFilter) ([]*roster.Job, er
 	}
 	return out, rows.Err()
 }
-
