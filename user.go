@@ -76,6 +76,18 @@ type User struct {
 	PasswordHash string `json:"-"`
 	// PasswordTemporary forces a password change at the next sign-in.
 	PasswordTemporary bool `json:"password_change_required"`
+
+	// Operations (issue 5): the user's queues, presence, dialogue maximum
+	// and client visibility. CallsHandled is set only where the company has
+	// call statistics on.
+	Queues          []GroupRef    `json:"queues"`
+	Presence        string        `json:"presence"`
+	MaxDialogues    int           `json:"max_dialogues"`
+	ActiveDialogues int           `json:"active_dialogues"`
+	CallsHandled    *int          `json:"calls_handled,omitempty"`
+	ClientTagIDs    []int64       `json:"client_tags"`
+	CountriesRule   CountriesRule `json:"countries_rule"`
+	MaskData        bool          `json:"mask_data"`
 }
 
 // DisplayName is the user's full name, or their e-mail or login when unnamed.
@@ -252,10 +264,12 @@ type UserFilter struct {
 	RoleID     *int64
 	Invitation string // InvitationPending, InvitationExpired, InvitationAccepted
 	CompanyID  *int64
-	IDs        []int64
-	Sort       string // one of UserSorts
-	Limit      int
-	Cursor     string
+	// Queue is a queue ID, or QueueNone for active users in no queue.
+	Queue  string
+	IDs    []int64
+	Sort   string // one of UserSorts
+	Limit  int
+	Cursor string
 }
 
 // UserSorts are the accepted sort orders; "-" means descending.
@@ -284,6 +298,9 @@ func (f *UserFilter) Validate() error {
 	default:
 		v.Add("invitation", "invalid_choice", "The invitation status is pending, expired or accepted.")
 	}
+	if f.Queue != "" && f.Queue != QueueNone && !isPositiveInt(f.Queue) {
+		v.Add("queue", "invalid_queue", `The queue is a queue ID or "none".`)
+	}
 	if f.Sort == "" {
 		f.Sort = "name"
 	}
@@ -311,6 +328,10 @@ type UserPage struct {
 	// TotalCapped is true when Total is a lower bound: counting stopped at
 	// a cap so that a huge result does not cost a full count.
 	TotalCapped bool `json:"total_capped,omitempty"`
+	// Sort is the order applied, one of UserSorts. It differs from the
+	// filter's only when a search matches too many users to sort them by
+	// name quickly: they then come in creation order.
+	Sort string `json:"sort"`
 }
 
 var (

@@ -111,15 +111,24 @@ func (d dialect) afterExplicitID(ctx context.Context, tx *sql.Tx, table string) 
 }
 
 // ftsCandidateLimit is how many matching users the SQLite trigram index may
-// return before a search counts as common: up to it the matches become an id
-// list, sorted after; above it the company's ordered index is walked with a
-// LIKE filter, which stops as soon as a page is full (at least 1 row in
-// ftsCandidateLimit/companySize matches, so the walk is short).
+// return, for a search over several companies, before the search counts as
+// common: up to it the matches become an id list; above it the ordered index
+// is walked with a LIKE filter.
 const ftsCandidateLimit = 1000
+
+// nameSortMax is the largest number of matches of a one-company search that
+// are sorted by name on SQLite: each costs a row lookup. Above it the
+// matches come in creation order, straight from the trigram index.
+const nameSortMax = 2000
 
 // userSearch is how a search term applies to a users query.
 type userSearch struct {
 	cond string // condition on alias u
+	// fts is set when the page comes from the trigram index in rowid
+	// order (company_id << 32 | id): the query then reads
+	// "users_fts f CROSS JOIN users u" and orders by f.rowid.
+	fts     bool
+	company int64
 	// total is the number of matches in the company, when the index
 	// counted them (capped at totalCap).
 	total       int
@@ -127,64 +136,82 @@ type userSearch struct {
 	totalCapped bool
 }
 
-// search returns the condition for the lowered search term, adding its
-// arguments to b. company is the one company searched, or 0 for several.
+// search returns how the lowered search term applies, adding its arguments
+// to b. company is the one company searched, or 0 for several; byName says
+// the page is wanted in name order.
 //
 // PostgreSQL: a LIKE served by the pg_trgm GIN index, which the planner
 // weighs against walking the ordered company index.
 //
-// SQLite: terms of 3+ characters ask the FTS5 trigram index (its rowid is
-// company_id << 32 | id, so a company is a rowid range) for up to
-// ftsCandidateLimit matches; fewer become an id list, more a LIKE on the
-// ordered walk, counted in the index. Shorter terms never match in FTS5 and
-// are always LIKE.
-func (d dialect) search(ctx context.Context, q querier, b *sqlBuilder, term string, company int64) (userSearch, error) {
+// SQLite: the FTS5 trigram index (whose rowid is company_id << 32 | id, so
+// one company is a rowid range) counts the company's matches. Up to
+// nameSortMax of them, wanted by name, become an id list sorted by SQLite;
+// otherwise the page is read from the index in rowid (creation) order,
+// which stops after one page. Terms under 3 characters never match in FTS5
+// and are a LIKE on the company's ordered index.
+func (d dialect) search(ctx context.Context, q querier, b *sqlBuilder, term string, company int64, byName bool) (userSearch, error) {
 	like := `u.search LIKE ` + b.arg("%"+escapeLike(term)+"%") + ` ESCAPE '\'`
 	if d.name == dialectPostgres || len([]rune(term)) < 3 {
 		return userSearch{cond: like}, nil
 	}
 	match := `"` + strings.ReplaceAll(term, `"`, `""`) + `"`
-	query, args := `SELECT rowid FROM users_fts WHERE users_fts MATCH $1`, []any{match}
-	if company != 0 {
-		query += ` AND rowid BETWEEN $2 AND $3`
-		args = append(args, company<<32, company<<32|0xffffffff)
+	if company == 0 {
+		ids, err := ftsRowids(ctx, q, `SELECT rowid FROM users_fts WHERE users_fts MATCH $1 LIMIT `+strconv.Itoa(ftsCandidateLimit+1), match)
+		if err != nil {
+			return userSearch{}, err
+		}
+		if len(ids) > ftsCandidateLimit {
+			return userSearch{cond: like}, nil
+		}
+		return userSearch{cond: idList(ids, like)}, nil
 	}
-	rows, err := q.QueryContext(ctx, query+` LIMIT `+strconv.Itoa(ftsCandidateLimit+1), args...)
+	lo, hi := company<<32, company<<32|0xffffffff
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT rowid FROM users_fts WHERE users_fts MATCH $1
+		AND rowid BETWEEN $2 AND $3 LIMIT `+strconv.Itoa(totalCap+1)+`)`, match, lo, hi).Scan(&n); err != nil {
+		return userSearch{}, fmt.Errorf("search count: %w", err)
+	}
+	us := userSearch{total: min(n, totalCap), totalKnown: true, totalCapped: n > totalCap, company: company}
+	if byName && n <= nameSortMax {
+		ids, err := ftsRowids(ctx, q, `SELECT rowid FROM users_fts WHERE users_fts MATCH $1 AND rowid BETWEEN $2 AND $3`, match, lo, hi)
+		if err != nil {
+			return userSearch{}, err
+		}
+		us.cond = idList(ids, like)
+		return us, nil
+	}
+	us.fts = true
+	us.cond = `users_fts MATCH ` + b.arg(match) + ` AND f.rowid BETWEEN ` + b.arg(lo) + ` AND ` + b.arg(hi)
+	return us, nil
+}
+
+// ftsRowids runs a query of FTS rowids and returns the user ids as SQL text.
+func ftsRowids(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return userSearch{}, fmt.Errorf("search index: %w", err)
+		return nil, fmt.Errorf("search index: %w", err)
 	}
 	defer rows.Close()
 	ids := make([]string, 0, 64)
 	for rows.Next() {
 		var rowid int64
 		if err := rows.Scan(&rowid); err != nil {
-			return userSearch{}, fmt.Errorf("search index: %w", err)
+			return nil, fmt.Errorf("search index: %w", err)
 		}
 		ids = append(ids, strconv.FormatInt(rowid&0xffffffff, 10))
 	}
-	if err := rows.Err(); err != nil {
-		return userSearch{}, fmt.Errorf("search index: %w", err)
+	return ids, rows.Err()
+}
+
+// idList is the condition "u.id in these ids (and the LIKE)". The ids come
+// from the database as integers: safe to inline, and an inline list lets
+// SQLite's planner see rowid lookups; "+u.company_id" keeps it off the
+// company index.
+func idList(ids []string, like string) string {
+	if len(ids) == 0 {
+		return "0 = 1"
 	}
-	rows.Close()
-	if len(ids) <= ftsCandidateLimit {
-		us := userSearch{cond: "0 = 1", total: len(ids), totalKnown: company != 0}
-		if len(ids) > 0 {
-			// The ids come from the database as integers: safe to inline,
-			// and an inline list lets SQLite's planner see rowid lookups.
-			// "+u.company_id" keeps the planner off the company index.
-			us.cond = `u.id IN (` + strings.Join(ids, ",") + `) AND +u.company_id = u.company_id AND ` + like
-		}
-		return us, nil
-	}
-	us := userSearch{cond: like}
-	if company != 0 {
-		var n int
-		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM (`+query+` LIMIT `+strconv.Itoa(totalCap+1)+`)`, args...).Scan(&n); err != nil {
-			return userSearch{}, fmt.Errorf("search count: %w", err)
-		}
-		us.total, us.totalKnown, us.totalCapped = min(n, totalCap), true, n > totalCap
-	}
-	return us, nil
+	return `u.id IN (` + strings.Join(ids, ",") + `) AND +u.company_id = u.company_id AND ` + like
 }
 
 func escapeLike(s string) string {
@@ -211,6 +238,12 @@ func (d dialect) loadUsers(ctx context.Context, s *Store, g *fakeUsers, firstID 
 	if d.name == dialectPostgres {
 		return loadUsersPostgres(ctx, s, g, firstID)
 	}
+	// A big page cache keeps the randomly ordered index pages in memory
+	// instead of spilling them to the WAL again and again.
+	if _, err := s.db.ExecContext(ctx, `PRAGMA cache_size = -524288`); err != nil {
+		return fmt.Errorf("cache size: %w", err)
+	}
+	defer s.db.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -2000`)
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return err

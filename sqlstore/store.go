@@ -318,8 +318,8 @@ func (s *Store) SchemaUpToDate(ctx context.Context) (bool, error) {
 type sqlBuilder struct {
 	args  []any
 	where []string
-	// total is set when the search index already counted the matches.
-	total *userSearch
+	// search is set when the filter has a search term.
+	search *userSearch
 }
 
 // arg adds an argument and returns its placeholder.

@@ -15,20 +15,26 @@ import (
 // userColumns is the select list scanned by scanUser, on alias u.
 const userColumns = `u.id, u.company_id, u.auth_method, u.email, u.login, u.first_name, u.middle_name,
 	u.last_name, u.phone, u.work_phone, u.position, u.status, u.name_set_by_self, u.password_hash,
-	u.password_temporary, u.created_by, u.created_at, u.updated_at, u.last_login_at, u.invitation_expires_at`
+	u.password_temporary, u.created_by, u.created_at, u.updated_at, u.last_login_at, u.invitation_expires_at,
+	u.lang, u.mfa_method, u.ip_allowlist, u.idle_timeout_seconds, u.locked_until, u.failed_logins, u.totp_secret,
+	u.totp_last_step`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
 func scanUser(r rowScanner) (*roster.User, error) {
 	var u roster.User
 	var createdBy sql.NullInt64
-	var lastLogin, invExpires sql.NullTime
+	var lastLogin, invExpires, lockedUntil sql.NullTime
+	var allowlist string
+	var idle sql.NullInt64
 	err := r.Scan(&u.ID, &u.CompanyID, &u.AuthMethod, &u.Email, &u.Login, &u.FirstName, &u.MiddleName,
 		&u.LastName, &u.Phone, &u.WorkPhone, &u.Position, &u.Status, &u.NameSetBySelf, &u.PasswordHash,
-		&u.PasswordTemporary, &createdBy, &u.CreatedAt, &u.UpdatedAt, &lastLogin, &invExpires)
+		&u.PasswordTemporary, &createdBy, &u.CreatedAt, &u.UpdatedAt, &lastLogin, &invExpires,
+		&u.Lang, &u.MFAMethod, &allowlist, &idle, &lockedUntil, &u.FailedLogins, &u.TOTPSecret, &u.TOTPLastStep)
 	if err != nil {
 		return nil, err
 	}
+	scanCredentials(&u, allowlist, idle, lockedUntil)
 	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
 	if createdBy.Valid {
 		u.CreatedBy = &createdBy.Int64

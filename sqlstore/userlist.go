@@ -23,9 +23,9 @@ const totalCap = 10000
 // query by a hash of the normalized filter and scope, and carries the total
 // counted on the first page, so later pages do not count again.
 type userCursor struct {
-	Sort   string `json:"s"`
+	Sort   string `json:"s"` // the sort asked for
+	Order  string `json:"o"` // the sort applied
 	Name   string `json:"n,omitempty"`
-	At     int64  `json:"a,omitempty"` // created_at, unix microseconds
 	ID     int64  `json:"i"`
 	Hash   string `json:"h"`
 	Total  int    `json:"t"`
@@ -60,7 +60,7 @@ func filterHash(scope roster.Scope, f roster.UserFilter) string {
 
 // userFilterSQL adds the filter's conditions on alias u to b; it reports
 // false when nothing can match (an empty scope).
-func (s *Store) userFilterSQL(ctx context.Context, q querier, b *sqlBuilder, scope roster.Scope, f roster.UserFilter, now time.Time) (bool, error) {
+func (s *Store) userFilterSQL(ctx context.Context, q querier, b *sqlBuilder, scope roster.Scope, f roster.UserFilter, now time.Time, byName bool) (bool, error) {
 	if f.CompanyID != nil {
 		scope = scope.Narrow(*f.CompanyID)
 	}
@@ -89,19 +89,18 @@ func (s *Store) userFilterSQL(ctx context.Context, q querier, b *sqlBuilder, sco
 		if !scope.All && len(scope.CompanyIDs) == 1 {
 			company = scope.CompanyIDs[0]
 		}
-		us, err := s.d.search(ctx, q, b, term, company)
+		us, err := s.d.search(ctx, q, b, term, company, byName)
 		if err != nil {
 			return false, err
 		}
 		c := us.cond
-		if id, err := strconv.ParseInt(term, 10, 64); err == nil && isDigits(term) {
+		if id, err := strconv.ParseInt(term, 10, 64); err == nil && isDigits(term) && !us.fts {
 			c = `(u.id = ` + b.arg(id) + ` OR (` + c + `))`
 			us.totalKnown = false
 		}
 		b.cond(c)
-		if us.totalKnown && f.Status == "" && f.RoleID == nil && f.Invitation == "" && len(f.IDs) == 0 {
-			b.total = &us
-		}
+		us.totalKnown = us.totalKnown && f.Status == "" && f.RoleID == nil && f.Invitation == "" && len(f.IDs) == 0
+		b.search = &us
 	}
 	return true, nil
 }
@@ -115,12 +114,13 @@ func isDigits(s string) bool {
 	return s != ""
 }
 
-// Users lists users in scope matching the filter, one keyset page at a time.
+// Users lists users in scope matching the filter, one keyset page at a time,
+// by (sort_name, id) or by id, which is creation order.
 func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilter) (*roster.UserPage, error) {
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
-	page := &roster.UserPage{Items: []*roster.User{}}
+	page := &roster.UserPage{Items: []*roster.User{}, Sort: f.Sort}
 	key, err := s.Secret(ctx, "cursor")
 	if err != nil {
 		return nil, err
@@ -133,20 +133,31 @@ func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilt
 			return nil, invalidCursor()
 		}
 		cur = &userCursor{}
-		if json.Unmarshal(payload, cur) != nil || cur.Hash != hash || cur.Sort != f.Sort {
+		if json.Unmarshal(payload, cur) != nil || cur.Hash != hash || cur.Sort != f.Sort || !slices.Contains(roster.UserSorts, cur.Order) {
 			return nil, invalidCursor()
 		}
+		page.Sort = cur.Order
 	}
+	byName := strings.TrimPrefix(page.Sort, "-") == "name"
 	var b sqlBuilder
-	ok, err := s.userFilterSQL(ctx, s.rdb, &b, scope, f, s.now())
+	ok, err := s.userFilterSQL(ctx, s.rdb, &b, scope, f, s.now(), byName)
 	if err != nil || !ok {
 		return page, err
 	}
+	from, idCol := "users u", "u.id"
+	if us := b.search; us != nil && us.fts {
+		// The index gives the matches in creation order only.
+		from, idCol = "users_fts f CROSS JOIN users u ON u.id = f.rowid & 4294967295", "f.rowid"
+		if byName {
+			page.Sort = strings.Replace(page.Sort, "name", "created_at", 1)
+			byName = false
+		}
+	}
 	switch {
-	case cur == nil && b.total != nil:
-		page.Total, page.TotalCapped = b.total.total, b.total.totalCapped
+	case cur == nil && b.search != nil && b.search.totalKnown:
+		page.Total, page.TotalCapped = b.search.total, b.search.totalCapped
 	case cur == nil:
-		page.Total, page.TotalCapped, err = countUsers(ctx, s.rdb, &b)
+		page.Total, page.TotalCapped, err = countUsers(ctx, s.rdb, from, &b)
 		if err != nil {
 			return nil, err
 		}
@@ -154,23 +165,27 @@ func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilt
 		page.Total, page.TotalCapped = cur.Total, cur.Capped
 	}
 
-	col, desc := "sort_name", strings.HasPrefix(f.Sort, "-")
-	if strings.TrimPrefix(f.Sort, "-") == "created_at" {
-		col = "created_at"
-	}
 	dir, cmp := "", ">"
-	if desc {
+	if strings.HasPrefix(page.Sort, "-") {
 		dir, cmp = " DESC", "<"
 	}
 	if cur != nil {
-		var v any = cur.Name
-		if col == "created_at" {
-			v = time.UnixMicro(cur.At).UTC()
+		lastID := cur.ID
+		if idCol == "f.rowid" {
+			lastID |= b.search.company << 32
 		}
-		b.cond(`(u.` + col + `, u.id) ` + cmp + ` (` + b.arg(v) + `, ` + b.arg(cur.ID) + `)`)
+		if byName {
+			b.cond(`(u.sort_name, ` + idCol + `) ` + cmp + ` (` + b.arg(cur.Name) + `, ` + b.arg(lastID) + `)`)
+		} else {
+			b.cond(idCol + ` ` + cmp + ` ` + b.arg(lastID))
+		}
 	}
-	query := `SELECT ` + userColumns + `, u.sort_name FROM users u` + b.whereSQL() +
-		` ORDER BY u.` + col + dir + `, u.id` + dir + ` LIMIT ` + b.arg(f.Limit+1)
+	order := idCol + dir
+	if byName {
+		order = `u.sort_name` + dir + `, ` + order
+	}
+	query := `SELECT ` + userColumns + `, u.sort_name FROM ` + from + b.whereSQL() +
+		` ORDER BY ` + order + ` LIMIT ` + b.arg(f.Limit+1)
 	rows, err := s.rdb.QueryContext(ctx, query, b.args...)
 	if err != nil {
 		return nil, fmt.Errorf("users: %w", err)
@@ -193,10 +208,8 @@ func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilt
 	if len(page.Items) > f.Limit {
 		page.Items = page.Items[:f.Limit]
 		last := page.Items[f.Limit-1]
-		next := userCursor{Sort: f.Sort, ID: last.ID, Hash: hash, Total: page.Total, Capped: page.TotalCapped}
-		if col == "created_at" {
-			next.At = last.CreatedAt.UnixMicro()
-		} else {
+		next := userCursor{Sort: f.Sort, Order: page.Sort, ID: last.ID, Hash: hash, Total: page.Total, Capped: page.TotalCapped}
+		if byName {
 			next.Name = names[f.Limit-1]
 		}
 		payload, err := json.Marshal(next)
@@ -220,10 +233,10 @@ type scanPlus struct {
 func (p scanPlus) Scan(dest ...any) error { return p.rs.Scan(append(dest, p.extra)...) }
 
 // countUsers counts the users matching b's conditions, up to totalCap.
-func countUsers(ctx context.Context, q querier, b *sqlBuilder) (int, bool, error) {
+func countUsers(ctx context.Context, q querier, from string, b *sqlBuilder) (int, bool, error) {
 	args := slices.Clone(b.args)
 	var n int
-	err := q.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM users u`+b.whereSQL()+
+	err := q.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+from+b.whereSQL()+
 		` LIMIT `+strconv.Itoa(totalCap+1)+`) t`, args...).Scan(&n)
 	if err != nil {
 		return 0, false, fmt.Errorf("count users: %w", err)
@@ -247,11 +260,15 @@ func (s *Store) userIDs(ctx context.Context, q querier, scope roster.Scope, f ro
 	}
 	var b sqlBuilder
 	ids := []int64{}
-	ok, err := s.userFilterSQL(ctx, q, &b, scope, f, s.now())
+	ok, err := s.userFilterSQL(ctx, q, &b, scope, f, s.now(), false)
 	if err != nil || !ok {
 		return ids, err
 	}
-	rows, err := q.QueryContext(ctx, `SELECT u.id FROM users u`+b.whereSQL()+` ORDER BY u.id LIMIT `+b.arg(max+1), b.args...)
+	from := "users u"
+	if b.search != nil && b.search.fts {
+		from = "users_fts f CROSS JOIN users u ON u.id = f.rowid & 4294967295"
+	}
+	rows, err := q.QueryContext(ctx, `SELECT u.id FROM `+from+b.whereSQL()+` ORDER BY u.id LIMIT `+b.arg(max+1), b.args...)
 	if err != nil {
 		return nil, fmt.Errorf("user ids: %w", err)
 	}

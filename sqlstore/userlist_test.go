@@ -65,6 +65,46 @@ func TestUserSearch(t *testing.T) {
 				t.Errorf("q=%q: got %v, want %v", tc.q, got, tc.want)
 			}
 		}
+		// Creation order, both ways, paged: on SQLite straight from the index.
+		var more []int64
+		for i := range 7 {
+			more = append(more, f.user(f.co.ID, "Ivan", fmt.Sprintf("Ivanov%d", i), "dispatcher").ID)
+		}
+		for _, sort := range []string{"created_at", "-created_at"} {
+			var got []int64
+			cur := ""
+			for {
+				p, err := s.Users(f.ctx, scope, roster.UserFilter{Query: "IVANOV", Sort: sort, Limit: 3, Cursor: cur})
+				must(t, err)
+				if p.Total != 7 || p.Sort != sort {
+					t.Fatalf("%s: total %d, sort %s", sort, p.Total, p.Sort)
+				}
+				got = append(got, ids(p.Items)...)
+				if cur = p.NextCursor; cur == "" {
+					break
+				}
+			}
+			want := slices.Clone(more)
+			if sort[0] == '-' {
+				slices.Reverse(want)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: got %v, want %v", sort, got, want)
+			}
+		}
+		blocked := roster.StatusBlocked
+		_, err := s.BlockUser(f.ctx, scope, more[2], "x")
+		must(t, err)
+		p, err := s.Users(f.ctx, scope, roster.UserFilter{Query: "ivanov", Sort: "-created_at", Status: blocked})
+		must(t, err)
+		if p.Total != 1 || len(p.Items) != 1 || p.Items[0].ID != more[2] {
+			t.Fatalf("blocked ivanovs = %+v", p)
+		}
+		got, err := s.UserIDs(f.ctx, scope, roster.UserFilter{Query: "ivanov", Sort: "created_at"}, 100)
+		must(t, err)
+		if len(got) != 7 {
+			t.Fatalf("UserIDs = %v", got)
+		}
 	})
 }
 
