@@ -77,6 +77,26 @@ type User struct {
 	// PasswordTemporary forces a password change at the next sign-in.
 	PasswordTemporary bool `json:"password_change_required"`
 
+	// Credentials and sign-in security (credentials.go).
+
+	// Lang is the language of the user's e-mail: "en" or "ru".
+	Lang string `json:"lang"`
+	// MFAMethod is the second factor: MFANone, MFAEmail or MFATOTP.
+	MFAMethod string `json:"mfa_method"`
+	// IPAllowlist holds the addresses and ranges the user may come from;
+	// empty means any (SPEC A3).
+	IPAllowlist []string `json:"ip_allowlist"`
+	// IdleTimeoutSeconds is the user's idle logout; nil means the company default.
+	IdleTimeoutSeconds *int `json:"idle_timeout_seconds"`
+	// LockedUntil is set while sign-in is locked after too many failures.
+	LockedUntil *time.Time `json:"locked_until"`
+	// FailedLogins counts consecutive failed sign-ins.
+	FailedLogins int `json:"-"`
+	// TOTPSecret is the encrypted TOTP secret; TOTPLastStep the last time
+	// step accepted, so a code works once.
+	TOTPSecret   string `json:"-"`
+	TOTPLastStep int64  `json:"-"`
+
 	// Operations (issue 5): the user's queues, presence, dialogue maximum
 	// and client visibility. CallsHandled is set only where the company has
 	// call statistics on.
