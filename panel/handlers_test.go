@@ -147,7 +147,7 @@ func TestPanelScenarios(t *testing.T) {
 		t.Run("Users", func(t *testing.T) {
 			runScenario(t, f, []step{
 				{name: "list", as: "admin", method: get, path: "/users", wantStatus: 200,
-					want: []string{"Olga Ivanova", "Boris Kuznetsov", "Hugo Berg", "Harbor Taxi", "agent7", `data-dialog="add-user"`, `data-bulk-action`, `class="badge badge-blocked">Blocked`},
+					want:    []string{"Olga Ivanova", "Boris Kuznetsov", "Hugo Berg", "Harbor Taxi", "agent7", `data-dialog="add-user"`, `data-bulk-action`, `class="badge badge-blocked">Blocked`},
 					notWant: []string{"Rita Root"}},
 				{name: "search narrows", as: "admin", method: get, path: "/users?q=olg", wantStatus: 200, want: []string{"Olga Ivanova", "1 user"}, notWant: []string{"Boris Kuznetsov"}},
 				{name: "fragment is only the results", as: "admin", method: get, path: "/users?q=kuzn&fragment=1", wantStatus: 200, want: []string{"Boris Kuznetsov", `id="bulk"`}, notWant: []string{"<html", "Olga Ivanova"}},
