@@ -46,8 +46,9 @@ type UserService interface {
 	// CreateUser inserts the user with its roles (which must belong to its
 	// company or be system roles; Actor.CheckGrant applies) and, with
 	// invitationHash set, a pending invitation expiring at invitationExpiry.
-	// ECONFLICT on field "email" or "login" for duplicates.
-	CreateUser(ctx context.Context, u *User, roleIDs []int64, invitationHash []byte, invitationExpiry time.Time) error
+	// ECONFLICT on field "email" or "login" for duplicates. jobs (the
+	// invitation e-mail) are written in the same transaction.
+	CreateUser(ctx context.Context, u *User, roleIDs []int64, invitationHash []byte, invitationExpiry time.Time, jobs ...*Job) error
 	// UpdateUser applies an update; EFORBIDDEN on a name the user set themselves
 	// when the actor is someone else.
 	UpdateUser(ctx context.Context, scope Scope, id int64, upd UserUpdate) (*User, error)
@@ -71,8 +72,9 @@ type UserService interface {
 	// RecordSignInFailure writes a refused sign-in to the event log of the
 	// user's company (no actor), when the user exists.
 	RecordSignInFailure(ctx context.Context, userID int64, reason string) error
-	// ResendInvitation replaces the pending invitation of an invited user.
-	ResendInvitation(ctx context.Context, scope Scope, id int64, hash []byte, expiry time.Time) error
+	// ResendInvitation replaces the pending invitation of an invited user
+	// (the old link dies) and writes jobs (the new e-mail) with it.
+	ResendInvitation(ctx context.Context, scope Scope, id int64, hash []byte, expiry time.Time, jobs ...*Job) error
 	// BulkUsers applies a bulk action all or nothing; when any user is
 	// refused it changes nothing and returns ECONFLICT with Refusals.
 	BulkUsers(ctx context.Context, scope Scope, b BulkAction) (*BulkResult, error)

@@ -272,13 +272,16 @@ func checkUnique(ctx context.Context, q querier, email, login string) error {
 
 // CreateUser inserts the user with its roles and, with invitationHash set, a
 // pending invitation.
-func (s *Store) CreateUser(ctx context.Context, u *roster.User, roleIDs []int64, invitationHash []byte, invitationExpiry time.Time) error {
+func (s *Store) CreateUser(ctx context.Context, u *roster.User, roleIDs []int64, invitationHash []byte, invitationExpiry time.Time, jobs ...*roster.Job) error {
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
 	if err := createUser(ctx, tx, u, roleIDs, invitationHash, invitationExpiry, roster.EventUserCreated); err != nil {
+		return err
+	}
+	if err := insertJobs(ctx, tx, jobs...); err != nil {
 		return err
 	}
 	return tx.commit()
@@ -327,12 +330,12 @@ func createUser(ctx context.Context, tx *Tx, u *roster.User, roleIDs []int64, in
 	}
 	err = tx.QueryRowContext(ctx, `INSERT INTO users (company_id, auth_method, email, login, first_name, middle_name,
 		last_name, phone, work_phone, position, status, name_set_by_self, password_hash, password_temporary,
-		created_by, created_at, updated_at, invitation_hash, invitation_expires_at, sort_name, search)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18, $19, $20)
+		created_by, created_at, updated_at, invitation_hash, invitation_expires_at, sort_name, search, lang)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18, $19, $20, $21)
 		RETURNING id`,
 		u.CompanyID, string(u.AuthMethod), u.Email, u.Login, u.FirstName, u.MiddleName, u.LastName, u.Phone,
 		u.WorkPhone, u.Position, string(u.Status), u.NameSetBySelf, u.PasswordHash, u.PasswordTemporary,
-		u.CreatedBy, tx.now, invitationHash, invExpiry, sortName(u), searchText(u)).Scan(&u.ID)
+		u.CreatedBy, tx.now, invitationHash, invExpiry, sortName(u), searchText(u), roster.NormalizeUserLang(u.Lang)).Scan(&u.ID)
 	if c, ok := tx.s.d.uniqueViolation(err); ok {
 		if strings.Contains(c, "login") {
 			return roster.Conflict("login", "A user with this login already exists.")
@@ -756,7 +759,7 @@ func addressOnly(a *roster.Actor) *roster.Actor {
 }
 
 // ResendInvitation replaces the pending invitation of an invited user.
-func (s *Store) ResendInvitation(ctx context.Context, scope roster.Scope, id int64, hash []byte, expiry time.Time) error {
+func (s *Store) ResendInvitation(ctx context.Context, scope roster.Scope, id int64, hash []byte, expiry time.Time, jobs ...*roster.Job) error {
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
@@ -780,6 +783,9 @@ func (s *Store) ResendInvitation(ctx context.Context, scope roster.Scope, id int
 	e := userEvent(roster.EventUserInvited, u)
 	e.After = map[string]any{"invitation_expires_at": expiry}
 	if err := writeEvent(ctx, tx, e); err != nil {
+		return err
+	}
+	if err := insertJobs(ctx, tx, jobs...); err != nil {
 		return err
 	}
 	return tx.commit()

@@ -1,0 +1,733 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/roster-app/roster"
+)
+
+var _ roster.CredentialService = (*Store)(nil)
+
+// scanCredentials fills the credential fields scanUser read as raw columns.
+func scanCredentials(u *roster.User, allowlist string, idle sql.NullInt64, lockedUntil sql.NullTime) {
+	u.IPAllowlist = []string{}
+	for _, e := range strings.Split(allowlist, "\n") {
+		if e = strings.TrimSpace(e); e != "" {
+			u.IPAllowlist = append(u.IPAllowlist, e)
+		}
+	}
+	if idle.Valid {
+		n := int(idle.Int64)
+		u.IdleTimeoutSeconds = &n
+	}
+	if lockedUntil.Valid {
+		t := lockedUntil.Time.UTC()
+		u.LockedUntil = &t
+	}
+	if u.MFAMethod == "" {
+		u.MFAMethod = roster.MFANone
+	}
+	u.Lang = roster.NormalizeUserLang(u.Lang)
+}
+
+// ---- company settings ----
+
+// CompanySettings returns the credential rules of a company in scope.
+func (s *Store) CompanySettings(ctx context.Context, scope roster.Scope, companyID int64) (*roster.CompanySettings, error) {
+	return companySettings(ctx, s.rdb, scope, companyID)
+}
+
+func companySettings(ctx context.Context, q querier, scope roster.Scope, companyID int64) (*roster.CompanySettings, error) {
+	if !scope.Contains(companyID) {
+		return nil, notFound("Company")
+	}
+	cs := roster.CompanySettings{CompanyID: companyID}
+	err := q.QueryRowContext(ctx, `SELECT invitation_ttl_hours, password_min_length, idle_timeout_seconds
+		FROM companies WHERE id = $1`, companyID).Scan(&cs.InvitationTTLHours, &cs.PasswordMinLength, &cs.IdleTimeoutSeconds)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Company")
+	} else if err != nil {
+		return nil, fmt.Errorf("company settings: %w", err)
+	}
+	return &cs, nil
+}
+
+// UpdateCompanySettings changes a company's credential rules.
+func (s *Store) UpdateCompanySettings(ctx context.Context, scope roster.Scope, companyID int64, upd roster.CompanySettingsUpdate) (*roster.CompanySettings, error) {
+	if err := upd.Validate(); err != nil {
+		return nil, err
+	}
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	cs, err := companySettings(ctx, tx, scope, companyID)
+	if err != nil {
+		return nil, err
+	}
+	before, after := map[string]any{}, map[string]any{}
+	set := func(name string, cur *int, v *int) {
+		if v != nil && *v != *cur {
+			before[name], after[name] = *cur, *v
+			*cur = *v
+		}
+	}
+	set("invitation_ttl_hours", &cs.InvitationTTLHours, upd.InvitationTTLHours)
+	set("password_min_length", &cs.PasswordMinLength, upd.PasswordMinLength)
+	set("idle_timeout_seconds", &cs.IdleTimeoutSeconds, upd.IdleTimeoutSeconds)
+	if len(after) == 0 {
+		return cs, nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE companies SET invitation_ttl_hours = $1, password_min_length = $2,
+		idle_timeout_seconds = $3, updated_at = $4 WHERE id = $5`,
+		cs.InvitationTTLHours, cs.PasswordMinLength, cs.IdleTimeoutSeconds, tx.now, companyID); err != nil {
+		return nil, fmt.Errorf("update company settings: %w", err)
+	}
+	if err := writeEvent(ctx, tx, &roster.Event{Type: roster.EventCompanySettings, CompanyID: companyID, Before: before, After: after}); err != nil {
+		return nil, err
+	}
+	return cs, tx.commit()
+}
+
+// ---- invitations ----
+
+// UserByInvitationHash finds the invited user holding an invitation token.
+func (s *Store) UserByInvitationHash(ctx context.Context, hash []byte) (*roster.User, error) {
+	return userByInvitation(ctx, s.rdb, hash)
+}
+
+func userByInvitation(ctx context.Context, q querier, hash []byte) (*roster.User, error) {
+	if len(hash) == 0 {
+		return nil, notFound("Invitation")
+	}
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT id FROM users WHERE invitation_hash = $1 AND status = $2`, hash, string(roster.StatusInvited)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Invitation")
+	} else if err != nil {
+		return nil, fmt.Errorf("invitation: %w", err)
+	}
+	u, err := findUser(ctx, q, roster.Scope{All: true}, id)
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		return nil, notFound("Invitation")
+	}
+	return u, err
+}
+
+// ErrInvitationExpired answers an expired registration link.
+var ErrInvitationExpired = &roster.Error{Code: roster.EINVALID, Message: "This invitation has expired. Ask your administrator to send a new one.",
+	Fields: []roster.FieldError{{Field: "token", Code: "expired", Message: "This invitation has expired. Ask your administrator to send a new one."}}}
+
+// AcceptInvitation registers the invited user holding the token.
+func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, passwordHash, firstName, lastName string) (*roster.User, error) {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	u, err := userByInvitation(ctx, tx, hash)
+	if err != nil {
+		return nil, err
+	}
+	if u.InvitationExpiresAt == nil || !tx.now.Before(*u.InvitationExpiresAt) {
+		return nil, ErrInvitationExpired
+	}
+	before := map[string]any{"status": string(u.Status), "first_name": u.FirstName, "last_name": u.LastName}
+	u.FirstName, u.LastName = firstName, lastName
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, password_temporary = FALSE, status = $2,
+		first_name = $3, last_name = $4, name_set_by_self = TRUE, invitation_hash = NULL, invitation_accepted_at = $5,
+		sort_name = $6, search = $7, updated_at = $5 WHERE id = $8`,
+		passwordHash, string(roster.StatusActive), firstName, lastName, tx.now, sortName(u), searchText(u), u.ID); err != nil {
+		return nil, fmt.Errorf("accept invitation: %w", err)
+	}
+	e := selfEvent(tx, roster.EventInvitationAccepted, u)
+	e.Before = before
+	e.After = map[string]any{"status": string(roster.StatusActive), "first_name": firstName, "last_name": lastName}
+	if err := writeEvent(ctx, tx, e); err != nil {
+		return nil, err
+	}
+	u, err = findUser(ctx, tx, roster.Scope{All: true}, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	return u, tx.commit()
+}
+
+// ---- password reset ----
+
+// StartPasswordReset stores a reset token and the e-mail carrying it.
+func (s *Store) StartPasswordReset(ctx context.Context, userID int64, hash []byte, expiry time.Time, job *roster.Job) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	u, err := findUser(ctx, tx, roster.Scope{All: true}, userID)
+	if err != nil {
+		return err
+	}
+	if tx.actor != nil && tx.actor.User != nil && tx.actor.User.ID != u.ID {
+		if err := checkManage(ctx, tx, u); err != nil {
+			return err
+		}
+	}
+	expiry = expiry.UTC().Truncate(time.Microsecond)
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET reset_hash = $1, reset_expires_at = $2 WHERE id = $3`, hash, expiry, u.ID); err != nil {
+		return fmt.Errorf("start password reset: %w", err)
+	}
+	e := userEvent(roster.EventPasswordResetSent, u)
+	e.After = map[string]any{"expires_at": expiry}
+	if err := writeEvent(ctx, tx, e); err != nil {
+		return err
+	}
+	if err := insertJobs(ctx, tx, job); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+// UserByResetHash finds the user holding a live reset token.
+func (s *Store) UserByResetHash(ctx context.Context, hash []byte) (*roster.User, error) {
+	return userByReset(ctx, s.rdb, hash, s.now())
+}
+
+var errResetLink = roster.Errorf(roster.ENOTFOUND, "This password-reset link is invalid, used or expired. Ask for a new one.")
+
+func userByReset(ctx context.Context, q querier, hash []byte, now time.Time) (*roster.User, error) {
+	if len(hash) == 0 {
+		return nil, errResetLink
+	}
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT id FROM users WHERE reset_hash = $1 AND reset_expires_at > $2 AND status <> $3`,
+		hash, now, string(roster.StatusBlocked)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errResetLink
+	} else if err != nil {
+		return nil, fmt.Errorf("reset token: %w", err)
+	}
+	return findUser(ctx, q, roster.Scope{All: true}, id)
+}
+
+// ResetPassword sets a new password through a reset token.
+func (s *Store) ResetPassword(ctx context.Context, hash []byte, passwordHash string) (*roster.User, error) {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	u, err := userByReset(ctx, tx, hash, tx.now)
+	if err != nil {
+		return nil, err
+	}
+	status := u.Status
+	if status == roster.StatusInvited {
+		// The e-mail proves the address as well as an invitation does.
+		status = roster.StatusActive
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, password_temporary = FALSE, status = $2,
+		reset_hash = NULL, reset_expires_at = NULL, invitation_hash = NULL, failed_logins = 0, locked_until = NULL,
+		updated_at = $3 WHERE id = $4`, passwordHash, string(status), tx.now, u.ID); err != nil {
+		return nil, fmt.Errorf("reset password: %w", err)
+	}
+	if err := deleteUserSessions(ctx, tx, u.ID); err != nil {
+		return nil, err
+	}
+	e := selfEvent(tx, roster.EventUserPasswordChange, u)
+	e.After = map[string]any{"via": "reset_link"}
+	if err := writeEvent(ctx, tx, e); err != nil {
+		return nil, err
+	}
+	u.Status, u.PasswordTemporary, u.FailedLogins, u.LockedUntil = status, false, 0, nil
+	return u, tx.commit()
+}
+
+// ---- brute force ----
+
+// LoginThrottled reports how long an address must wait before trying again.
+func (s *Store) LoginThrottled(ctx context.Context, address string) (time.Duration, error) {
+	var start time.Time
+	var n int
+	err := s.rdb.QueryRowContext(ctx, `SELECT window_start, failures FROM login_throttle WHERE address = $1`, address).Scan(&start, &n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("login throttle: %w", err)
+	}
+	end := start.UTC().Add(roster.AddressWindow)
+	now := s.now()
+	if n < roster.AddressMaxFailures || !now.Before(end) {
+		return 0, nil
+	}
+	return end.Sub(now), nil
+}
+
+// RecordLoginFailure counts a failed sign-in.
+func (s *Store) RecordLoginFailure(ctx context.Context, userID int64, address, reason string) (roster.LoginFailure, error) {
+	var out roster.LoginFailure
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return out, err
+	}
+	defer tx.Rollback()
+	tx.actor = addressOnly(tx.actor)
+	if address != "" {
+		// A window that ended starts again at this failure.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO login_throttle (address, window_start, failures) VALUES ($1, $2, 1)
+			ON CONFLICT (address) DO UPDATE SET
+				failures = CASE WHEN login_throttle.window_start <= $3 THEN 1 ELSE login_throttle.failures + 1 END,
+				window_start = CASE WHEN login_throttle.window_start <= $3 THEN $2 ELSE login_throttle.window_start END`,
+			address, tx.now, tx.now.Add(-roster.AddressWindow)); err != nil {
+			return out, fmt.Errorf("count address failure: %w", err)
+		}
+	}
+	if userID != 0 {
+		u, err := findUser(ctx, tx, roster.Scope{All: true}, userID)
+		if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
+			return out, err
+		}
+		if u != nil {
+			out.Failures = u.FailedLogins + 1
+			var locked any
+			if out.Failures >= roster.LoginLockAt && !u.Locked(tx.now) {
+				t := tx.now.Add(roster.LoginLockDuration)
+				out.LockedUntil, locked = &t, t
+			} else if u.LockedUntil != nil {
+				locked = *u.LockedUntil
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3`,
+				out.Failures, locked, u.ID); err != nil {
+				return out, fmt.Errorf("count failure: %w", err)
+			}
+			e := userEvent(roster.EventSignInFailed, u)
+			e.After = map[string]any{"reason": reason, "failures": out.Failures}
+			if err := writeEvent(ctx, tx, e); err != nil {
+				return out, err
+			}
+			if out.LockedUntil != nil {
+				e := userEvent(roster.EventUserLocked, u)
+				e.After = map[string]any{"locked_until": *out.LockedUntil, "failures": out.Failures}
+				if err := writeEvent(ctx, tx, e); err != nil {
+					return out, err
+				}
+			}
+		}
+	}
+	return out, tx.commit()
+}
+
+// ClearLoginFailures resets the account's failure counter after a sign-in.
+func (s *Store) ClearLoginFailures(ctx context.Context, userID int64) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL
+		WHERE id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)`, userID); err != nil {
+		return fmt.Errorf("clear failures: %w", err)
+	}
+	return nil
+}
+
+// UnlockUser clears a user's lock and failure counter.
+func (s *Store) UnlockUser(ctx context.Context, scope roster.Scope, id int64) (*roster.User, error) {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	u, err := findUser(ctx, tx, scope, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkManage(ctx, tx, u); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $1 WHERE id = $2`, tx.now, u.ID); err != nil {
+		return nil, fmt.Errorf("unlock: %w", err)
+	}
+	e := userEvent(roster.EventUserUnlocked, u)
+	e.Before = map[string]any{"failures": u.FailedLogins, "locked_until": u.LockedUntil}
+	if err := writeEvent(ctx, tx, e); err != nil {
+		return nil, err
+	}
+	u.FailedLogins, u.LockedUntil, u.UpdatedAt = 0, nil, tx.now
+	return u, tx.commit()
+}
+
+// ---- two-factor ----
+
+// SetPendingTOTP stores an encrypted secret being enrolled.
+func (s *Store) SetPendingTOTP(ctx context.Context, userID int64, encSecret string) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE users SET totp_pending_secret = $1 WHERE id = $2`, encSecret, userID); err != nil {
+		return fmt.Errorf("pending TOTP: %w", err)
+	}
+	return nil
+}
+
+// PendingTOTP returns the encrypted secret being enrolled.
+func (s *Store) PendingTOTP(ctx context.Context, userID int64) (string, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT totp_pending_secret FROM users WHERE id = $1`, userID).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && v == "") {
+		return "", roster.Errorf(roster.ENOTFOUND, "Start TOTP enrolment first.")
+	} else if err != nil {
+		return "", fmt.Errorf("pending TOTP: %w", err)
+	}
+	return v, nil
+}
+
+// ConfirmTOTP makes the pending secret the user's second factor.
+func (s *Store) ConfirmTOTP(ctx context.Context, userID int64, step int64, recoveryHashes [][]byte) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	u, err := findUser(ctx, tx, roster.Scope{All: true}, userID)
+	if err != nil {
+		return err
+	}
+	r, err := tx.ExecContext(ctx, `UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = '',
+		totp_last_step = $1, mfa_method = $2, updated_at = $3 WHERE id = $4 AND totp_pending_secret <> ''`,
+		step, roster.MFATOTP, tx.now, u.ID)
+	if err != nil {
+		return fmt.Errorf("confirm TOTP: %w", err)
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return roster.Errorf(roster.ECONFLICT, "Start TOTP enrolment first.")
+	}
+	if err := replaceRecoveryCodes(ctx, tx, u.ID, recoveryHashes); err != nil {
+		return err
+	}
+	e := selfEvent(tx, roster.EventMFAEnabled, u)
+	e.Before, e.After = map[string]any{"mfa_method": u.MFAMethod}, map[string]any{"mfa_method": roster.MFATOTP}
+	if err := writeEvent(ctx, tx, e); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+func replaceRecoveryCodes(ctx context.Context, tx *Tx, userID int64, hashes [][]byte) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID); err != nil {
+		return fmt.Errorf("drop recovery codes: %w", err)
+	}
+	for _, h := range hashes {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (user_id, hash) VALUES ($1, $2)`, userID, h); err != nil {
+			return fmt.Errorf("store recovery code: %w", err)
+		}
+	}
+	return nil
+}
+
+// UseTOTPStep records step as used if it is later than the stored one.
+func (s *Store) UseTOTPStep(ctx context.Context, userID int64, step int64) (bool, error) {
+	r, err := s.db.ExecContext(ctx, `UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, step, userID)
+	if err != nil {
+		return false, fmt.Errorf("use TOTP step: %w", err)
+	}
+	n, _ := r.RowsAffected()
+	return n == 1, nil
+}
+
+// RecoveryCodeHashes returns the unused recovery code hashes.
+func (s *Store) RecoveryCodeHashes(ctx context.Context, userID int64) ([][]byte, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT hash FROM recovery_codes WHERE user_id = $1`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("recovery codes: %w", err)
+	}
+	defer rows.Close()
+	var out [][]byte
+	for rows.Next() {
+		var h []byte
+		if err := rows.Scan(&h); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// UseRecoveryCode deletes one recovery code; false when already used.
+func (s *Store) UseRecoveryCode(ctx context.Context, userID int64, hash []byte) (bool, error) {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	r, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = $1 AND hash = $2`, userID, hash)
+	if err != nil {
+		return false, fmt.Errorf("use recovery code: %w", err)
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	u, err := findUser(ctx, tx, roster.Scope{All: true}, userID)
+	if err != nil {
+		return false, err
+	}
+	var left int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM recovery_codes WHERE user_id = $1`, userID).Scan(&left); err != nil {
+		return false, fmt.Errorf("count recovery codes: %w", err)
+	}
+	e := selfEvent(tx, roster.EventRecoveryCodeUsed, u)
+	e.After = map[string]any{"codes_left": left}
+	if err := writeEvent(ctx, tx, e); err != nil {
+		return false, err
+	}
+	return true, tx.commit()
+}
+
+// SetMFAMethod is the admin reset of a user's second factor.
+func (s *Store) SetMFAMethod(ctx context.Context, scope roster.Scope, id int64, method string, job *roster.Job) (*roster.User, error) {
+	typ := roster.EventMFAReset
+	switch method {
+	case roster.MFAEmail:
+	case roster.MFANone:
+		typ = roster.EventMFADisabled
+	default:
+		return nil, fmt.Errorf("set MFA method: bad method %q", method)
+	}
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	u, err := findUser(ctx, tx, scope, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkManage(ctx, tx, u); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET mfa_method = $1, totp_secret = '', totp_pending_secret = '',
+		updated_at = $2 WHERE id = $3`, method, tx.now, u.ID); err != nil {
+		return nil, fmt.Errorf("set MFA method: %w", err)
+	}
+	if err := replaceRecoveryCodes(ctx, tx, u.ID, nil); err != nil {
+		return nil, err
+	}
+	if err := deleteUserSessions(ctx, tx, u.ID); err != nil {
+		return nil, err
+	}
+	e := userEvent(typ, u)
+	e.Before, e.After = map[string]any{"mfa_method": u.MFAMethod}, map[string]any{"mfa_method": method}
+	if err := writeEvent(ctx, tx, e); err != nil {
+		return nil, err
+	}
+	if err := insertJobs(ctx, tx, job); err != nil {
+		return nil, err
+	}
+	u.MFAMethod, u.TOTPSecret, u.UpdatedAt = method, "", tx.now
+	return u, tx.commit()
+}
+
+// ---- second-factor challenges ----
+
+const challengeColumns = `id, token_hash, user_id, method, code_hash, issued_at, tries, used, address, expires_at`
+
+// CreateMFAChallenge stores a pending second-factor step and, for e-mail
+// codes, the e-mail carrying the code.
+func (s *Store) CreateMFAChallenge(ctx context.Context, c *roster.MFAChallenge, job *roster.Job) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	c.IssuedAt = c.IssuedAt.UTC().Truncate(time.Microsecond)
+	c.ExpiresAt = c.ExpiresAt.UTC().Truncate(time.Microsecond)
+	if err := tx.QueryRowContext(ctx, `INSERT INTO mfa_challenges (token_hash, user_id, method, code_hash, issued_at,
+		tries, used, address, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+		c.TokenHash, c.UserID, c.Method, c.CodeHash, c.IssuedAt, c.Tries, c.Used, c.Address, c.ExpiresAt).Scan(&c.ID); err != nil {
+		return fmt.Errorf("create MFA challenge: %w", err)
+	}
+	// Expired attempts of anyone are swept here: they are useless.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM mfa_challenges WHERE expires_at <= $1`, tx.now); err != nil {
+		return fmt.Errorf("sweep MFA challenges: %w", err)
+	}
+	if err := insertJobs(ctx, tx, job); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+// MFAChallengeByTokenHash returns a challenge that has not expired.
+func (s *Store) MFAChallengeByTokenHash(ctx context.Context, hash []byte) (*roster.MFAChallenge, error) {
+	var c roster.MFAChallenge
+	err := s.db.QueryRowContext(ctx, `SELECT `+challengeColumns+` FROM mfa_challenges WHERE token_hash = $1`, hash).
+		Scan(&c.ID, &c.TokenHash, &c.UserID, &c.Method, &c.CodeHash, &c.IssuedAt, &c.Tries, &c.Used, &c.Address, &c.ExpiresAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("Sign-in attempt")
+	} else if err != nil {
+		return nil, fmt.Errorf("MFA challenge: %w", err)
+	}
+	c.IssuedAt, c.ExpiresAt = c.IssuedAt.UTC(), c.ExpiresAt.UTC()
+	if !s.now().Before(c.ExpiresAt) {
+		return nil, notFound("Sign-in attempt")
+	}
+	return &c, nil
+}
+
+// UpdateMFAChallenge stores a challenge's new state if unchanged since read.
+func (s *Store) UpdateMFAChallenge(ctx context.Context, c *roster.MFAChallenge, prevTries int, job *roster.Job) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	c.IssuedAt = c.IssuedAt.UTC().Truncate(time.Microsecond)
+	r, err := tx.ExecContext(ctx, `UPDATE mfa_challenges SET code_hash = $1, issued_at = $2, tries = $3, used = $4
+		WHERE id = $5 AND tries = $6 AND used = FALSE`, c.CodeHash, c.IssuedAt, c.Tries, c.Used, c.ID, prevTries)
+	if err != nil {
+		return fmt.Errorf("update MFA challenge: %w", err)
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return roster.Errorf(roster.ECONFLICT, "This sign-in attempt changed meanwhile; try again.")
+	}
+	if err := insertJobs(ctx, tx, job); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+// DeleteMFAChallenge removes a finished challenge.
+func (s *Store) DeleteMFAChallenge(ctx context.Context, id int64) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM mfa_challenges WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("delete MFA challenge: %w", err)
+	}
+	return nil
+}
+
+// ---- access and sessions ----
+
+// SetUserAccess changes the allowlist, idle timeout and language of a user.
+func (s *Store) SetUserAccess(ctx context.Context, scope roster.Scope, id int64, upd roster.AccessUpdate) (*roster.User, error) {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	u, err := findUser(ctx, tx, scope, id)
+	if err != nil {
+		return nil, err
+	}
+	if tx.actor == nil || tx.actor.UserID() != u.ID || upd.IPAllowlist != nil || upd.IdleTimeoutSeconds != nil || upd.ClearIdleTimeout {
+		if err := checkManage(ctx, tx, u); err != nil {
+			return nil, err
+		}
+	}
+	before, after := map[string]any{}, map[string]any{}
+	if upd.IPAllowlist != nil {
+		list, err := roster.ParseAllowlist(*upd.IPAllowlist)
+		if err != nil {
+			return nil, err
+		}
+		if strings.Join(list.Strings(), "\n") != strings.Join(u.IPAllowlist, "\n") {
+			before["ip_allowlist"], after["ip_allowlist"] = u.IPAllowlist, list.Strings()
+			u.IPAllowlist = list.Strings()
+		}
+	}
+	if upd.ClearIdleTimeout && u.IdleTimeoutSeconds != nil {
+		before["idle_timeout_seconds"], after["idle_timeout_seconds"] = *u.IdleTimeoutSeconds, nil
+		u.IdleTimeoutSeconds = nil
+	} else if p := upd.IdleTimeoutSeconds; p != nil && (u.IdleTimeoutSeconds == nil || *u.IdleTimeoutSeconds != *p) {
+		before["idle_timeout_seconds"], after["idle_timeout_seconds"] = u.IdleTimeoutSeconds, *p
+		v := *p
+		u.IdleTimeoutSeconds = &v
+	}
+	if upd.Lang != nil && roster.NormalizeUserLang(*upd.Lang) != u.Lang {
+		before["lang"], after["lang"] = u.Lang, roster.NormalizeUserLang(*upd.Lang)
+		u.Lang = roster.NormalizeUserLang(*upd.Lang)
+	}
+	if len(after) == 0 {
+		return u, nil
+	}
+	var idle any
+	if u.IdleTimeoutSeconds != nil {
+		idle = *u.IdleTimeoutSeconds
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET ip_allowlist = $1, idle_timeout_seconds = $2, lang = $3,
+		updated_at = $4 WHERE id = $5`, strings.Join(u.IPAllowlist, "\n"), idle, u.Lang, tx.now, u.ID); err != nil {
+		return nil, fmt.Errorf("set access: %w", err)
+	}
+	// A new idle timeout applies to the sessions already open.
+	if _, ok := after["idle_timeout_seconds"]; ok && u.IdleTimeoutSeconds != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET idle_timeout_seconds = $1 WHERE user_id = $2`, *u.IdleTimeoutSeconds, u.ID); err != nil {
+			return nil, fmt.Errorf("apply idle timeout: %w", err)
+		}
+	}
+	e := userEvent(roster.EventUserAccessChanged, u)
+	e.Before, e.After = before, after
+	if err := writeEvent(ctx, tx, e); err != nil {
+		return nil, err
+	}
+	u.UpdatedAt = tx.now
+	return u, tx.commit()
+}
+
+// UserSessions lists a user's live sessions, newest first.
+func (s *Store) UserSessions(ctx context.Context, userID int64) ([]*roster.Session, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id, kind, user_id, address, user_agent, created_at, last_seen_at,
+		idle_timeout_seconds, expires_at FROM sessions WHERE user_id = $1 AND kind <> $2 ORDER BY created_at DESC, id DESC`,
+		userID, roster.SessionPasswordChange)
+	if err != nil {
+		return nil, fmt.Errorf("user sessions: %w", err)
+	}
+	defer rows.Close()
+	now := s.now()
+	out := []*roster.Session{}
+	for rows.Next() {
+		var ss roster.Session
+		var idle int64
+		if err := rows.Scan(&ss.ID, &ss.Kind, &ss.UserID, &ss.Address, &ss.UserAgent, &ss.CreatedAt, &ss.LastSeenAt,
+			&idle, &ss.ExpiresAt); err != nil {
+			return nil, fmt.Errorf("user sessions: %w", err)
+		}
+		ss.IdleTimeout = time.Duration(idle) * time.Second
+		ss.CreatedAt, ss.LastSeenAt, ss.ExpiresAt = ss.CreatedAt.UTC(), ss.LastSeenAt.UTC(), ss.ExpiresAt.UTC()
+		if !ss.Expired(now) {
+			out = append(out, &ss)
+		}
+	}
+	return out, rows.Err()
+}
+
+// EndUserSession ends one session of a user.
+func (s *Store) EndUserSession(ctx context.Context, userID, sessionID int64) error {
+	r, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1 AND user_id = $2`, sessionID, userID)
+	if err != nil {
+		return fmt.Errorf("end session: %w", err)
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return notFound("Session")
+	}
+	return nil
+}
+
+// EndAllUserSessions ends every session of a user in scope.
+func (s *Store) EndAllUserSessions(ctx context.Context, scope roster.Scope, id int64) (int, error) {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	u, err := findUser(ctx, tx, scope, id)
+	if err != nil {
+		return 0, err
+	}
+	if err := checkManage(ctx, tx, u); err != nil {
+		return 0, err
+	}
+	r, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 OR impersonator_id = $1`, u.ID)
+	if err != nil {
+		return 0, fmt.Errorf("end sessions: %w", err)
+	}
+	n, _ := r.RowsAffected()
+	e := userEvent(roster.EventSessionsEnded, u)
+	e.After = map[string]any{"sessions": n}
+	if err := writeEvent(ctx, tx, e); err != nil {
+		return 0, err
+	}
+	return int(n), tx.commit()
+}
