@@ -117,7 +117,7 @@ func loadRoles(ctx context.Context, q querier, users []*roster.User) error {
 		}
 		ids = ids[n:]
 	}
-	return nil
+	return loadUserOps(ctx, q, users)
 }
 
 // findUser returns a user in scope with roles, or ENOTFOUND.
@@ -453,6 +453,11 @@ func deleteUser(ctx context.Context, tx *Tx, u *roster.User, comment string) err
 	e.Before = userFields(u)
 	e.Before["roles"] = roleKeys(u.Roles)
 	e.Comment = comment
+	left, err := leaveWorkGroups(ctx, tx, u.ID)
+	if err != nil {
+		return err
+	}
+	e.Before["removed_from"] = left
 	if err := writeEvent(ctx, tx, e); err != nil {
 		return err
 	}
@@ -503,9 +508,15 @@ func setUserBlocked(ctx context.Context, tx *Tx, u *roster.User, comment string,
 	}
 	old := u.Status
 	typ := roster.EventUserBlocked
+	var left []roster.Membership
 	if block {
 		u.Status = roster.StatusBlocked
 		if err := deleteUserSessions(ctx, tx, u.ID); err != nil {
+			return false, err
+		}
+		// A blocked user leaves every queue, shift and agent group (U10);
+		// unblocking does not put them back.
+		if left, err = leaveWorkGroups(ctx, tx, u.ID); err != nil {
 			return false, err
 		}
 	} else {
@@ -526,6 +537,10 @@ func setUserBlocked(ctx context.Context, tx *Tx, u *roster.User, comment string,
 	}
 	e := userEvent(typ, u)
 	e.Before, e.After = map[string]any{"status": string(old)}, map[string]any{"status": string(u.Status)}
+	if block {
+		e.After["removed_from"] = left
+		u.Queues = []roster.GroupRef{}
+	}
 	e.Comment = comment
 	return true, writeEvent(ctx, tx, e)
 }

@@ -52,8 +52,8 @@ func filterHash(scope roster.Scope, f roster.UserFilter) string {
 	if f.CompanyID != nil {
 		company = strconv.FormatInt(*f.CompanyID, 10)
 	}
-	s := fmt.Sprintf("q=%s|st=%s|r=%s|inv=%s|c=%s|ids=%v|sort=%s|all=%t|scope=%v",
-		strings.ToLower(f.Query), f.Status, role, f.Invitation, company, ids, f.Sort, scope.All, cids)
+	s := fmt.Sprintf("q=%s|st=%s|r=%s|inv=%s|c=%s|ids=%v|sort=%s|all=%t|scope=%v|queue=%s",
+		strings.ToLower(f.Query), f.Status, role, f.Invitation, company, ids, f.Sort, scope.All, cids, f.Queue)
 	sum := sha256.Sum256([]byte(s))
 	return fmt.Sprintf("%x", sum[:8])
 }
@@ -84,6 +84,7 @@ func (s *Store) userFilterSQL(ctx context.Context, q querier, b *sqlBuilder, sco
 	if len(f.IDs) > 0 {
 		b.cond(`u.id IN (` + b.inInts(f.IDs) + `)`)
 	}
+	queueFilterSQL(b, f.Queue)
 	if term := strings.ToLower(strings.TrimSpace(f.Query)); term != "" {
 		var company int64
 		if !scope.All && len(scope.CompanyIDs) == 1 {
@@ -99,7 +100,7 @@ func (s *Store) userFilterSQL(ctx context.Context, q querier, b *sqlBuilder, sco
 			us.totalKnown = false
 		}
 		b.cond(c)
-		us.totalKnown = us.totalKnown && f.Status == "" && f.RoleID == nil && f.Invitation == "" && len(f.IDs) == 0
+		us.totalKnown = us.totalKnown && f.Status == "" && f.RoleID == nil && f.Invitation == "" && len(f.IDs) == 0 && f.Queue == ""
 		b.search = &us
 	}
 	return true, nil

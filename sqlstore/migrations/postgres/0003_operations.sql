@@ -92,6 +92,9 @@ CREATE TABLE clients (
     email      TEXT NOT NULL DEFAULT '',
     phone      TEXT NOT NULL DEFAULT '',
     country    TEXT NOT NULL DEFAULT '',
+    -- search is the lower-cased name, e-mail and phone, matched only for
+    -- viewers who see those fields unmasked.
+    search     TEXT NOT NULL DEFAULT '',
     created_at TIMESTAMPTZ NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL
 );
