@@ -18,6 +18,21 @@ type permGroup struct {
 	Perms []roster.PermissionInfo
 }
 
+// companyRoles drops the Main administrator role from a tenant's list: it
+// exists only in the platform company.
+func companyRoles(roles []*roster.Role, companyID int64) []*roster.Role {
+	if companyID == roster.PlatformCompanyID {
+		return roles
+	}
+	out := roles[:0:0]
+	for _, r := range roles {
+		if r.Key != roster.RoleMainAdmin {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 func catalogGroups() []permGroup {
 	var out []permGroup
 	for _, c := range roster.Catalog {
@@ -42,6 +57,9 @@ type rolesView struct {
 	ImportRaw string
 	Applied   bool
 }
+
+// Cols is the matrix's column count: the permission and one per role.
+func (v *rolesView) Cols() int { return len(v.Roles) + 1 }
 
 // Has reports whether a role holds a permission (for the matrix).
 func (v *rolesView) Has(r *roster.Role, p roster.Permission) bool {
@@ -71,9 +89,11 @@ func (p *Panel) rolesPage(w http.ResponseWriter, r *http.Request, companyRaw str
 	}
 	v := &rolesView{page: p.newPage(w, r, "roles.title", "roles"), Company: c, Groups: catalogGroups(),
 		CanManage: a.Can(roster.PermRolesManage)}
-	if v.Roles, err = p.Roles.Roles(ctx, c.ID); err != nil {
+	roles, err := p.Roles.Roles(ctx, c.ID)
+	if err != nil {
 		return nil, err
 	}
+	v.Roles = companyRoles(roles, c.ID)
 	if a.Scope.All || len(a.Scope.CompanyIDs) > 1 {
 		if v.Companies, err = p.Companies.Companies(ctx, a.Scope); err != nil {
 			return nil, err

@@ -111,9 +111,11 @@ func (p *Panel) handleUsers(w http.ResponseWriter, r *http.Request) error {
 	if id, ok := pathID(f.Company); ok && a.Scope.Contains(id) {
 		roleCompany = id
 	}
-	if v.Roles, err = p.Roles.Roles(ctx, roleCompany); err != nil {
+	roles, err := p.Roles.Roles(ctx, roleCompany)
+	if err != nil {
 		return err
 	}
+	v.Roles = companyRoles(roles, roleCompany)
 	v.GrantRoles = grantable(a, v.Roles, roleCompany)
 	if a.Scope.All || len(a.Scope.CompanyIDs) > 1 {
 		if v.Companies, err = p.Companies.Companies(ctx, a.Scope); err != nil {
