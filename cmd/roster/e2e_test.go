@@ -100,6 +100,11 @@ func walk(t *testing.T, bin string, dbArgs []string) {
 		t.Fatalf("openapi document has no version: %v", doc)
 	}
 
+	// The panel is mounted beside the API.
+	if page := c.do("GET", "/signin", "", nil, 200, nil); !bytes.Contains(page, []byte(`<form`)) {
+		t.Fatalf("sign-in page has no form:\n%s", page)
+	}
+
 	root := c.login("root@example.com", "correct horse battery staple")
 
 	// A company and its administrator (login method).

@@ -14,10 +14,12 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/panel"
 	"github.com/roster-app/roster/secure"
 	"github.com/roster-app/roster/sqlstore"
 	"github.com/roster-app/roster/web"
@@ -249,13 +251,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if baseURL == "" {
 		baseURL = "http://" + ln.Addr().String()
 	}
+	// One hasher for the API and the panel, so the bound on concurrent
+	// argon2id hashes holds for the whole process.
+	hasher := secure.NewHasher(secure.OWASP, cfg.HashConcurrent)
 	srv := web.NewServer(web.Deps{
 		Companies: store, Users: store, Roles: store, Sessions: store, Events: store, Platform: store,
-		Hasher: secure.NewHasher(secure.OWASP, cfg.HashConcurrent), Clock: time.Now, Logger: logger,
+		Hasher: hasher, Clock: time.Now, Logger: logger,
 		TrustedProxies: cfg.TrustedProxies, Ping: store.Ping,
 	})
+	pnl := panel.New(panel.Deps{
+		Companies: store, Users: store, Roles: store, Sessions: store, Events: store,
+		Hasher: hasher, Clock: time.Now, Logger: logger, TrustedProxies: cfg.TrustedProxies,
+		Secure: strings.HasPrefix(baseURL, "https://"),
+	})
 	httpServer := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           mount(srv.Handler(), pnl.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -285,6 +295,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return httpServer.Shutdown(shutdownCtx)
+}
+
+// mount serves the API (everything under /api/, the health check and the
+// bootstrap page) beside the panel, which has every other path.
+func mount(api, panel http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/api/", api)
+	mux.Handle("/healthz", api)
+	mux.Handle("/setup", api)
+	mux.Handle("/", panel)
+	return mux
 }
 
 // sweepSessions deletes expired sessions every minute until ctx ends.
