@@ -58,6 +58,11 @@ func openDBs(cfg Config) (writer, reader *sql.DB, d dialect, err error) {
 		if perr != nil {
 			return nil, nil, d, fmt.Errorf("parse database URL: %w", perr)
 		}
+		// JIT compilation costs tens of milliseconds and only pays off for
+		// long analytical queries, never for Roster's.
+		if _, ok := pc.RuntimeParams["jit"]; !ok {
+			pc.RuntimeParams["jit"] = "off"
+		}
 		db := stdlib.OpenDB(*pc)
 		db.SetMaxOpenConns(20)
 		db.SetMaxIdleConns(20)

@@ -44,9 +44,9 @@ CREATE TABLE users (
 CREATE UNIQUE INDEX users_email ON users (email) WHERE email <> '';
 CREATE UNIQUE INDEX users_login ON users (login) WHERE login <> '';
 CREATE INDEX users_company_name ON users (company_id, sort_name, id);
+-- Creation order is id order: ids are assigned as users are created.
 CREATE INDEX users_company_created ON users (company_id, id);
 CREATE INDEX users_name ON users (sort_name, id);
-
 CREATE INDEX users_created_by ON users (created_by) WHERE created_by IS NOT NULL;
 CREATE INDEX users_search ON users USING gin (search gin_trgm_ops);
 
