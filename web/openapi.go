@@ -41,6 +41,7 @@ var (
 		{"status", "string", "", []string{"invited", "active", "blocked"}},
 		{"role", "string", "A role ID or key.", nil},
 		{"invitation", "string", "", []string{"pending", "expired", "accepted"}},
+		{"queue", "string", `A queue ID, or "none": active users in no queue.`, nil},
 		pCompany,
 		{"sort", "string", "", roster.UserSorts},
 		pLimit, pCursor,
@@ -153,7 +154,7 @@ func (s *Server) openAPI() map[string]any {
 		"servers": []any{map[string]any{"url": "/"}},
 		"paths":   paths,
 		"components": map[string]any{
-			"schemas": schemas(),
+			"schemas": withOperationSchemas(schemas()),
 			"securitySchemes": map[string]any{
 				"bearer": map[string]any{"type": "http", "scheme": "bearer"},
 			},

@@ -60,7 +60,7 @@ func NewServer(d Deps) *Server {
 		d.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	s := &Server{Deps: d}
-	s.routes = s.routeTable()
+	s.routes = append(s.routeTable(), s.operationRoutes()...)
 	return s
 }
 

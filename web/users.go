@@ -12,13 +12,13 @@ import (
 )
 
 // userListParams are the query parameters of the users list.
-var userListParams = []string{"q", "status", "role", "invitation", "company_id", "sort", "limit", "cursor"}
+var userListParams = []string{"q", "status", "role", "invitation", "company_id", "sort", "limit", "cursor", "queue"}
 
 // userFilter reads a users filter from the query string; role is an ID or a key.
 func (s *Server) userFilter(r *http.Request) (roster.UserFilter, error) {
 	q := newQuery(r, userListParams...)
 	f := roster.UserFilter{
-		Query: q.str("q"), Status: roster.UserStatus(q.str("status")), Invitation: q.str("invitation"),
+		Query: q.str("q"), Status: roster.UserStatus(q.str("status")), Invitation: q.str("invitation"), Queue: q.str("queue"),
 		CompanyID: q.id("company_id"), Sort: q.str("sort"), Limit: q.limit(), Cursor: q.str("cursor"),
 	}
 	if err := q.err(); err != nil {
@@ -249,6 +249,7 @@ type patchUserRequest struct {
 	Email      *json.RawMessage `json:"email"`
 	Login      *json.RawMessage `json:"login"`
 	AuthMethod *json.RawMessage `json:"auth_method"`
+	operatorPatch
 }
 
 // handleUserPatch edits a user's name, phones and position (U6).
@@ -283,6 +284,9 @@ func (s *Server) handleUserPatch(w http.ResponseWriter, r *http.Request) error {
 	}
 	u, err := s.Users.UpdateUser(ctx, a.Scope, id, upd)
 	if err != nil {
+		return err
+	}
+	if u, err = s.patchOperator(ctx, a, u, req.operatorPatch); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, u)

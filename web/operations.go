@@ -1,0 +1,736 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/secure"
+)
+
+// The operations API (issue 5): queues, shifts and agent groups with their
+// members, dialogue routing, presence, calls, company operations settings,
+// clients and client tags. The store behind Users also implements
+// roster.OperationsService and roster.ClientService.
+
+func (s *Server) ops() roster.OperationsService {
+	o, _ := s.Users.(roster.OperationsService)
+	return o
+}
+
+func (s *Server) clients() roster.ClientService {
+	c, _ := s.Users.(roster.ClientService)
+	return c
+}
+
+// workGroupKinds maps URL segments to kinds.
+var workGroupKinds = []struct{ path, kind, one string }{
+	{"queues", roster.KindQueue, "Queue"},
+	{"shifts", roster.KindShift, "Shift"},
+	{"agent-groups", roster.KindAgentGroup, "AgentGroup"},
+}
+
+// operationRoutes are the rows of the route table for issue 5.
+func (s *Server) operationRoutes() []route {
+	P := func(ps ...roster.Permission) access { return anyOf(ps...) }
+	var rs []route
+	for _, k := range workGroupKinds {
+		perm, base, h := roster.WorkGroupPermission(k.kind), "/api/v1/"+k.path, workGroupHandlers{s, k.kind}
+		tag, name := k.path, k.one
+		rs = append(rs,
+			route{"GET", base, P(perm, roster.PermUsersView), h.list, opDoc{tag: tag, summary: "List " + k.path + " with members", status: 200, response: "WorkGroupList",
+				query: []paramDoc{pCompany}, description: agentGroupNote(k.kind)}},
+			route{"POST", base, P(perm), h.create, opDoc{tag: tag, summary: "Create a " + name, body: "WorkGroupCreate", status: 201, response: "WorkGroup", errors: []int{409}}},
+			route{"GET", base + "/{id}", P(perm, roster.PermUsersView), h.get, opDoc{tag: tag, summary: "Get a " + name + " with members", status: 200, response: "WorkGroup"}},
+			route{"PATCH", base + "/{id}", P(perm), h.patch, opDoc{tag: tag, summary: "Rename a " + name + " (agent groups: replace manager_ids)", body: "WorkGroupPatch", status: 200, response: "WorkGroup", errors: []int{409}}},
+			route{"DELETE", base + "/{id}", P(perm), h.delete, opDoc{tag: tag, summary: "Delete a " + name, status: 204}},
+			route{"POST", base + "/{id}/members", P(perm), h.addMembers, opDoc{tag: tag, summary: "Add users to a " + name, body: "UserIDs", status: 200, response: "WorkGroup",
+				description: "Users of the group's company who are not blocked (422 naming user_ids otherwise). Users already in it are left alone; one event per user added. " + agentGroupNote(k.kind)}},
+			route{"DELETE", base + "/{id}/members/{user_id}", P(perm), h.removeMember, opDoc{tag: tag, summary: "Remove a user from a " + name, status: 200, response: "WorkGroup"}},
+		)
+	}
+	return append(rs,
+		route{"PUT", "/api/v1/me/presence", authenticated(), s.handlePresence, opDoc{tag: "operations", summary: "Report your presence (softphone, mobile app)", body: "Presence", status: 200, response: "User",
+			description: "An explicit status wins; without one a user counts as online while they hold a signed-in session. Blocking sets offline."}},
+		route{"POST", "/api/v1/dialogues", P(roster.PermDialoguesHandle), s.handleDialogueAssign, opDoc{tag: "operations", summary: "Assign a new dialogue to an online chat operator", body: "DialogueRequest", optional: true,
+			status: 201, response: "Dialogue", errors: []int{409},
+			description: "Goes to the online operator (active, holding dialogues.handle, max_dialogues > 0) with the lowest active/max ratio, ties by lowest ID: maxima 300 and 100 split 3:1. " +
+				"Never above a maximum, also under concurrent requests. 409 when nobody is online or all are full: queue the dialogue and ask again."}},
+		route{"POST", "/api/v1/dialogues/{id}/close", P(roster.PermDialoguesHandle), s.handleDialogueClose, opDoc{tag: "operations", summary: "Close a dialogue, freeing its operator's slot", status: 200, response: "Dialogue", errors: []int{409}}},
+		route{"POST", "/api/v1/calls", P(roster.PermCallsHandle), s.handleCallRecord, opDoc{tag: "operations", summary: "Report a handled call (telephony integration)", body: "CallRequest", status: 201, response: "Call",
+			errors:      []int{200},
+			description: "Idempotent by call_id within the company: a repeated call_id answers 200 with the stored call and changes nothing. The integration signs in as a user of the company holding calls.handle."}},
+		route{"GET", "/api/v1/companies/{id}/operations", P(roster.PermUsersView), s.handleCompanyOpsGet, opDoc{tag: "operations", summary: "A company's operations settings", status: 200, response: "CompanyOperations",
+			description: "Tokens are never returned: only whether each is set."}},
+		route{"PATCH", "/api/v1/companies/{id}/operations", P(roster.PermRolesManage), s.handleCompanyOpsPatch, opDoc{tag: "operations", summary: "Change a company's operations settings", body: "CompanyOperationsPatch", status: 200, response: "CompanyOperations",
+			description: "call_statistics shows calls_handled on users. telegram_bot_token and slack_token are write-only secrets, stored encrypted; an empty string removes one."}},
+
+		route{"GET", "/api/v1/client-tags", P(roster.PermClientsView, roster.PermTagsManage), s.handleTagList, opDoc{tag: "clients", summary: "List client tags", status: 200, response: "ClientTagList", query: []paramDoc{pCompany}}},
+		route{"POST", "/api/v1/client-tags", P(roster.PermTagsManage), s.handleTagCreate, opDoc{tag: "clients", summary: "Add a client tag", body: "ClientTagRequest", status: 201, response: "ClientTag", errors: []int{409}}},
+		route{"PATCH", "/api/v1/client-tags/{id}", P(roster.PermTagsManage), s.handleTagRename, opDoc{tag: "clients", summary: "Rename a client tag", body: "ClientTagRequest", status: 200, response: "ClientTag", errors: []int{409}}},
+		route{"DELETE", "/api/v1/client-tags/{id}", P(roster.PermTagsManage), s.handleTagDelete, opDoc{tag: "clients", summary: "Delete a client tag", status: 204}},
+		route{"GET", "/api/v1/clients", P(roster.PermClientsView), s.handleClientList, opDoc{tag: "clients", summary: "List the clients you may see", status: 200, response: "ClientPage",
+			query: []paramDoc{{"q", "string", "Matches the ID and country exactly; name, e-mail and phone partially — only when you see them unmasked.", nil},
+				{"tag", "integer", "A client tag ID.", nil}, {"country", "string", "ISO 3166-1 alpha-2.", nil}, pLimit, {"offset", "integer", "Rows to skip.", nil}},
+			description: "Filtered by your allowed client tags and countries rule; with mask_data, names, e-mails and phones are `****`."}},
+		route{"POST", "/api/v1/clients", P(roster.PermClientsView), s.handleClientCreate, opDoc{tag: "clients", summary: "Add a client", body: "ClientCreate", status: 201, response: "Client",
+			description: "Users with mask_data cannot create, edit or delete clients (403)."}},
+		route{"GET", "/api/v1/clients/{id}", P(roster.PermClientsView), s.handleClientGet, opDoc{tag: "clients", summary: "Get a client you may see", status: 200, response: "Client"}},
+		route{"PATCH", "/api/v1/clients/{id}", P(roster.PermClientsView), s.handleClientPatch, opDoc{tag: "clients", summary: "Edit a client", body: "ClientPatch", status: 200, response: "Client"}},
+		route{"DELETE", "/api/v1/clients/{id}", P(roster.PermClientsView), s.handleClientDelete, opDoc{tag: "clients", summary: "Delete a client", status: 204}},
+	)
+}
+
+func agentGroupNote(kind string) string {
+	if kind != roster.KindAgentGroup {
+		return ""
+	}
+	return "Holders of agent_groups.manage without users.edit (Agent group managers) see and change only the agent groups whose manager_ids list them, " +
+		"and cannot create, rename or delete groups."
+}
+
+// workGroupHandlers serves one kind of work group.
+type workGroupHandlers struct {
+	s    *Server
+	kind string
+}
+
+// companyWide reports whether the actor manages every work group of the
+// kind in their scope; an agent group manager manages only theirs.
+func (h workGroupHandlers) companyWide(a *roster.Actor) bool {
+	if h.kind != roster.KindAgentGroup {
+		return true
+	}
+	return a.Can(roster.PermUsersEdit) || !a.Can(roster.PermAgentGroupsManage)
+}
+
+func (h workGroupHandlers) mayChange(a *roster.Actor, g *roster.WorkGroup) error {
+	if h.companyWide(a) || slices.Contains(g.ManagerIDs, a.User.ID) {
+		return nil
+	}
+	return roster.Errorf(roster.EFORBIDDEN, "You manage only the agent groups that list you as a manager.")
+}
+
+func (h workGroupHandlers) list(w http.ResponseWriter, r *http.Request) error {
+	a, ctx := actorOf(r), r.Context()
+	q := newQuery(r, "company_id")
+	companyID := a.Company.ID
+	if id := q.id("company_id"); id != nil {
+		companyID = *id
+	}
+	if err := q.err(); err != nil {
+		return err
+	}
+	gs, err := h.s.ops().WorkGroups(ctx, a.Scope, companyID, h.kind)
+	if err != nil {
+		return err
+	}
+	if !h.companyWide(a) && !a.Can(roster.PermUsersView) {
+		gs = slices.DeleteFunc(gs, func(g *roster.WorkGroup) bool { return !slices.Contains(g.ManagerIDs, a.User.ID) })
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"items": gs})
+}
+
+func (h workGroupHandlers) find(r *http.Request) (*roster.WorkGroup, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	return h.s.ops().WorkGroupByID(r.Context(), actorOf(r).Scope, h.kind, id)
+}
+
+func (h workGroupHandlers) get(w http.ResponseWriter, r *http.Request) error {
+	g, err := h.find(r)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, g)
+}
+
+// workGroupRequest is the body of create and patch.
+type workGroupRequest struct {
+	Name       *string  `json:"name"`
+	ManagerIDs *[]int64 `json:"manager_ids"`
+	CompanyID  *int64   `json:"company_id"`
+}
+
+func (h workGroupHandlers) create(w http.ResponseWriter, r *http.Request) error {
+	a, ctx := actorOf(r), r.Context()
+	if !h.companyWide(a) {
+		return roster.Errorf(roster.EFORBIDDEN, "Agent group managers cannot create agent groups.")
+	}
+	var req workGroupRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	g := &roster.WorkGroup{CompanyID: a.Company.ID, Kind: h.kind}
+	if req.CompanyID != nil {
+		if _, err := h.s.Companies.CompanyByID(ctx, a.Scope, *req.CompanyID); err != nil {
+			return fieldNotFound(err, "company_id", "No such company.")
+		}
+		g.CompanyID = *req.CompanyID
+	}
+	if req.Name != nil {
+		g.Name = *req.Name
+	}
+	if req.ManagerIDs != nil {
+		g.ManagerIDs = *req.ManagerIDs
+	}
+	if err := h.s.ops().CreateWorkGroup(ctx, g); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, g)
+}
+
+func (h workGroupHandlers) patch(w http.ResponseWriter, r *http.Request) error {
+	a := actorOf(r)
+	if !h.companyWide(a) {
+		return roster.Errorf(roster.EFORBIDDEN, "Agent group managers cannot rename agent groups or change their managers.")
+	}
+	g, err := h.find(r)
+	if err != nil {
+		return err
+	}
+	var req workGroupRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if req.CompanyID != nil {
+		var v roster.Validation
+		v.Add("company_id", "immutable", "A group never moves to another company.")
+		return v.Err()
+	}
+	g, err = h.s.ops().UpdateWorkGroup(r.Context(), a.Scope, h.kind, g.ID, roster.WorkGroupUpdate{Name: req.Name, ManagerIDs: req.ManagerIDs})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, g)
+}
+
+func (h workGroupHandlers) delete(w http.ResponseWriter, r *http.Request) error {
+	a := actorOf(r)
+	if !h.companyWide(a) {
+		return roster.Errorf(roster.EFORBIDDEN, "Agent group managers cannot delete agent groups.")
+	}
+	g, err := h.find(r)
+	if err != nil {
+		return err
+	}
+	if err := h.s.ops().DeleteWorkGroup(r.Context(), a.Scope, h.kind, g.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// userIDsRequest is the body of adding members.
+type userIDsRequest struct {
+	UserIDs []int64 `json:"user_ids"`
+}
+
+func (h workGroupHandlers) addMembers(w http.ResponseWriter, r *http.Request) error {
+	g, err := h.find(r)
+	if err != nil {
+		return err
+	}
+	a := actorOf(r)
+	if err := h.mayChange(a, g); err != nil {
+		return err
+	}
+	var req userIDsRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	g, err = h.s.ops().AddWorkGroupMembers(r.Context(), a.Scope, h.kind, g.ID, req.UserIDs)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, g)
+}
+
+func (h workGroupHandlers) removeMember(w http.ResponseWriter, r *http.Request) error {
+	g, err := h.find(r)
+	if err != nil {
+		return err
+	}
+	a := actorOf(r)
+	if err := h.mayChange(a, g); err != nil {
+		return err
+	}
+	uid, err := strconv.ParseInt(r.PathValue("user_id"), 10, 64)
+	if err != nil || uid < 1 {
+		return roster.Errorf(roster.ENOTFOUND, "Not found.")
+	}
+	if !slices.ContainsFunc(g.Members, func(m roster.UserRef) bool { return m.ID == uid }) {
+		return roster.Errorf(roster.ENOTFOUND, "This user is not a member.")
+	}
+	g, err = h.s.ops().RemoveWorkGroupMembers(r.Context(), a.Scope, h.kind, g.ID, []int64{uid})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, g)
+}
+
+// presenceRequest is the body of PUT /api/v1/me/presence.
+type presenceRequest struct {
+	Status string `json:"status"`
+}
+
+func (s *Server) handlePresence(w http.ResponseWriter, r *http.Request) error {
+	var req presenceRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	a, ctx := actorOf(r), r.Context()
+	if err := s.ops().SetPresence(ctx, a.User.ID, req.Status); err != nil {
+		return err
+	}
+	u, err := s.Users.UserByID(ctx, roster.Scope{All: true}, a.User.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, u)
+}
+
+// dialogueRequest is the body of POST /api/v1/dialogues.
+type dialogueRequest struct {
+	ExternalID string `json:"external_id"`
+	CompanyID  *int64 `json:"company_id"`
+}
+
+func (s *Server) handleDialogueAssign(w http.ResponseWriter, r *http.Request) error {
+	var req dialogueRequest
+	if err := decodeJSONOptional(r, &req, true); err != nil {
+		return err
+	}
+	a, ctx := actorOf(r), r.Context()
+	companyID := a.Company.ID
+	if req.CompanyID != nil {
+		if _, err := s.Companies.CompanyByID(ctx, a.Scope, *req.CompanyID); err != nil {
+			return fieldNotFound(err, "company_id", "No such company.")
+		}
+		companyID = *req.CompanyID
+	}
+	d, err := s.ops().AssignDialogue(ctx, companyID, req.ExternalID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, d)
+}
+
+func (s *Server) handleDialogueClose(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	d, err := s.ops().CloseDialogue(r.Context(), actorOf(r).Scope, id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, d)
+}
+
+// callRequest is the body of POST /api/v1/calls.
+type callRequest struct {
+	CallID          string `json:"call_id"`
+	UserID          int64  `json:"user_id"`
+	Direction       string `json:"direction"`
+	DurationSeconds int    `json:"duration_seconds"`
+}
+
+func (s *Server) handleCallRecord(w http.ResponseWriter, r *http.Request) error {
+	var req callRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	a := actorOf(r)
+	c := &roster.Call{CompanyID: a.Company.ID, CallID: req.CallID, UserID: req.UserID, Direction: req.Direction, DurationSeconds: req.DurationSeconds}
+	created, err := s.ops().RecordCall(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return writeJSON(w, status, c)
+}
+
+func (s *Server) handleCompanyOpsGet(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	co, err := s.ops().CompanyOperations(r.Context(), actorOf(r).Scope, id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, co)
+}
+
+// companyOpsRequest is the body of PATCH /api/v1/companies/{id}/operations.
+type companyOpsRequest struct {
+	CallStatistics   *bool   `json:"call_statistics"`
+	TelegramBotToken *string `json:"telegram_bot_token"`
+	SlackToken       *string `json:"slack_token"`
+}
+
+func (s *Server) handleCompanyOpsPatch(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	a, ctx := actorOf(r), r.Context()
+	if _, err := s.Companies.CompanyByID(ctx, a.Scope, id); err != nil {
+		return err
+	}
+	var req companyOpsRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	var v roster.Validation
+	for _, t := range []struct {
+		field string
+		val   **string
+	}{{"telegram_bot_token", &req.TelegramBotToken}, {"slack_token", &req.SlackToken}} {
+		if *t.val == nil || **t.val == "" {
+			continue
+		}
+		roster.ValidateText(&v, t.field, **t.val, 500)
+		sealed, err := s.sealToken(ctx, **t.val)
+		if err != nil {
+			return err
+		}
+		*t.val = &sealed
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	co, err := s.ops().UpdateCompanyOperations(ctx, a.Scope, id, roster.CompanyOperationsUpdate{
+		CallStatistics: req.CallStatistics, TelegramBotToken: req.TelegramBotToken, SlackToken: req.SlackToken})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, co)
+}
+
+// TokenKey returns the key that seals notification tokens at rest: derived
+// from the installation secret every instance shares.
+func TokenKey(ctx context.Context, p roster.PlatformService) ([]byte, error) {
+	master, err := p.Secret(ctx, "notify-tokens")
+	if err != nil {
+		return nil, err
+	}
+	if len(master) < secure.MinMasterKeyLen {
+		master = append(append([]byte{}, master...), make([]byte, secure.MinMasterKeyLen-len(master))...)
+	}
+	return secure.DeriveKey(master, "roster notify tokens"), nil
+}
+
+func (s *Server) sealToken(ctx context.Context, token string) (string, error) {
+	key, err := TokenKey(ctx, s.Platform)
+	if err != nil {
+		return "", err
+	}
+	return secure.Encrypt(key, []byte(token))
+}
+
+// visibility is the acting user's client visibility.
+func (s *Server) visibility(r *http.Request) (*roster.Visibility, error) {
+	return s.ops().Visibility(r.Context(), actorOf(r).User.ID)
+}
+
+func (s *Server) handleTagList(w http.ResponseWriter, r *http.Request) error {
+	a := actorOf(r)
+	q := newQuery(r, "company_id")
+	companyID := a.Company.ID
+	if id := q.id("company_id"); id != nil {
+		if !a.Scope.Contains(*id) {
+			return roster.Errorf(roster.ENOTFOUND, "Company not found.")
+		}
+		companyID = *id
+	}
+	if err := q.err(); err != nil {
+		return err
+	}
+	tags, err := s.clients().ClientTags(r.Context(), companyID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"items": tags})
+}
+
+// tagRequest is the body of client tag create and rename.
+type tagRequest struct {
+	Name      string `json:"name"`
+	CompanyID *int64 `json:"company_id"`
+}
+
+func (s *Server) handleTagCreate(w http.ResponseWriter, r *http.Request) error {
+	var req tagRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	a := actorOf(r)
+	t := &roster.ClientTag{CompanyID: a.Company.ID, Name: req.Name}
+	if req.CompanyID != nil {
+		if _, err := s.Companies.CompanyByID(r.Context(), a.Scope, *req.CompanyID); err != nil {
+			return fieldNotFound(err, "company_id", "No such company.")
+		}
+		t.CompanyID = *req.CompanyID
+	}
+	if err := s.clients().CreateClientTag(r.Context(), t); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, t)
+}
+
+func (s *Server) handleTagRename(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.clients().ClientTagByID(r.Context(), actorOf(r).Scope, id); err != nil {
+		return err
+	}
+	var req tagRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	t, err := s.clients().RenameClientTag(r.Context(), actorOf(r).Scope, id, req.Name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, t)
+}
+
+func (s *Server) handleTagDelete(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.clients().DeleteClientTag(r.Context(), actorOf(r).Scope, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) handleClientList(w http.ResponseWriter, r *http.Request) error {
+	vis, err := s.visibility(r)
+	if err != nil {
+		return err
+	}
+	q := newQuery(r, "q", "tag", "country", "limit", "offset")
+	f := roster.ClientFilter{Query: q.str("q"), TagID: q.id("tag"), Country: q.str("country"), Limit: q.limit()}
+	if o := q.str("offset"); o != "" {
+		n, err := strconv.Atoi(o)
+		if err != nil || n < 0 {
+			var v roster.Validation
+			v.Add("offset", "invalid_number", "The offset is a whole number, 0 or more.")
+			return v.Err()
+		}
+		f.Offset = n
+	}
+	if err := q.err(); err != nil {
+		return err
+	}
+	page, err := s.clients().Clients(r.Context(), actorOf(r).Company.ID, vis, f)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, page)
+}
+
+func (s *Server) handleClientGet(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	vis, err := s.visibility(r)
+	if err != nil {
+		return err
+	}
+	c, err := s.clients().ClientByID(r.Context(), actorOf(r).Scope, vis, id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, c)
+}
+
+// clientRequest is the body of client create and patch.
+type clientRequest struct {
+	Name    *string  `json:"name"`
+	Email   *string  `json:"email"`
+	Phone   *string  `json:"phone"`
+	Country *string  `json:"country"`
+	Tags    *[]int64 `json:"tags"`
+}
+
+func (c clientRequest) input() roster.ClientInput {
+	return roster.ClientInput{Name: c.Name, Email: c.Email, Phone: c.Phone, Country: c.Country, TagIDs: c.Tags}
+}
+
+// unmaskedWriter refuses writes by users who see clients masked: they
+// cannot know what they would overwrite.
+func (s *Server) unmaskedWriter(r *http.Request) (*roster.Visibility, error) {
+	vis, err := s.visibility(r)
+	if err != nil {
+		return nil, err
+	}
+	if vis.Mask {
+		return nil, roster.Errorf(roster.EFORBIDDEN, "You see client data masked, so you cannot change clients.")
+	}
+	return vis, nil
+}
+
+func (s *Server) handleClientCreate(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.unmaskedWriter(r); err != nil {
+		return err
+	}
+	var req clientRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	c, err := s.clients().CreateClient(r.Context(), actorOf(r).Company.ID, req.input())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, c)
+}
+
+func (s *Server) handleClientPatch(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	vis, err := s.unmaskedWriter(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.clients().ClientByID(r.Context(), actorOf(r).Scope, vis, id); err != nil {
+		return err
+	}
+	var req clientRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	c, err := s.clients().UpdateClient(r.Context(), actorOf(r).Scope, vis, id, req.input())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) handleClientDelete(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	vis, err := s.unmaskedWriter(r)
+	if err != nil {
+		return err
+	}
+	if err := s.clients().DeleteClient(r.Context(), actorOf(r).Scope, vis, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// operationSchemas are the OpenAPI components of the operations API.
+func operationSchemas() map[string]any {
+	ref2 := func(n string) map[string]any { return ref(n) }
+	return map[string]any{
+		"UserRef":  obj([]string{"id", "name"}, map[string]any{"id": integer(), "name": str()}),
+		"GroupRef": obj([]string{"id", "name"}, map[string]any{"id": integer(), "name": str()}),
+		"WorkGroup": obj([]string{"id", "company_id", "kind", "name", "members"}, map[string]any{
+			"id": integer(), "company_id": integer(), "kind": enum(roster.KindQueue, roster.KindShift, roster.KindAgentGroup),
+			"name": str(), "members": arr(ref2("UserRef")), "manager_ids": arr(integer()), "created_at": dateTime(), "updated_at": dateTime()}),
+		"WorkGroupList":   obj([]string{"items"}, map[string]any{"items": arr(ref2("WorkGroup"))}),
+		"WorkGroupCreate": closed(obj([]string{"name"}, map[string]any{"name": str(), "manager_ids": arr(integer()), "company_id": integer()})),
+		"WorkGroupPatch":  closed(obj(nil, map[string]any{"name": str(), "manager_ids": arr(integer())})),
+		"UserIDs":         closed(obj([]string{"user_ids"}, map[string]any{"user_ids": arr(integer())})),
+		"Presence":        closed(obj([]string{"status"}, map[string]any{"status": enum(roster.PresenceOnline, roster.PresenceOffline)})),
+		"DialogueRequest": closed(obj(nil, map[string]any{"external_id": str(), "company_id": integer()})),
+		"Dialogue": obj([]string{"id", "company_id", "operator_id", "status", "created_at"}, map[string]any{
+			"id": integer(), "company_id": integer(), "operator_id": integer(), "external_id": str(),
+			"status": enum(roster.DialogueOpen, roster.DialogueClosed), "created_at": dateTime(), "closed_at": nullableDateTime()}),
+		"CallRequest": closed(obj([]string{"call_id", "user_id"}, map[string]any{"call_id": str(), "user_id": integer(),
+			"direction": enum("inbound", "outbound"), "duration_seconds": integer()})),
+		"Call": obj([]string{"id", "call_id", "user_id"}, map[string]any{"id": integer(), "company_id": integer(), "call_id": str(), "user_id": integer(),
+			"direction": str(), "duration_seconds": integer(), "created_at": dateTime()}),
+		"CompanyOperations": obj([]string{"company_id", "call_statistics", "telegram_bot_token_set", "slack_token_set"}, map[string]any{
+			"company_id": integer(), "call_statistics": boolean(), "telegram_bot_token_set": boolean(), "slack_token_set": boolean()}),
+		"CompanyOperationsPatch": closed(obj(nil, map[string]any{"call_statistics": boolean(),
+			"telegram_bot_token": map[string]any{"type": "string", "writeOnly": true}, "slack_token": map[string]any{"type": "string", "writeOnly": true}})),
+		"CountriesRule": obj([]string{"mode", "countries"}, map[string]any{"mode": enum("", roster.CountriesOnly, roster.CountriesExcept), "countries": arr(str())}),
+		"ClientTag": obj([]string{"id", "company_id", "name"}, map[string]any{"id": integer(), "company_id": integer(), "name": str(),
+			"client_count": integer(), "created_at": dateTime(), "updated_at": dateTime()}),
+		"ClientTagList":    obj([]string{"items"}, map[string]any{"items": arr(ref2("ClientTag"))}),
+		"ClientTagRequest": closed(obj([]string{"name"}, map[string]any{"name": str(), "company_id": integer()})),
+		"Client": obj([]string{"id", "company_id", "name", "email", "phone", "country", "tags", "masked"}, map[string]any{
+			"id": integer(), "company_id": integer(), "name": str(), "email": str(), "phone": str(), "country": str(),
+			"tags": arr(obj([]string{"id", "name"}, map[string]any{"id": integer(), "name": str()})), "masked": boolean(),
+			"created_at": dateTime(), "updated_at": dateTime()}),
+		"ClientPage":   obj([]string{"items", "total"}, map[string]any{"items": arr(ref2("Client")), "total": integer()}),
+		"ClientCreate": closed(obj([]string{"name"}, map[string]any{"name": str(), "email": str(), "phone": str(), "country": str(), "tags": arr(integer())})),
+		"ClientPatch":  closed(obj(nil, map[string]any{"name": str(), "email": str(), "phone": str(), "country": str(), "tags": arr(integer())})),
+	}
+}
+
+// userOperationProps are the operations fields of the User schema.
+func userOperationProps() map[string]any {
+	return map[string]any{
+		"queues": arr(ref("GroupRef")), "presence": enum(roster.PresenceOnline, roster.PresenceOffline),
+		"max_dialogues": integer(), "active_dialogues": integer(),
+		"calls_handled": map[string]any{"type": "integer", "description": "Only where the company has call statistics on."},
+		"client_tags":   arr(integer()), "countries_rule": ref("CountriesRule"), "mask_data": boolean(),
+	}
+}
+
+// operatorPatch are the operations fields PATCH /api/v1/users/{id} accepts.
+type operatorPatch struct {
+	MaxDialogues  *int                  `json:"max_dialogues"`
+	ClientTags    *[]int64              `json:"client_tags"`
+	CountriesRule *roster.CountriesRule `json:"countries_rule"`
+	MaskData      *bool                 `json:"mask_data"`
+}
+
+// patchOperator applies the operations fields of a user patch.
+func (s *Server) patchOperator(ctx context.Context, a *roster.Actor, u *roster.User, p operatorPatch) (*roster.User, error) {
+	upd := roster.OperatorUpdate{MaxDialogues: p.MaxDialogues, ClientTagIDs: p.ClientTags, CountriesRule: p.CountriesRule, MaskData: p.MaskData}
+	if upd.Empty() {
+		return u, nil
+	}
+	if upd.CountriesRule != nil && upd.CountriesRule.Countries == nil {
+		upd.CountriesRule.Countries = []string{}
+	}
+	return s.ops().UpdateOperator(ctx, a.Scope, u.ID, upd)
+}
+
+// withOperationSchemas adds the operations components to the document's
+// schemas and the operations fields to users and the user patch.
+func withOperationSchemas(m map[string]any) map[string]any {
+	for k, v := range operationSchemas() {
+		m[k] = v
+	}
+	for _, name := range []string{"User", "UserCreated"} {
+		if o, ok := m[name].(map[string]any); ok {
+			props := o["properties"].(map[string]any)
+			for k, v := range userOperationProps() {
+				props[k] = v
+			}
+		}
+	}
+	if o, ok := m["UserPatch"].(map[string]any); ok {
+		props := o["properties"].(map[string]any)
+		props["max_dialogues"] = map[string]any{"type": "integer", "minimum": 0, "maximum": roster.MaxDialoguesLimit}
+		props["client_tags"] = arr(integer())
+		props["countries_rule"] = ref("CountriesRule")
+		props["mask_data"] = boolean()
+	}
+	return m
+}
