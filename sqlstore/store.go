@@ -400,7 +400,7 @@ func writeEvent(ctx context.Context, tx *Tx, e *roster.Event) error {
 	if err != nil {
 		return fmt.Errorf("write event %s: %w", e.Type, err)
 	}
-	return nil
+	return enqueueNotifications(ctx, tx, e)
 }
 
 func jsonOrNil(m map[string]any) (any, error) {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/notify"
 	"github.com/roster-app/roster/secure"
 )
 
@@ -66,6 +67,13 @@ func (s *Server) operationRoutes() []route {
 			description: "Tokens are never returned: only whether each is set."}},
 		route{"PATCH", "/api/v1/companies/{id}/operations", P(roster.PermRolesManage), s.handleCompanyOpsPatch, opDoc{tag: "operations", summary: "Change a company's operations settings", body: "CompanyOperationsPatch", status: 200, response: "CompanyOperations",
 			description: "call_statistics shows calls_handled on users. telegram_bot_token and slack_token are write-only secrets, stored encrypted; an empty string removes one."}},
+
+		route{"GET", "/api/v1/me/notifications", authenticated(), s.handleMyNotifications, opDoc{tag: "notifications", summary: "Your notification settings and the event catalog", status: 200, response: "NotificationSettings"}},
+		route{"PUT", "/api/v1/me/notifications", authenticated(), s.handleMyNotificationsPut, opDoc{tag: "notifications", summary: "Choose event types and channels", body: "NotificationPrefs", status: 200, response: "NotificationSettings",
+			description: "Channels: email (your own address), telegram (telegram_chat_id), slack (slack_channel_id). Subscribing needs users.view or audit.view (403): the events are about other users."}},
+		route{"GET", "/api/v1/notifications/failed", P(roster.PermAuditView), s.handleFailedNotifications, opDoc{tag: "notifications", summary: "Notification deliveries whose last try failed", status: 200, response: "DeliveryList",
+			query:       []paramDoc{pLimit},
+			description: "job_state pending: it will be retried (exponential backoff); dead: given up after 5 tries. last_error says why."}},
 
 		route{"GET", "/api/v1/client-tags", P(roster.PermClientsView, roster.PermTagsManage), s.handleTagList, opDoc{tag: "clients", summary: "List client tags", status: 200, response: "ClientTagList", query: []paramDoc{pCompany}}},
 		route{"POST", "/api/v1/client-tags", P(roster.PermTagsManage), s.handleTagCreate, opDoc{tag: "clients", summary: "Add a client tag", body: "ClientTagRequest", status: 201, response: "ClientTag", errors: []int{409}}},
@@ -416,21 +424,8 @@ func (s *Server) handleCompanyOpsPatch(w http.ResponseWriter, r *http.Request) e
 	return writeJSON(w, http.StatusOK, co)
 }
 
-// TokenKey returns the key that seals notification tokens at rest: derived
-// from the installation secret every instance shares.
-func TokenKey(ctx context.Context, p roster.PlatformService) ([]byte, error) {
-	master, err := p.Secret(ctx, "notify-tokens")
-	if err != nil {
-		return nil, err
-	}
-	if len(master) < secure.MinMasterKeyLen {
-		master = append(append([]byte{}, master...), make([]byte, secure.MinMasterKeyLen-len(master))...)
-	}
-	return secure.DeriveKey(master, "roster notify tokens"), nil
-}
-
 func (s *Server) sealToken(ctx context.Context, token string) (string, error) {
-	key, err := TokenKey(ctx, s.Platform)
+	key, err := notify.TokenKey(ctx, s.Platform)
 	if err != nil {
 		return "", err
 	}
@@ -717,6 +712,9 @@ func withOperationSchemas(m map[string]any) map[string]any {
 	for k, v := range operationSchemas() {
 		m[k] = v
 	}
+	for k, v := range notificationSchemas() {
+		m[k] = v
+	}
 	for _, name := range []string{"User", "UserCreated"} {
 		if o, ok := m[name].(map[string]any); ok {
 			props := o["properties"].(map[string]any)
@@ -733,4 +731,79 @@ func withOperationSchemas(m map[string]any) map[string]any {
 		props["mask_data"] = boolean()
 	}
 	return m
+}
+
+func (s *Server) notifications() roster.NotificationService {
+	n, _ := s.Users.(roster.NotificationService)
+	return n
+}
+
+// notificationSettings is the answer of /api/v1/me/notifications.
+type notificationSettings struct {
+	*roster.NotificationPrefs
+	Catalog  []roster.NotificationEventInfo `json:"catalog"`
+	Channels []string                       `json:"channels"`
+}
+
+func (s *Server) writeNotificationSettings(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.notifications().NotificationPrefs(r.Context(), actorOf(r).User.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, notificationSettings{NotificationPrefs: p, Catalog: roster.NotificationCatalog, Channels: roster.Channels})
+}
+
+func (s *Server) handleMyNotifications(w http.ResponseWriter, r *http.Request) error {
+	return s.writeNotificationSettings(w, r)
+}
+
+func (s *Server) handleMyNotificationsPut(w http.ResponseWriter, r *http.Request) error {
+	var p roster.NotificationPrefs
+	if err := decodeJSON(r, &p); err != nil {
+		return err
+	}
+	a := actorOf(r)
+	if len(p.Subscriptions) > 0 && !a.Can(roster.PermUsersView) && !a.Can(roster.PermAuditView) {
+		return roster.Errorf(roster.EFORBIDDEN, "Notifications are about other users' accounts: they need users.view or audit.view.")
+	}
+	if err := s.notifications().SetNotificationPrefs(r.Context(), a.User.ID, &p); err != nil {
+		return err
+	}
+	return s.writeNotificationSettings(w, r)
+}
+
+func (s *Server) handleFailedNotifications(w http.ResponseWriter, r *http.Request) error {
+	q := newQuery(r, "limit")
+	limit := q.limit()
+	if err := q.err(); err != nil {
+		return err
+	}
+	ds, err := s.notifications().FailedDeliveries(r.Context(), actorOf(r).Scope, limit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"items": ds})
+}
+
+// notificationSchemas are the OpenAPI components of notifications.
+func notificationSchemas() map[string]any {
+	catalog := make([]string, len(roster.NotificationCatalog))
+	for i, c := range roster.NotificationCatalog {
+		catalog[i] = c.Type
+	}
+	sub := obj([]string{"event_type", "channels"}, map[string]any{"event_type": enum(catalog...), "channels": arr(enum(roster.Channels...))})
+	prefs := map[string]any{"telegram_chat_id": str(), "slack_channel_id": str(), "subscriptions": arr(sub)}
+	settings := map[string]any{"catalog": arr(obj([]string{"type", "name"}, map[string]any{"type": str(), "name": str()})), "channels": arr(str())}
+	for k, v := range prefs {
+		settings[k] = v
+	}
+	return map[string]any{
+		"NotificationPrefs":    closed(obj(nil, prefs)),
+		"NotificationSettings": obj([]string{"telegram_chat_id", "slack_channel_id", "subscriptions", "catalog", "channels"}, settings),
+		"Delivery": obj([]string{"id", "company_id", "event_type", "channel", "target", "status", "attempts", "last_error", "job_state"}, map[string]any{
+			"id": integer(), "company_id": integer(), "user_id": nullable("integer"), "event_id": integer(), "event_type": str(),
+			"channel": enum(roster.Channels...), "target": str(), "text": str(), "status": enum(roster.DeliveryPending, roster.DeliverySent, roster.DeliveryFailed),
+			"attempts": integer(), "last_error": str(), "job_state": str(), "created_at": dateTime(), "updated_at": dateTime()}),
+		"DeliveryList": obj([]string{"items"}, map[string]any{"items": arr(ref("Delivery"))}),
+	}
 }

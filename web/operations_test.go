@@ -94,6 +94,10 @@ func operationMatrixRows() []matrixRow {
 		matrixRow{"PATCH", "/api/v1/companies/{id}/operations", func(e *env) (string, any) {
 			return path("/api/v1/companies/%d/operations", e.acme.ID), map[string]any{"call_statistics": true}
 		}, w{401, 200, 200, 403, 403, 404, 200}},
+		matrixRow{"GET", "/api/v1/me/notifications", fixed("/api/v1/me/notifications", nil), w{401, 200, 200, 200, 200, 200, 200}},
+		matrixRow{"PUT", "/api/v1/me/notifications", fixed("/api/v1/me/notifications", map[string]any{
+			"subscriptions": []map[string]any{{"event_type": "user.blocked", "channels": []string{"email"}}}}), w{401, 200, 200, 200, 403, 200, 200}},
+		matrixRow{"GET", "/api/v1/notifications/failed", fixed("/api/v1/notifications/failed", nil), w{401, 200, 200, 403, 403, 200, 200}},
 		matrixRow{"GET", "/api/v1/client-tags", fixed("/api/v1/client-tags", nil), w{401, 200, 200, 200, 200, 200, 200}},
 		matrixRow{"POST", "/api/v1/client-tags", func(e *env) (string, any) {
 			return "/api/v1/client-tags", map[string]any{"name": path("T%d", e.seq.Add(1)), "company_id": e.acme.ID}

@@ -1,0 +1,161 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/jobs"
+	"github.com/roster-app/roster/notify"
+)
+
+// fakeAPI records requests and answers 500 for the first failures ones.
+type fakeAPI struct {
+	mu       sync.Mutex
+	failures int
+	reqs     []fakeRequest
+	srv      *httptest.Server
+}
+
+type fakeRequest struct {
+	Method, Path, Auth, ContentType string
+	Body                            map[string]any
+}
+
+func newFakeAPI(t *testing.T, failures int) *fakeAPI {
+	f := &fakeAPI{failures: failures}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		data, _ := io.ReadAll(r.Body)
+		fr := fakeRequest{Method: r.Method, Path: r.URL.Path, Auth: r.Header.Get("Authorization"), ContentType: r.Header.Get("Content-Type")}
+		if err := json.Unmarshal(data, &fr.Body); err != nil {
+			t.Errorf("fake API: body %s: %v", data, err)
+		}
+		f.mu.Lock()
+		f.reqs = append(f.reqs, fr)
+		fail := len(f.reqs) <= f.failures
+		f.mu.Unlock()
+		if fail {
+			http.Error(w, `{"ok":false,"error":"internal"}`, http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"ok":true,"result":{"message_id":1}}`)
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeAPI) requests() []fakeRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]fakeRequest{}, f.reqs...)
+}
+
+// notifySetup gives Acme tokens, subscribes the admin to user.blocked on
+// Telegram and Slack, and returns a worker delivering to the fakes.
+func notifySetup(t *testing.T, e *env, tg, sl *fakeAPI) *jobs.Worker {
+	admin := e.token("admin")
+	e.expect("PATCH", path("/api/v1/companies/%d/operations", e.acme.ID), admin,
+		map[string]any{"telegram_bot_token": "123:ABC", "slack_token": "xoxb-1"}, 200)
+	var got struct {
+		roster.NotificationPrefs
+		Catalog []roster.NotificationEventInfo
+	}
+	e.expect("PUT", "/api/v1/me/notifications", admin, map[string]any{"telegram_chat_id": "-1001", "slack_channel_id": "C123",
+		"subscriptions": []map[string]any{{"event_type": "user.blocked", "channels": []string{"telegram", "slack"}}}}, 200).JSON(t, &got)
+	if len(got.Subscriptions) != 1 || len(got.Subscriptions[0].Channels) != 2 || len(got.Catalog) == 0 {
+		t.Fatalf("settings %+v", got)
+	}
+	e.expect("PUT", "/api/v1/me/notifications", admin, map[string]any{
+		"subscriptions": []map[string]any{{"event_type": "user.blocked", "channels": []string{"slack"}}}}, 422)
+	e.expect("PUT", "/api/v1/me/notifications", admin, map[string]any{
+		"subscriptions": []map[string]any{{"event_type": "nope", "channels": []string{"email"}}}}, 422)
+	e.expect("PUT", "/api/v1/me/notifications", e.token("emp"), map[string]any{
+		"subscriptions": []map[string]any{{"event_type": "user.blocked", "channels": []string{"email"}}}}, 403)
+	sender := &notify.Sender{Store: e.store, Platform: e.store,
+		Telegram: &notify.Telegram{BaseURL: tg.srv.URL}, Slack: &notify.Slack{BaseURL: sl.srv.URL}}
+	w := jobs.New(e.store, jobs.Options{Clock: e.clock.Now, BackoffBase: time.Minute, BackoffMax: time.Hour, Logger: testLogger(t)})
+	w.Handle(roster.NotificationJobKind, sender.Handle)
+	return w
+}
+
+func TestNotificationsDelivered(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		tg, sl := newFakeAPI(t, 0), newFakeAPI(t, 0)
+		w := notifySetup(t, e, tg, sl)
+		v := e.victim()
+		e.expect("POST", path("/api/v1/users/%d/block", v.ID), e.token("admin"), map[string]string{"comment": "left the company"}, 200)
+		n, err := w.RunOnce(context.Background(), 10)
+		must(t, err)
+		if n != 2 {
+			t.Fatalf("ran %d jobs, want 2", n)
+		}
+		text := "Roster: User blocked: " + v.DisplayName() + " (by Admin Tester)\nComment: left the company"
+		tr, sr := tg.requests(), sl.requests()
+		if len(tr) != 1 || len(sr) != 1 {
+			t.Fatalf("requests: telegram %d, slack %d", len(tr), len(sr))
+		}
+		if r := tr[0]; r.Method != "POST" || r.Path != "/bot123:ABC/sendMessage" || !strings.HasPrefix(r.ContentType, "application/json") ||
+			r.Body["chat_id"] != "-1001" || r.Body["text"] != text || len(r.Body) != 2 {
+			t.Errorf("telegram request %+v", r)
+		}
+		if r := sr[0]; r.Method != "POST" || r.Path != "/api/chat.postMessage" || r.Auth != "Bearer xoxb-1" ||
+			r.Body["channel"] != "C123" || r.Body["text"] != text || len(r.Body) != 2 {
+			t.Errorf("slack request %+v", r)
+		}
+		var failed struct{ Items []roster.Delivery }
+		e.expect("GET", "/api/v1/notifications/failed", e.token("admin"), nil, 200).JSON(t, &failed)
+		if len(failed.Items) != 0 {
+			t.Fatalf("failed deliveries %+v", failed.Items)
+		}
+	})
+}
+
+func TestNotificationsRetried(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		tg, sl := newFakeAPI(t, 2), newFakeAPI(t, 100)
+		w := notifySetup(t, e, tg, sl)
+		admin := e.token("admin")
+		e.expect("POST", path("/api/v1/users/%d/block", e.victim().ID), admin, map[string]string{"comment": "x"}, 200)
+		var failed struct{ Items []roster.Delivery }
+		for try := 1; try <= roster.NotificationMaxAttempts; try++ {
+			if _, err := w.RunOnce(context.Background(), 10); err != nil {
+				t.Fatal(err)
+			}
+			e.expect("GET", "/api/v1/notifications/failed", e.token("admin"), nil, 200).JSON(t, &failed)
+			byChannel := map[string]roster.Delivery{}
+			for _, d := range failed.Items {
+				byChannel[d.Channel] = d
+			}
+			tgd, tgFailed := byChannel["telegram"]
+			switch {
+			case try <= 2 && (!tgFailed || !strings.Contains(tgd.LastError, "HTTP 500") || tgd.JobState != "pending" || tgd.Attempts != try):
+				t.Fatalf("try %d: telegram delivery %+v", try, tgd)
+			case try >= 3 && tgFailed:
+				t.Fatalf("try %d: telegram still failed %+v", try, tgd)
+			}
+			sld := byChannel["slack"]
+			wantState := "pending"
+			if try == roster.NotificationMaxAttempts {
+				wantState = "dead"
+			}
+			if sld.JobState != wantState || sld.Attempts != try || !strings.Contains(sld.LastError, "HTTP 500") {
+				t.Fatalf("try %d: slack delivery %+v, want %s", try, sld, wantState)
+			}
+			e.clock.Advance(2 * time.Hour) // past any backoff
+		}
+		if n := len(tg.requests()); n != 3 {
+			t.Fatalf("telegram got %d requests, want 3", n)
+		}
+		if n := len(sl.requests()); n != roster.NotificationMaxAttempts {
+			t.Fatalf("slack got %d requests, want %d", n, roster.NotificationMaxAttempts)
+		}
+	})
+}
