@@ -25,6 +25,9 @@ type Config struct {
 	LogLevel       slog.Level
 	LogJSON        bool
 	HashConcurrent int
+	// TelegramAPIURL and SlackAPIURL are the notification APIs' base URLs.
+	TelegramAPIURL string
+	SlackAPIURL    string
 
 	parseProxies func() error
 }
@@ -77,6 +80,8 @@ func (c *Config) registerServe(fs *flag.FlagSet) {
 	fs.Func("trusted-proxies", "comma-separated addresses or CIDR ranges whose X-Forwarded-For is trusted (ROSTER_TRUSTED_PROXIES)", func(s string) error { proxies = s; return nil })
 	fs.BoolVar(&c.Migrate, "migrate", envBool("MIGRATE", true), "apply pending migrations at start; when false an out-of-date schema stops the server (ROSTER_MIGRATE)")
 	fs.IntVar(&c.HashConcurrent, "hash-concurrency", 0, "password hashes running at once; 0 means the CPU count")
+	fs.StringVar(&c.TelegramAPIURL, "telegram-api-url", env("TELEGRAM_API_URL", "https://api.telegram.org"), "Telegram Bot API base URL (ROSTER_TELEGRAM_API_URL)")
+	fs.StringVar(&c.SlackAPIURL, "slack-api-url", env("SLACK_API_URL", "https://slack.com"), "Slack Web API base URL (ROSTER_SLACK_API_URL)")
 	c.parseProxies = func() error {
 		var err error
 		c.TrustedProxies, err = parsePrefixes(proxies)

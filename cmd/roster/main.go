@@ -284,6 +284,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	go sweepSessions(ctx, store, logger)
+	notifyDone := startNotifications(ctx, &cfg, store, logger)
+	defer func() { <-notifyDone }()
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.Serve(ln) }()
 	select {
