@@ -348,9 +348,13 @@ type UserPage struct {
 	// TotalCapped is true when Total is a lower bound: counting stopped at
 	// a cap so that a huge result does not cost a full count.
 	TotalCapped bool `json:"total_capped,omitempty"`
+	// TotalEstimated is true when Total is the database's estimate of a
+	// large search result rather than a count.
+	TotalEstimated bool `json:"total_estimated,omitempty"`
 	// Sort is the order applied, one of UserSorts. It differs from the
 	// filter's only when a search matches too many users to sort them by
-	// name quickly: they then come in creation order.
+	// name quickly: they then come in creation order ("created_at" for
+	// "name", "-created_at" for "-name").
 	Sort string `json:"sort"`
 }
 

@@ -293,11 +293,17 @@ func (s *Store) RecordLoginFailure(ctx context.Context, userID int64, address, r
 		}
 		if u != nil {
 			out.Failures = u.FailedLogins + 1
+			// From the fifth failure the account waits a growing delay
+			// before the next attempt counts; at the tenth it is locked.
 			var locked any
-			if out.Failures >= roster.LoginLockAt && !u.Locked(tx.now) {
+			lock := out.Failures >= roster.LoginLockAt && !u.Locked(tx.now)
+			switch {
+			case lock:
 				t := tx.now.Add(roster.LoginLockDuration)
 				out.LockedUntil, locked = &t, t
-			} else if u.LockedUntil != nil {
+			case out.Failures >= roster.LoginDelayFrom && !u.Locked(tx.now):
+				locked = tx.now.Add(roster.LoginDelay(out.Failures))
+			case u.LockedUntil != nil:
 				locked = *u.LockedUntil
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3`,

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -124,7 +125,7 @@ const ftsCandidateLimit = 1000
 // nameSortMax is the largest number of matches of a one-company search that
 // are sorted by name on SQLite: each costs a row lookup. Above it the
 // matches come in creation order, straight from the trigram index.
-const nameSortMax = 2000
+const nameSortMax = 1000
 
 // userSearch is how a search term applies to a users query.
 type userSearch struct {
@@ -134,11 +135,49 @@ type userSearch struct {
 	// "users_fts f CROSS JOIN users u" and orders by f.rowid.
 	fts     bool
 	company int64
+	// creationOrder says the page comes in id (creation) order, whatever
+	// the order asked for: sorting the matches would cost too much.
+	creationOrder bool
 	// total is the number of matches in the company, when the index
 	// counted them (capped at totalCap).
-	total       int
-	totalKnown  bool
-	totalCapped bool
+	total          int
+	totalKnown     bool
+	totalCapped    bool
+	totalEstimated bool
+}
+
+// pgExactMax is the largest estimated number of matches of a one-company
+// search that PostgreSQL counts and sorts by name: the trigram bitmap and a
+// sort of that many rows stay within a few milliseconds. Commoner terms are
+// paged in creation order along the company index, which stops after one
+// page, and their total is the planner's estimate.
+const pgExactMax = 1000
+
+// searchPostgres plans a PostgreSQL search from the planner's estimate of
+// its matches in the company.
+func (d dialect) searchPostgres(ctx context.Context, q querier, like, pattern string, company int64, byName bool) (userSearch, error) {
+	if company == 0 {
+		return userSearch{cond: like}, nil
+	}
+	var plan string
+	if err := q.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 FROM users u WHERE u.company_id = $1
+		AND u.search LIKE $2 ESCAPE '\'`, company, pattern).Scan(&plan); err != nil {
+		return userSearch{}, fmt.Errorf("search estimate: %w", err)
+	}
+	var p []struct {
+		Plan struct {
+			Rows float64 `json:"Plan Rows"`
+		}
+	}
+	if err := json.Unmarshal([]byte(plan), &p); err != nil || len(p) == 0 {
+		return userSearch{}, fmt.Errorf("search estimate: %q: %w", plan, err)
+	}
+	est := int(p[0].Plan.Rows)
+	if est <= pgExactMax {
+		return userSearch{cond: like}, nil
+	}
+	return userSearch{cond: like, creationOrder: true, total: min(est, totalCap), totalKnown: true,
+		totalEstimated: true, totalCapped: est > totalCap}, nil
 }
 
 // search returns how the lowered search term applies, adding its arguments
@@ -155,8 +194,12 @@ type userSearch struct {
 // which stops after one page. Terms under 3 characters never match in FTS5
 // and are a LIKE on the company's ordered index.
 func (d dialect) search(ctx context.Context, q querier, b *sqlBuilder, term string, company int64, byName bool) (userSearch, error) {
-	like := `u.search LIKE ` + b.arg("%"+escapeLike(term)+"%") + ` ESCAPE '\'`
-	if d.name == dialectPostgres || len([]rune(term)) < 3 {
+	pattern := "%" + escapeLike(term) + "%"
+	like := `u.search LIKE ` + b.arg(pattern) + ` ESCAPE '\'`
+	if d.name == dialectPostgres {
+		return d.searchPostgres(ctx, q, like, pattern, company, byName)
+	}
+	if len([]rune(term)) < 3 {
 		return userSearch{cond: like}, nil
 	}
 	match := `"` + strings.ReplaceAll(term, `"`, `""`) + `"`
@@ -185,7 +228,7 @@ func (d dialect) search(ctx context.Context, q querier, b *sqlBuilder, term stri
 		us.cond = idList(ids, like)
 		return us, nil
 	}
-	us.fts = true
+	us.fts, us.creationOrder = true, true
 	us.cond = `users_fts MATCH ` + b.arg(match) + ` AND f.rowid BETWEEN ` + b.arg(lo) + ` AND ` + b.arg(hi)
 	return us, nil
 }

@@ -797,10 +797,10 @@ func (s *Store) ResendInvitation(ctx context.Context, scope roster.Scope, id int
 	}
 	e := userEvent(roster.EventUserInvited, u)
 	e.After = map[string]any{"invitation_expires_at": expiry}
-	if err := writeEvent(ctx, tx, e); err != nil {
+	if err := insertJobs(ctx, tx, jobs...); err != nil {
 		return err
 	}
-	if err := insertJobs(ctx, tx, jobs...); err != nil {
+	if err := writeEvent(ctx, tx, e); err != nil {
 		return err
 	}
 	return tx.commit()

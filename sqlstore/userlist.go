@@ -30,6 +30,8 @@ type userCursor struct {
 	Hash   string `json:"h"`
 	Total  int    `json:"t"`
 	Capped bool   `json:"c,omitempty"`
+	// Estimated marks a total estimated by the planner.
+	Estimated bool `json:"e,omitempty"`
 }
 
 func invalidCursor() error {
@@ -146,9 +148,11 @@ func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilt
 		return page, err
 	}
 	from, idCol := "users u", "u.id"
-	if us := b.search; us != nil && us.fts {
-		// The index gives the matches in creation order only.
-		from, idCol = "users_fts f CROSS JOIN users u ON u.id = f.rowid & 4294967295", "f.rowid"
+	if us := b.search; us != nil && us.creationOrder {
+		if us.fts {
+			// The index gives the matches in creation order only.
+			from, idCol = "users_fts f CROSS JOIN users u ON u.id = f.rowid & 4294967295", "f.rowid"
+		}
 		if byName {
 			page.Sort = strings.Replace(page.Sort, "name", "created_at", 1)
 			byName = false
@@ -156,14 +160,14 @@ func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilt
 	}
 	switch {
 	case cur == nil && b.search != nil && b.search.totalKnown:
-		page.Total, page.TotalCapped = b.search.total, b.search.totalCapped
+		page.Total, page.TotalCapped, page.TotalEstimated = b.search.total, b.search.totalCapped, b.search.totalEstimated
 	case cur == nil:
 		page.Total, page.TotalCapped, err = countUsers(ctx, s.rdb, from, &b)
 		if err != nil {
 			return nil, err
 		}
 	default:
-		page.Total, page.TotalCapped = cur.Total, cur.Capped
+		page.Total, page.TotalCapped, page.TotalEstimated = cur.Total, cur.Capped, cur.Estimated
 	}
 
 	dir, cmp := "", ">"
@@ -209,7 +213,8 @@ func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilt
 	if len(page.Items) > f.Limit {
 		page.Items = page.Items[:f.Limit]
 		last := page.Items[f.Limit-1]
-		next := userCursor{Sort: f.Sort, Order: page.Sort, ID: last.ID, Hash: hash, Total: page.Total, Capped: page.TotalCapped}
+		next := userCursor{Sort: f.Sort, Order: page.Sort, ID: last.ID, Hash: hash, Total: page.Total,
+			Capped: page.TotalCapped, Estimated: page.TotalEstimated}
 		if byName {
 			next.Name = names[f.Limit-1]
 		}
