@@ -41,6 +41,11 @@ func (s *Server) authenticate(r *http.Request) (*roster.Actor, *roster.Session, 
 	if err != nil {
 		return nil, nil, err
 	}
+	// The IP allowlist holds on every request, not only at sign-in (A3).
+	if !actor.User.Allows(addressOf(r)) {
+		s.Logger.Warn("request refused: address not in the user's allowlist", "user_id", actor.User.ID, "addr", addressOf(r))
+		return nil, nil, errAddressNotAllowed
+	}
 	if sess.ImpersonatorID != nil {
 		imp, err := s.Users.UserByID(ctx, roster.Scope{All: true}, *sess.ImpersonatorID)
 		if err != nil || imp.Status != roster.StatusActive {
@@ -138,6 +143,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
+	if err := s.throttled(w, r); err != nil {
+		return err
+	}
 	u, err := s.Users.UserByUsername(ctx, strings.TrimSpace(req.Username))
 	if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
 		return err
@@ -154,6 +162,15 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if verr != nil && !errors.Is(verr, secure.ErrMalformedHash) {
 		return verr
 	}
+	// A locked account (too many failures, or the growing delay from the
+	// fifth) is refused before its password counts, right or wrong.
+	if u != nil && u.Locked(s.now()) {
+		if _, err := s.Credentials.RecordLoginFailure(anonymous(r), 0, addressOf(r), "locked"); err != nil {
+			s.Logger.Error("record sign-in failure", "err", err)
+		}
+		return tooMany(w, u.LockedUntil.Sub(s.now()),
+			"Too many failed sign-ins for this account. Try again later, or ask an administrator to unlock it.")
+	}
 	var userID int64
 	reason := ""
 	switch {
@@ -165,18 +182,14 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		userID, reason = u.ID, "blocked"
 	}
 	if reason != "" {
-		// Called for unknown users too (ID 0, which the store ignores), so
+		// Counted for unknown users too (against the address only), so
 		// that both paths cost about the same.
-		anon := roster.NewContextWithActor(ctx, &roster.Actor{Address: addressOf(r)})
-		if err := s.Users.RecordSignInFailure(anon, userID, reason); err != nil {
+		if _, err := s.Credentials.RecordLoginFailure(anonymous(r), userID, addressOf(r), reason); err != nil {
 			s.Logger.Error("record sign-in failure", "user_id", userID, "err", err)
 		}
 		return errWrongCredentials
 	}
-	if u.PasswordTemporary {
-		return s.startPasswordChange(w, r, u)
-	}
-	return s.signIn(w, r, u, http.StatusOK)
+	return s.afterPassword(w, r, u)
 }
 
 // startPasswordChange issues a short-lived token usable only to set a new password.
@@ -216,7 +229,7 @@ func (s *Server) newSession(r *http.Request, userID int64, kind string, parentID
 	now := s.now()
 	sess := &roster.Session{TokenHash: hash, Kind: kind, UserID: userID, ParentID: parentID,
 		ImpersonatorID: impersonatorID, Address: addressOf(r), UserAgent: r.UserAgent(),
-		CreatedAt: now, LastSeenAt: now, IdleTimeout: roster.DefaultIdleTimeout, ExpiresAt: now.Add(ttl)}
+		CreatedAt: now, LastSeenAt: now, IdleTimeout: s.idleTimeout(r.Context(), userID), ExpiresAt: now.Add(ttl)}
 	if err := s.Sessions.CreateSession(r.Context(), sess); err != nil {
 		return "", nil, err
 	}

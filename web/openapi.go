@@ -86,10 +86,10 @@ var (
 		description: "A role may be granted or revoked only if all its permissions are your own; Company administrator only by the Main administrator."}
 	docUserPasswordReset = opDoc{tag: "users", summary: "Reset a user's password", status: 200, response: "TemporaryPassword",
 		description: "Login method: 200 with a new temporary password, shown once; the user must change it at the next sign-in and their sessions end. " +
-			"Email method: 202 — a single-use reset link will be e-mailed; e-mail delivery is not part of this release, so for now nothing is changed.",
+			"Email method: 202 — a single-use reset link valid 1 hour is e-mailed (through the outbox); the password stays until the link is used.",
 		errors: []int{202}}
 	docUserInvitation = opDoc{tag: "users", summary: "Send a new invitation (the old link dies)", status: 200, response: "User", errors: []int{409},
-		description: "Only for invited users. The new invitation is valid 8 hours; the e-mail is sent once e-mail delivery exists."}
+		description: "Only for invited users. The new link is e-mailed and valid for the company's invitation_ttl_hours (8 by default); the old link dies."}
 
 	docRoleList   = opDoc{tag: "roles", summary: "List the system roles and a company's roles", query: []paramDoc{pCompany}, status: 200, response: "RoleList"}
 	docRoleCreate = opDoc{tag: "roles", summary: "Create a custom role", body: "RoleCreate", status: 201, response: "Role", errors: []int{409},
@@ -154,7 +154,7 @@ func (s *Server) openAPI() map[string]any {
 		"servers": []any{map[string]any{"url": "/"}},
 		"paths":   paths,
 		"components": map[string]any{
-			"schemas": withOperationSchemas(schemas()),
+			"schemas": withCredentialSchemas(withOperationSchemas(schemas())),
 			"securitySchemes": map[string]any{
 				"bearer": map[string]any{"type": "http", "scheme": "bearer"},
 			},

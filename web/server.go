@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/outbox"
 	"github.com/roster-app/roster/secure"
 )
 
@@ -40,12 +42,32 @@ type Deps struct {
 	MaxBodyBytes int64
 	// Ping checks the database for /healthz; nil means always healthy.
 	Ping func(ctx context.Context) error
+
+	// Credentials and Jobs store sign-in security and background jobs;
+	// when nil they are taken from Users if it implements them.
+	Credentials roster.CredentialService
+	Jobs        roster.JobService
+	// Outbox seals e-mail jobs; when nil it is keyed from the
+	// installation secret (Platform.Secret).
+	Outbox *outbox.Box
+	// SecretKey is the master key (ROSTER_SECRET_KEY) from which the TOTP
+	// encryption key is derived; when nil, the installation secret.
+	SecretKey []byte
+	// BaseURL is the public address used in e-mailed links (ROSTER_BASE_URL).
+	BaseURL string
+	// NotifyJobs wakes the job worker after a job is written; may be nil.
+	NotifyJobs func()
 }
 
 // Server holds the dependencies of every handler.
 type Server struct {
 	Deps
 	routes []route
+
+	keysOnce  sync.Once
+	keysErr   error
+	totpKey   []byte
+	outboxBox *outbox.Box
 }
 
 // NewServer returns a Server with defaults filled in.
@@ -59,8 +81,14 @@ func NewServer(d Deps) *Server {
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if d.Credentials == nil {
+		d.Credentials, _ = d.Users.(roster.CredentialService)
+	}
+	if d.Jobs == nil {
+		d.Jobs, _ = d.Users.(roster.JobService)
+	}
 	s := &Server{Deps: d}
-	s.routes = append(s.routeTable(), s.operationRoutes()...)
+	s.routes = append(append(s.routeTable(), s.credentialRoutes()...), s.operationRoutes()...)
 	return s
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/roster-app/roster"
 	"github.com/roster-app/roster/secure"
@@ -103,6 +104,7 @@ type createUserRequest struct {
 	CompanyID   *int64            `json:"company_id"`
 	Credentials string            `json:"credentials"`
 	Password    string            `json:"password"`
+	Lang        string            `json:"lang"`
 }
 
 // createdUser is a new user with the temporary password shown once.
@@ -137,11 +139,17 @@ func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) error 
 		CompanyID: n.CompanyID, AuthMethod: n.AuthMethod, Email: n.Email, Login: n.Login,
 		FirstName: n.FirstName, MiddleName: n.MiddleName, LastName: n.LastName,
 		Phone: n.Phone, WorkPhone: n.WorkPhone, Position: n.Position, CreatedBy: &a.User.ID,
+		Lang: roster.NormalizeUserLang(req.Lang),
 	}
 	err := n.Validate()
+	if req.Lang != "" && req.Lang != roster.LangEnglish && req.Lang != roster.LangRussian {
+		var v roster.Validation
+		v.Add("lang", "invalid_choice", `The language is "en" or "ru".`)
+		err = mergeValidation(err, v.Err())
+	}
 	if n.Credentials == roster.CredentialsManual && n.Password != "" {
 		var v roster.Validation
-		roster.ValidatePassword(&v, "password", n.Password, u, roster.DefaultPasswordMinLength)
+		roster.ValidatePassword(&v, "password", n.Password, u, s.settingsOf(ctx, n.CompanyID).PasswordMinLength)
 		err = mergeValidation(err, v.Err())
 	}
 	if len(n.RoleIDs) > 0 {
@@ -152,11 +160,18 @@ func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) error 
 	}
 
 	var invitationHash []byte
+	var invitationExpiry time.Time
+	var jobs []*roster.Job
 	var temporary string
 	switch n.Credentials {
 	case roster.CredentialsInvitation:
-		// The link itself is e-mailed by the mail issue; only its hash is kept.
-		_, invitationHash = secure.NewToken()
+		// The raw token goes only into the e-mail, written in the same
+		// transaction as the user; the user row keeps its hash.
+		var job *roster.Job
+		if invitationHash, invitationExpiry, job, err = s.invitationJob(r, u); err != nil {
+			return err
+		}
+		jobs = append(jobs, job)
 		u.Status = roster.StatusInvited
 	case roster.CredentialsGenerated:
 		temporary = secure.GeneratePassword()
@@ -170,8 +185,11 @@ func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 	}
-	if err := s.Users.CreateUser(ctx, u, n.RoleIDs, invitationHash, s.now().Add(roster.InvitationTTL)); err != nil {
+	if err := s.Users.CreateUser(ctx, u, n.RoleIDs, invitationHash, invitationExpiry, jobs...); err != nil {
 		return err
+	}
+	if len(jobs) > 0 {
+		s.jobsWritten()
 	}
 	created, err := s.Users.UserByID(ctx, a.Scope, u.ID)
 	if err != nil {
@@ -249,6 +267,7 @@ type patchUserRequest struct {
 	Email      *json.RawMessage `json:"email"`
 	Login      *json.RawMessage `json:"login"`
 	AuthMethod *json.RawMessage `json:"auth_method"`
+	accessPatch
 	operatorPatch
 }
 
@@ -279,12 +298,18 @@ func (s *Server) handleUserPatch(w http.ResponseWriter, r *http.Request) error {
 	upd := roster.UserUpdate{FirstName: req.FirstName, MiddleName: req.MiddleName, LastName: req.LastName,
 		Phone: req.Phone, WorkPhone: req.WorkPhone, Position: req.Position}
 	upd.Normalize()
-	if err := mergeValidation(v.Err(), upd.Validate()); err != nil {
+	access, aerr := req.accessPatch.update(a)
+	if err := mergeValidation(mergeValidation(v.Err(), upd.Validate()), aerr); err != nil {
 		return err
 	}
 	u, err := s.Users.UpdateUser(ctx, a.Scope, id, upd)
 	if err != nil {
 		return err
+	}
+	if access != nil {
+		if u, err = s.Credentials.SetUserAccess(ctx, a.Scope, id, *access); err != nil {
+			return err
+		}
 	}
 	if u, err = s.patchOperator(ctx, a, u, req.operatorPatch); err != nil {
 		return err
@@ -425,10 +450,7 @@ func (s *Server) handleUserPasswordReset(w http.ResponseWriter, r *http.Request)
 		return err
 	}
 	if u.AuthMethod != roster.AuthLogin {
-		return writeJSON(w, http.StatusAccepted, map[string]string{
-			"status": "accepted",
-			"detail": "A password-reset e-mail with a single-use link will be sent to the user. E-mail delivery is not part of this release yet: nothing was changed.",
-		})
+		return s.resetByEmail(w, r, u)
 	}
 	pw := secure.GeneratePassword()
 	hash, err := s.Hasher.Hash(ctx, pw)
@@ -451,10 +473,14 @@ func (s *Server) handleUserInvitation(w http.ResponseWriter, r *http.Request) er
 		return roster.Errorf(roster.ECONFLICT, "Only a user who has not accepted their invitation can be invited again.")
 	}
 	a, ctx := actorOf(r), r.Context()
-	_, hash := secure.NewToken()
-	if err := s.Users.ResendInvitation(ctx, a.Scope, u.ID, hash, s.now().Add(roster.InvitationTTL)); err != nil {
+	hash, expiry, job, err := s.invitationJob(r, u)
+	if err != nil {
 		return err
 	}
+	if err := s.Users.ResendInvitation(ctx, a.Scope, u.ID, hash, expiry, job); err != nil {
+		return err
+	}
+	s.jobsWritten()
 	if u, err = s.Users.UserByID(ctx, a.Scope, u.ID); err != nil {
 		return err
 	}

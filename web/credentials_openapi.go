@@ -1,0 +1,107 @@
+package web
+
+import "github.com/roster-app/roster"
+
+// OpenAPI descriptions of the credential routes (credentials.go).
+var (
+	docRegistrationGet = opDoc{tag: "registration", summary: "Check a registration link", status: 200, response: "RegistrationInfo", errors: []int{404, 410},
+		description: "Public. 404 for an unknown or used link, 410 for an expired one (ask for a new invitation)."}
+	docRegistrationPost = opDoc{tag: "registration", summary: "Register with an invitation: set password and name, and sign in", body: "RegistrationRequest", status: 200, response: "LoginResult", errors: []int{404, 410, 403},
+		description: "Public. Activates the invited user, marks the name as set by themselves, kills the link and answers like a sign-in."}
+	docForgotPassword = opDoc{tag: "auth", summary: "Ask for a password-reset link by e-mail", body: "ForgotPasswordRequest", status: 202, response: "Accepted", errors: []int{429},
+		description: "Public. Answers the same 202, in about the same time, whether or not an account uses the address. The link is single-use and valid 1 hour."}
+	docPasswordResetToken = opDoc{tag: "auth", summary: "Set a new password with a reset link", body: "PasswordResetRequest", status: 200, response: "Accepted", errors: []int{404},
+		description: "Public. Ends every session of the user. It does not sign in: the next sign-in asks for the second factor as usual."}
+	docMFA = opDoc{tag: "auth", summary: "Finish a sign-in with the second factor", body: "MFARequest", status: 200, response: "LoginResult", errors: []int{401, 429},
+		description: "Public. `code` is the TOTP code, the e-mailed code or a recovery code; each works once. At most 5 codes per sign-in attempt; e-mailed codes expire after 10 minutes. " +
+			"The `mfa_token` of the login answer only finishes that attempt: it is not a session token."}
+	docMyPassword = opDoc{tag: "me", summary: "Change my password", body: "MyPasswordRequest", status: 204,
+		description: "Needs the current password. Ends every other session of yours."}
+	docTOTPStart = opDoc{tag: "me", summary: "Start TOTP enrolment: a new secret and its QR code", status: 200, response: "TOTPStart",
+		description: "The secret takes effect once POST /api/v1/me/2fa/totp/confirm accepts a code from it."}
+	docTOTPConfirm = opDoc{tag: "me", summary: "Confirm TOTP enrolment with a code", body: "CodeRequest", status: 200, response: "TOTPConfirmed", errors: []int{409},
+		description: "Answers 10 single-use recovery codes, shown this once."}
+	docMySessions      = opDoc{tag: "me", summary: "List my live sessions", status: 200, response: "SessionList"}
+	docMySessionDelete = opDoc{tag: "me", summary: "End one of my sessions", status: 204}
+	docUserUnlock      = opDoc{tag: "users", summary: "Lift a user's sign-in lock after too many failures", status: 200, response: "User"}
+	docUserMFAReset    = opDoc{tag: "users", summary: "Reset a user's 2FA to e-mail codes", status: 200, response: "User", errors: []int{409},
+		description: "Drops the TOTP secret and recovery codes, ends the user's sessions, is logged and e-mailed to the user."}
+	docUserMFADisable = opDoc{tag: "users", summary: "Turn a user's 2FA off", status: 200, response: "User",
+		description: "Drops the TOTP secret and recovery codes, ends the user's sessions, is logged and e-mailed to the user."}
+	docUserSessionsDelete = opDoc{tag: "users", summary: "End every session of a user", status: 200, response: "SessionsEnded"}
+	docCompanySettingsGet = opDoc{tag: "companies", summary: "A company's credential settings", status: 200, response: "CompanySettings",
+		description: "The Main administrator, or a Company administrator of the company or its reseller."}
+	docCompanySettingsPatch = opDoc{tag: "companies", summary: "Change a company's credential settings", body: "CompanySettingsPatch", status: 200, response: "CompanySettings",
+		description: "The Main administrator, or a Company administrator of the company or its reseller."}
+	docOutbox = opDoc{tag: "platform", summary: "Read the e-mail outbox (Main administrator)", status: 200, response: "OutboxPage",
+		query: []paramDoc{{"state", "string", "Only messages in this state; held means kept unsent because no SMTP server is configured.", []string{roster.JobPending, roster.JobRunning, roster.JobDone, roster.JobDead, roster.JobHeld}},
+			{"before_id", "integer", "Page backwards: messages older than this ID.", nil}, pLimit}}
+)
+
+// withCredentialSchemas adds the credential schemas and the credential
+// fields of users to the document's schemas.
+func withCredentialSchemas(m map[string]any) map[string]any {
+	prop := func(schema string) map[string]any {
+		o, _ := m[schema].(map[string]any)
+		p, _ := o["properties"].(map[string]any)
+		return p
+	}
+	userFields := map[string]any{
+		"lang": enum(roster.LangEnglish, roster.LangRussian), "mfa_method": enum(roster.MFANone, roster.MFAEmail, roster.MFATOTP),
+		"ip_allowlist":         arr(str()),
+		"idle_timeout_seconds": map[string]any{"type": []string{"integer", "null"}, "description": "Idle logout; null means the company default."},
+		"locked_until":         nullableDateTime(),
+	}
+	for _, name := range []string{"User", "UserCreated"} {
+		for k, v := range userFields {
+			if p := prop(name); p != nil {
+				p[k] = v
+			}
+		}
+	}
+	if p := prop("UserPatch"); p != nil {
+		p["ip_allowlist"] = map[string]any{"type": "array", "items": str(), "description": "Addresses and CIDR ranges; empty allows any. Needs users.credentials."}
+		p["idle_timeout_seconds"] = map[string]any{"type": []string{"integer", "null"}, "minimum": roster.MinIdleTimeout, "maximum": roster.MaxIdleTimeout,
+			"description": "Needs users.credentials; null returns to the company default."}
+		p["lang"] = enum(roster.LangEnglish, roster.LangRussian)
+	}
+	if p := prop("UserCreate"); p != nil {
+		p["lang"] = enum(roster.LangEnglish, roster.LangRussian)
+	}
+	if o, ok := m["LoginResult"].(map[string]any); ok {
+		o["oneOf"] = []any{ref("LoginResponse"), ref("PasswordChangeRequired"), ref("MFARequired")}
+	}
+	add := map[string]any{
+		"MFARequired": obj([]string{"mfa_required", "mfa_token", "method", "expires_at"}, map[string]any{
+			"mfa_required": map[string]any{"const": true}, "mfa_token": str(), "method": enum(roster.MFAEmail, roster.MFATOTP), "expires_at": dateTime()}),
+		"MFARequest":            closed(obj([]string{"mfa_token", "code"}, map[string]any{"mfa_token": str(), "code": str()})),
+		"RegistrationInfo":      obj([]string{"email", "expires_at", "password_min_length"}, map[string]any{"email": str(), "first_name": str(), "last_name": str(), "expires_at": dateTime(), "password_min_length": integer()}),
+		"RegistrationRequest":   closed(obj([]string{"password", "first_name", "last_name"}, map[string]any{"password": str(), "first_name": str(), "last_name": str()})),
+		"ForgotPasswordRequest": closed(obj([]string{"email"}, map[string]any{"email": str()})),
+		"PasswordResetRequest":  closed(obj([]string{"token", "new_password"}, map[string]any{"token": str(), "new_password": str()})),
+		"MyPasswordRequest":     closed(obj([]string{"current_password", "new_password"}, map[string]any{"current_password": str(), "new_password": str()})),
+		"CodeRequest":           closed(obj([]string{"code"}, map[string]any{"code": str()})),
+		"TOTPStart": obj([]string{"secret", "otpauth_url", "qr_png"}, map[string]any{"secret": str(), "otpauth_url": str(),
+			"qr_png": map[string]any{"type": "string", "contentEncoding": "base64", "description": "PNG image of the otpauth URL."}}),
+		"TOTPConfirmed": obj([]string{"mfa_method", "recovery_codes"}, map[string]any{"mfa_method": enum(roster.MFATOTP), "recovery_codes": arr(str())}),
+		"Session": obj([]string{"id", "kind", "created_at", "expires_at", "current"}, map[string]any{"id": integer(), "kind": str(), "address": str(),
+			"user_agent": str(), "created_at": dateTime(), "last_seen_at": dateTime(), "expires_at": dateTime(), "current": boolean()}),
+		"SessionList":   obj([]string{"items"}, map[string]any{"items": arr(ref("Session"))}),
+		"SessionsEnded": obj([]string{"ended"}, map[string]any{"ended": integer()}),
+		"CompanySettings": obj([]string{"company_id", "invitation_ttl_hours", "password_min_length", "idle_timeout_seconds"}, map[string]any{
+			"company_id": integer(), "invitation_ttl_hours": integer(), "password_min_length": integer(), "idle_timeout_seconds": integer()}),
+		"CompanySettingsPatch": closed(obj(nil, map[string]any{
+			"invitation_ttl_hours": map[string]any{"type": "integer", "minimum": 1, "maximum": roster.MaxInvitationTTL},
+			"password_min_length":  map[string]any{"type": "integer", "minimum": roster.MinPasswordMinLength, "maximum": roster.MaxPasswordMinLength},
+			"idle_timeout_seconds": map[string]any{"type": "integer", "minimum": roster.MinIdleTimeout, "maximum": roster.MaxIdleTimeout}})),
+		"OutboxItem": obj([]string{"id", "state", "to", "subject", "sent"}, map[string]any{"id": integer(), "kind": str(),
+			"state": enum(roster.JobPending, roster.JobRunning, roster.JobDone, roster.JobDead, roster.JobHeld), "run_at": dateTime(), "attempts": integer(),
+			"max_attempts": integer(), "last_error": str(), "created_at": dateTime(), "updated_at": dateTime(),
+			"to": str(), "subject": str(), "text": str(), "links": arr(str()), "sent": boolean()}),
+		"OutboxPage": obj([]string{"items"}, map[string]any{"items": arr(ref("OutboxItem"))}),
+	}
+	for k, v := range add {
+		m[k] = v
+	}
+	return m
+}
