@@ -40,7 +40,7 @@ func benchStore(b *testing.B, engine string) *sqlstore.Store {
 	b.Helper()
 	ctx := context.Background()
 	opts := benchOptions(b)
-	key := fmt.Sprintf("v3-%d-%d-%d", opts.Users, opts.BigCompanyUsers, opts.Seed)
+	key := fmt.Sprintf("v4-%d-%d-%d", opts.Users, opts.BigCompanyUsers, opts.Seed)
 	cfg := sqlstore.Config{Logger: slog.New(slog.DiscardHandler)}
 	switch engine {
 	case sqlstoretest.SQLite:
