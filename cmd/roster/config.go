@@ -28,6 +28,14 @@ type Config struct {
 	// TelegramAPIURL and SlackAPIURL are the notification APIs' base URLs.
 	TelegramAPIURL string
 	SlackAPIURL    string
+	// SMTPURL and SMTPFrom configure outgoing e-mail; without SMTPURL
+	// messages stay in the outbox (held) and are written to the log.
+	SMTPURL  string
+	SMTPFrom string
+	// SecretKey is the master key (at least 32 bytes) from which the
+	// TOTP and outbox encryption keys are derived; empty means one kept
+	// in the database.
+	SecretKey string
 
 	parseProxies func() error
 }
@@ -82,6 +90,9 @@ func (c *Config) registerServe(fs *flag.FlagSet) {
 	fs.IntVar(&c.HashConcurrent, "hash-concurrency", 0, "password hashes running at once; 0 means the CPU count")
 	fs.StringVar(&c.TelegramAPIURL, "telegram-api-url", env("TELEGRAM_API_URL", "https://api.telegram.org"), "Telegram Bot API base URL (ROSTER_TELEGRAM_API_URL)")
 	fs.StringVar(&c.SlackAPIURL, "slack-api-url", env("SLACK_API_URL", "https://slack.com"), "Slack Web API base URL (ROSTER_SLACK_API_URL)")
+	fs.StringVar(&c.SMTPURL, "smtp-url", env("SMTP_URL", ""), "SMTP server, smtp://user:pass@host:587 (STARTTLS) or smtps://… (ROSTER_SMTP_URL); empty keeps e-mail in the outbox")
+	fs.StringVar(&c.SMTPFrom, "smtp-from", env("SMTP_FROM", ""), "sender address of e-mail (ROSTER_SMTP_FROM)")
+	c.SecretKey = env("SECRET_KEY", "")
 	c.parseProxies = func() error {
 		var err error
 		c.TrustedProxies, err = parsePrefixes(proxies)
@@ -112,6 +123,12 @@ func parsePrefixes(s string) ([]netip.Prefix, error) {
 
 // validate checks the configuration after flags are parsed.
 func (c *Config) validate() error {
+	if c.SecretKey != "" && len(c.SecretKey) < 32 {
+		return errors.New("ROSTER_SECRET_KEY must be at least 32 bytes")
+	}
+	if c.SMTPURL != "" && c.SMTPFrom == "" {
+		return errors.New("ROSTER_SMTP_FROM is required with ROSTER_SMTP_URL")
+	}
 	if c.parseProxies != nil {
 		if err := c.parseProxies(); err != nil {
 			return err

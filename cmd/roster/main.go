@@ -20,6 +20,7 @@ import (
 
 	"github.com/roster-app/roster"
 	"github.com/roster-app/roster/panel"
+	"github.com/roster-app/roster/outbox"
 	"github.com/roster-app/roster/secure"
 	"github.com/roster-app/roster/sqlstore"
 	"github.com/roster-app/roster/web"
@@ -254,10 +255,25 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// One hasher for the API and the panel, so the bound on concurrent
 	// argon2id hashes holds for the whole process.
 	hasher := secure.NewHasher(secure.OWASP, cfg.HashConcurrent)
+	key, err := masterKey(ctx, &cfg, store, logger)
+	if err != nil {
+		return err
+	}
+	box := outbox.New(key)
+	// The mail worker stops with the server, or as soon as serving fails,
+	// after finishing the jobs in hand.
+	mailCtx, stopMail := context.WithCancel(ctx)
+	mailWorker, mailDone, err := startMail(mailCtx, &cfg, store, box, logger)
+	if err != nil {
+		stopMail()
+		return err
+	}
+	defer func() { stopMail(); <-mailDone }()
 	srv := web.NewServer(web.Deps{
 		Companies: store, Users: store, Roles: store, Sessions: store, Events: store, Platform: store,
 		Hasher: hasher, Clock: time.Now, Logger: logger,
 		TrustedProxies: cfg.TrustedProxies, Ping: store.Ping,
+		Outbox: box, SecretKey: key, BaseURL: baseURL, NotifyJobs: mailWorker.Notify,
 	})
 	pnl := panel.New(panel.Deps{
 		Companies: store, Users: store, Roles: store, Sessions: store, Events: store,
