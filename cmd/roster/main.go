@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/roster-app/roster"
-	"github.com/roster-app/roster/panel"
 	"github.com/roster-app/roster/outbox"
+	"github.com/roster-app/roster/panel"
 	"github.com/roster-app/roster/secure"
 	"github.com/roster-app/roster/sqlstore"
 	"github.com/roster-app/roster/web"
