@@ -262,9 +262,11 @@ type CredentialService interface {
 	RecoveryCodeHashes(ctx context.Context, userID int64) ([][]byte, error)
 	// UseRecoveryCode deletes one recovery code; false when it was used already.
 	UseRecoveryCode(ctx context.Context, userID int64, hash []byte) (bool, error)
-	// SetMFAMethod is the admin action: reset to e-mail codes or disable.
-	// It drops the TOTP secret and recovery codes, ends the user's
-	// sessions, writes the event and job (the notice to the user).
+	// SetMFAMethod sets e-mail codes or no second factor: the admin actions
+	// "reset to e-mail" and "disable", or the user's own choice. It drops
+	// the TOTP secret and recovery codes, ends the user's sessions (all of
+	// them, or the others when the user acts on themselves), writes the
+	// event and job (the notice to the user).
 	SetMFAMethod(ctx context.Context, scope Scope, id int64, method string, job *Job) (*User, error)
 
 	// CreateMFAChallenge stores a pending second-factor step.

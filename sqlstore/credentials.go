@@ -514,7 +514,12 @@ func (s *Store) SetMFAMethod(ctx context.Context, scope roster.Scope, id int64, 
 	if err := replaceRecoveryCodes(ctx, tx, u.ID, nil); err != nil {
 		return nil, err
 	}
-	if err := deleteUserSessions(ctx, tx, u.ID); err != nil {
+	if tx.actor != nil && tx.actor.UserID() == u.ID && tx.actor.Impersonator == nil {
+		// The user changed their own second factor: their other sessions end.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, u.ID, tx.actor.SessionID); err != nil {
+			return nil, fmt.Errorf("end other sessions: %w", err)
+		}
+	} else if err := deleteUserSessions(ctx, tx, u.ID); err != nil {
 		return nil, err
 	}
 	e := userEvent(typ, u)

@@ -276,7 +276,7 @@ func (s *Server) handlePasswordChange(w http.ResponseWriter, r *http.Request) er
 		return errChangeToken
 	}
 	var v roster.Validation
-	roster.ValidatePassword(&v, "new_password", req.NewPassword, u, roster.DefaultPasswordMinLength)
+	roster.ValidatePassword(&v, "new_password", req.NewPassword, u, s.settingsOf(ctx, u.CompanyID).PasswordMinLength)
 	if err := v.Err(); err != nil {
 		return err
 	}

@@ -29,7 +29,9 @@ func (s *Server) credentialRoutes() []route {
 		{"POST", "/api/v1/auth/forgot-password", public(), s.handleForgotPassword, docForgotPassword},
 		{"POST", "/api/v1/auth/password-reset", public(), s.handlePasswordResetToken, docPasswordResetToken},
 		{"POST", "/api/v1/auth/mfa", public(), s.handleMFA, docMFA},
+		{"POST", "/api/v1/auth/mfa/resend", public(), s.handleMFAResend, docMFAResend},
 		{"POST", "/api/v1/me/password", authenticated(), s.handleMyPassword, docMyPassword},
+		{"PUT", "/api/v1/me/2fa", authenticated(), s.handleMyMFA, docMyMFA},
 		{"POST", "/api/v1/me/2fa/totp", authenticated(), s.handleTOTPStart, docTOTPStart},
 		{"POST", "/api/v1/me/2fa/totp/confirm", authenticated(), s.handleTOTPConfirm, docTOTPConfirm},
 		{"GET", "/api/v1/me/sessions", authenticated(), s.handleMySessions, docMySessions},
@@ -352,6 +354,54 @@ func (s *Server) handleMFA(w http.ResponseWriter, r *http.Request) error {
 		return errAddressNotAllowed
 	}
 	return s.completeSignIn(w, r, u)
+}
+
+// mfaResendInterval is how long a new e-mail code must wait after the last.
+const mfaResendInterval = 30 * time.Second
+
+// mfaResendRequest is the body of POST /api/v1/auth/mfa/resend.
+type mfaResendRequest struct {
+	MFAToken string `json:"mfa_token"`
+}
+
+// handleMFAResend e-mails a new code for a pending e-mail sign-in step.
+// Only the newest code works, and the tries already used stay used.
+func (s *Server) handleMFAResend(w http.ResponseWriter, r *http.Request) error {
+	var req mfaResendRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if !secure.ValidTokenFormat(req.MFAToken) {
+		return errMFAToken
+	}
+	ctx := r.Context()
+	c, err := s.Credentials.MFAChallengeByTokenHash(ctx, secure.HashToken(req.MFAToken))
+	if err != nil {
+		return unauthorizedAs(err, errMFAToken)
+	}
+	if c.Method != roster.MFAEmail {
+		return roster.Errorf(roster.ECONFLICT, "This sign-in step does not use e-mailed codes.")
+	}
+	now := s.now()
+	if wait := c.IssuedAt.Add(mfaResendInterval).Sub(now); wait > 0 {
+		return tooMany(w, wait, "A code was sent moments ago; wait a little before asking for another.")
+	}
+	u, err := s.Users.UserByID(ctx, roster.Scope{All: true}, c.UserID)
+	if err != nil || u.Status == roster.StatusBlocked || u.Email == "" {
+		return unauthorizedAs(err, errMFAToken)
+	}
+	ec := mfa.EmailChallenge{Hash: c.CodeHash, IssuedAt: c.IssuedAt, Tries: c.Tries, Used: c.Used}
+	code := ec.Renew(now)
+	c.CodeHash, c.IssuedAt, c.Used = ec.Hash, ec.IssuedAt, ec.Used
+	job, err := s.mailJob(ctx, u, mail.KindEmailCode, mail.EmailCode{BaseURL: s.baseURL(r), Code: code, Name: u.DisplayName()})
+	if err != nil {
+		return err
+	}
+	if err := s.Credentials.UpdateMFAChallenge(ctx, c, c.Tries, job); err != nil {
+		return unauthorizedAs(err, errMFAToken)
+	}
+	s.jobsWritten()
+	return writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted", "detail": "A new code is on its way; earlier codes no longer work."})
 }
 
 func (s *Server) dropChallenge(ctx context.Context, c *roster.MFAChallenge) {
@@ -689,6 +739,50 @@ func (s *Server) handleTOTPConfirm(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"mfa_method": roster.MFATOTP, "recovery_codes": codes})
+}
+
+// myMFARequest is the body of PUT /api/v1/me/2fa.
+type myMFARequest struct {
+	Method          string `json:"method"`
+	CurrentPassword string `json:"current_password"`
+}
+
+// handleMyMFA lets users choose e-mail codes or turn their second factor
+// off; TOTP is chosen by enrolling. The current password is required.
+func (s *Server) handleMyMFA(w http.ResponseWriter, r *http.Request) error {
+	a, ctx := actorOf(r), r.Context()
+	if a.Impersonator != nil {
+		return roster.Errorf(roster.EFORBIDDEN, "You cannot change the two-factor authentication of an account you act as.")
+	}
+	var req myMFARequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	var v roster.Validation
+	switch req.Method {
+	case roster.MFAEmail:
+		if a.User.Email == "" {
+			v.Add("method", "no_email", "Your account has no e-mail address to receive codes.")
+		}
+	case roster.MFANone:
+	default:
+		v.Add("method", "invalid_choice", `The method is "email" or "none"; set up TOTP with POST /api/v1/me/2fa/totp.`)
+	}
+	ok, err := s.Hasher.Verify(ctx, a.User.PasswordHash, req.CurrentPassword)
+	if err != nil && err != secure.ErrMalformedHash {
+		return err
+	}
+	if !ok {
+		v.Add("current_password", "wrong_password", "The current password is wrong.")
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	u, err := s.Credentials.SetMFAMethod(ctx, roster.Scope{All: true}, a.User.ID, req.Method, nil)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, u)
 }
 
 // handleUserMFAReset switches a user to e-mail codes (their TOTP device is

@@ -15,6 +15,10 @@ var (
 	docMFA = opDoc{tag: "auth", summary: "Finish a sign-in with the second factor", body: "MFARequest", status: 200, response: "LoginResult", errors: []int{401, 429},
 		description: "Public. `code` is the TOTP code, the e-mailed code or a recovery code; each works once. At most 5 codes per sign-in attempt; e-mailed codes expire after 10 minutes. " +
 			"The `mfa_token` of the login answer only finishes that attempt: it is not a session token."}
+	docMFAResend = opDoc{tag: "auth", summary: "E-mail a new sign-in code", body: "MFAResendRequest", status: 202, response: "Accepted", errors: []int{401, 409, 429},
+		description: "Public. For an e-mail sign-in step: a new code replaces the old one (only the newest works); tries already used stay used. At most one code every 30 seconds."}
+	docMyMFA = opDoc{tag: "me", summary: "Choose e-mail codes or turn my second factor off", body: "MyMFARequest", status: 200, response: "User",
+		description: "Needs the current password. TOTP is chosen by enrolling (POST /api/v1/me/2fa/totp). Ends your other sessions."}
 	docMyPassword = opDoc{tag: "me", summary: "Change my password", body: "MyPasswordRequest", status: 204,
 		description: "Needs the current password. Ends every other session of yours."}
 	docTOTPStart = opDoc{tag: "me", summary: "Start TOTP enrolment: a new secret and its QR code", status: 200, response: "TOTPStart",
@@ -80,6 +84,8 @@ func withCredentialSchemas(m map[string]any) map[string]any {
 		"ForgotPasswordRequest": closed(obj([]string{"email"}, map[string]any{"email": str()})),
 		"PasswordResetRequest":  closed(obj([]string{"token", "new_password"}, map[string]any{"token": str(), "new_password": str()})),
 		"MyPasswordRequest":     closed(obj([]string{"current_password", "new_password"}, map[string]any{"current_password": str(), "new_password": str()})),
+		"MFAResendRequest":      closed(obj([]string{"mfa_token"}, map[string]any{"mfa_token": str()})),
+		"MyMFARequest":          closed(obj([]string{"method", "current_password"}, map[string]any{"method": enum(roster.MFAEmail, roster.MFANone), "current_password": str()})),
 		"CodeRequest":           closed(obj([]string{"code"}, map[string]any{"code": str()})),
 		"TOTPStart": obj([]string{"secret", "otpauth_url", "qr_png"}, map[string]any{"secret": str(), "otpauth_url": str(),
 			"qr_png": map[string]any{"type": "string", "contentEncoding": "base64", "description": "PNG image of the otpauth URL."}}),

@@ -38,6 +38,8 @@ func credentialMatrixRows() []matrixRow {
 		{"POST", "/api/v1/auth/forgot-password", fixed("/api/v1/auth/forgot-password", map[string]string{"email": "nobody@example.com"}), w{202, 202, 202, 202, 202, 202, 202}},
 		{"POST", "/api/v1/auth/password-reset", fixed("/api/v1/auth/password-reset", map[string]string{"token": "nope", "new_password": "x"}), w{404, 404, 404, 404, 404, 404, 404}},
 		{"POST", "/api/v1/auth/mfa", fixed("/api/v1/auth/mfa", map[string]string{"mfa_token": "nope", "code": "1"}), w{401, 401, 401, 401, 401, 401, 401}},
+		{"POST", "/api/v1/auth/mfa/resend", fixed("/api/v1/auth/mfa/resend", map[string]string{"mfa_token": "nope"}), w{401, 401, 401, 401, 401, 401, 401}},
+		{"PUT", "/api/v1/me/2fa", fixed("/api/v1/me/2fa", map[string]string{"method": "none", "current_password": "wrong"}), w{401, 422, 422, 422, 422, 422, 422}},
 		{"POST", "/api/v1/me/password", fixed("/api/v1/me/password", map[string]string{"current_password": testPassword, "new_password": "short"}), w{401, 422, 422, 422, 422, 422, 422}},
 		{"POST", "/api/v1/me/2fa/totp", fixed("/api/v1/me/2fa/totp", nil), w{401, 200, 200, 200, 200, 200, 200}},
 		// After the row above every persona has a pending secret, which "x" does not match.
@@ -485,9 +487,29 @@ func TestEmailCode(t *testing.T) {
 		e.clock.Advance(time.Hour)
 
 		c, codeC := start()
+		// A new code replaces the old one, no sooner than 30 s after it.
+		e.expect("POST", "/api/v1/auth/mfa/resend", "", map[string]string{"mfa_token": c.MFAToken}, 429)
+		e.clock.Advance(30 * time.Second)
+		e.expect("POST", "/api/v1/auth/mfa/resend", "", map[string]string{"mfa_token": c.MFAToken}, 202)
+		deliver(t, wk)
+		last, _ := rec.Last(u.Email)
+		codeD := codeRE.FindStringSubmatch(last.Text)[1]
+		if codeD != codeC {
+			e.expect("POST", "/api/v1/auth/mfa", "", map[string]string{"mfa_token": c.MFAToken, "code": codeC}, 401) // only the latest
+		}
 		var done mfaAnswer
-		e.expect("POST", "/api/v1/auth/mfa", "", map[string]string{"mfa_token": c.MFAToken, "code": codeC}, 200).JSON(t, &done)
+		e.expect("POST", "/api/v1/auth/mfa", "", map[string]string{"mfa_token": c.MFAToken, "code": codeD}, 200).JSON(t, &done)
 		e.expect("GET", "/api/v1/me", done.Token, nil, 200)
+
+		// The user turns e-mail codes off with their password; this session stays.
+		e.expect("PUT", "/api/v1/me/2fa", done.Token, map[string]string{"method": "none", "current_password": "wrong"}, 422)
+		var me roster.User
+		e.expect("PUT", "/api/v1/me/2fa", done.Token, map[string]string{"method": "none", "current_password": testPassword}, 200).JSON(t, &me)
+		if me.MFAMethod != roster.MFANone {
+			t.Fatalf("mfa_method %q", me.MFAMethod)
+		}
+		e.expect("GET", "/api/v1/me", done.Token, nil, 200)
+		e.login(u.Email, testPassword)
 	})
 }
 
