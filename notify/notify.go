@@ -118,12 +118,15 @@ func postJSON(ctx context.Context, c *http.Client, url, bearer string, body, out
 	return nil
 }
 
-// TokenKey returns the key that seals notification tokens at rest, derived
-// from an installation secret every instance shares.
-func TokenKey(ctx context.Context, p roster.PlatformService) ([]byte, error) {
-	master, err := p.Secret(ctx, "notify-tokens")
-	if err != nil {
-		return nil, err
+// TokenKey returns the key that seals notification tokens at rest: derived
+// from the master key (ROSTER_SECRET_KEY) when there is one, else from an
+// installation secret every instance shares.
+func TokenKey(ctx context.Context, master []byte, p roster.PlatformService) ([]byte, error) {
+	if len(master) == 0 {
+		var err error
+		if master, err = p.Secret(ctx, "notify-tokens"); err != nil {
+			return nil, err
+		}
 	}
 	if len(master) < secure.MinMasterKeyLen {
 		master = append(append([]byte{}, master...), make([]byte, secure.MinMasterKeyLen-len(master))...)
@@ -140,6 +143,9 @@ type Sender struct {
 	Platform roster.PlatformService
 	Telegram *Telegram
 	Slack    *Slack
+	// Key is the master key tokens were sealed with (see TokenKey); nil
+	// means the installation secret.
+	Key []byte
 	// Mail sends e-mail notifications; nil fails them with a clear error.
 	Mail Mailer
 }
@@ -177,7 +183,7 @@ func (s *Sender) Handle(ctx context.Context, payload json.RawMessage) error {
 func (s *Sender) send(ctx context.Context, d *roster.Delivery) error {
 	if d.Channel == roster.ChannelEmail {
 		if s.Mail == nil {
-			return errors.New("e-mail notifications are not configured")
+			return errors.New("e-mail notifications need an SMTP server (ROSTER_SMTP_URL)")
 		}
 		return s.Mail(ctx, d.Target, "Roster notification", d.Body)
 	}
@@ -189,7 +195,7 @@ func (s *Sender) send(ctx context.Context, d *roster.Delivery) error {
 	if sealed == "" {
 		return fmt.Errorf("the company has no %s token", d.Channel)
 	}
-	key, err := TokenKey(ctx, s.Platform)
+	key, err := TokenKey(ctx, s.Key, s.Platform)
 	if err != nil {
 		return err
 	}

@@ -425,7 +425,7 @@ func (s *Server) handleCompanyOpsPatch(w http.ResponseWriter, r *http.Request) e
 }
 
 func (s *Server) sealToken(ctx context.Context, token string) (string, error) {
-	key, err := notify.TokenKey(ctx, s.Platform)
+	key, err := notify.TokenKey(ctx, s.SecretKey, s.Platform)
 	if err != nil {
 		return "", err
 	}

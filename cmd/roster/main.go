@@ -300,7 +300,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	go sweepSessions(ctx, store, logger)
-	notifyDone := startNotifications(ctx, &cfg, store, logger)
+	notifyDone, err := startNotifications(ctx, &cfg, store, key, logger)
+	if err != nil {
+		return err
+	}
 	defer func() { <-notifyDone }()
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.Serve(ln) }()

@@ -6,17 +6,28 @@ import (
 
 	"github.com/roster-app/roster"
 	"github.com/roster-app/roster/jobs"
+	"github.com/roster-app/roster/mail"
 	"github.com/roster-app/roster/notify"
 	"github.com/roster-app/roster/sqlstore"
 )
 
 // startNotifications runs a jobs worker delivering event notifications
-// (roster.NotificationJobKind) until ctx ends; the returned channel closes
+// (roster.NotificationJobKind) until ctx ends — a worker of the same jobs
+// table as e-mail, claiming only its own kind; the returned channel closes
 // once the jobs in hand have finished. Other job kinds are left to the
 // workers that register them.
-func startNotifications(ctx context.Context, cfg *Config, store *sqlstore.Store, logger *slog.Logger) <-chan struct{} {
-	sender := &notify.Sender{Store: store, Platform: store,
+func startNotifications(ctx context.Context, cfg *Config, store *sqlstore.Store, key []byte, logger *slog.Logger) (<-chan struct{}, error) {
+	sender := &notify.Sender{Store: store, Platform: store, Key: key,
 		Telegram: &notify.Telegram{BaseURL: cfg.TelegramAPIURL}, Slack: &notify.Slack{BaseURL: cfg.SlackAPIURL}}
+	if cfg.SMTPURL != "" {
+		smtp, err := mail.NewSMTP(cfg.SMTPURL, cfg.SMTPFrom)
+		if err != nil {
+			return nil, err
+		}
+		sender.Mail = func(ctx context.Context, to, subject, body string) error {
+			return smtp.Send(ctx, mail.Message{To: to, Subject: subject, Text: body})
+		}
+	}
 	w := jobs.New(store, jobs.Options{Logger: logger})
 	w.Handle(roster.NotificationJobKind, sender.Handle)
 	done := make(chan struct{})
@@ -26,5 +37,5 @@ func startNotifications(ctx context.Context, cfg *Config, store *sqlstore.Store,
 			logger.Error("notification worker stopped", "err", err)
 		}
 	}()
-	return done
+	return done, nil
 }
