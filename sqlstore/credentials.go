@@ -287,40 +287,46 @@ func (s *Store) RecordLoginFailure(ctx context.Context, userID int64, address, r
 		}
 	}
 	if userID != 0 {
+		// The increment is one statement, which also locks the row, so
+		// concurrent failures on several instances all count.
+		err := tx.QueryRowContext(ctx, `UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins`,
+			userID).Scan(&out.Failures)
+		if errors.Is(err, sql.ErrNoRows) {
+			return out, tx.commit()
+		} else if err != nil {
+			return out, fmt.Errorf("count failure: %w", err)
+		}
 		u, err := findUser(ctx, tx, roster.Scope{All: true}, userID)
-		if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
+		if err != nil {
 			return out, err
 		}
-		if u != nil {
-			out.Failures = u.FailedLogins + 1
-			// From the fifth failure the account waits a growing delay
-			// before the next attempt counts; at the tenth it is locked.
-			var locked any
-			lock := out.Failures >= roster.LoginLockAt && !u.Locked(tx.now)
-			switch {
-			case lock:
-				t := tx.now.Add(roster.LoginLockDuration)
-				out.LockedUntil, locked = &t, t
-			case out.Failures >= roster.LoginDelayFrom && !u.Locked(tx.now):
-				locked = tx.now.Add(roster.LoginDelay(out.Failures))
-			case u.LockedUntil != nil:
-				locked = *u.LockedUntil
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3`,
-				out.Failures, locked, u.ID); err != nil {
-				return out, fmt.Errorf("count failure: %w", err)
-			}
-			e := userEvent(roster.EventSignInFailed, u)
-			e.After = map[string]any{"reason": reason, "failures": out.Failures}
+		// From the fifth failure the account waits a growing delay
+		// before the next attempt counts; at the tenth it is locked.
+		var locked any
+		lock := out.Failures >= roster.LoginLockAt && !u.Locked(tx.now)
+		switch {
+		case lock:
+			t := tx.now.Add(roster.LoginLockDuration)
+			out.LockedUntil, locked = &t, t
+		case out.Failures >= roster.LoginDelayFrom && !u.Locked(tx.now):
+			locked = tx.now.Add(roster.LoginDelay(out.Failures))
+		case u.LockedUntil != nil:
+			locked = *u.LockedUntil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3`,
+			out.Failures, locked, u.ID); err != nil {
+			return out, fmt.Errorf("count failure: %w", err)
+		}
+		e := userEvent(roster.EventSignInFailed, u)
+		e.After = map[string]any{"reason": reason, "failures": out.Failures}
+		if err := writeEvent(ctx, tx, e); err != nil {
+			return out, err
+		}
+		if out.LockedUntil != nil {
+			e := userEvent(roster.EventUserLocked, u)
+			e.After = map[string]any{"locked_until": *out.LockedUntil, "failures": out.Failures}
 			if err := writeEvent(ctx, tx, e); err != nil {
 				return out, err
-			}
-			if out.LockedUntil != nil {
-				e := userEvent(roster.EventUserLocked, u)
-				e.After = map[string]any{"locked_until": *out.LockedUntil, "failures": out.Failures}
-				if err := writeEvent(ctx, tx, e); err != nil {
-					return out, err
-				}
 			}
 		}
 	}

@@ -60,7 +60,11 @@ var (
 
 	docLogin = opDoc{tag: "auth", summary: "Sign in with e-mail or login and password", body: "LoginRequest", status: 200, response: "LoginResult",
 		description: "Answers a bearer token, or — for a temporary password — `password_change_required` with a `change_token` valid 10 minutes and usable only with /auth/password-change. " +
-			"Unknown user, wrong password, blocked user and invited user without a password all get the same 401."}
+			"Unknown user, wrong password, blocked user and invited user without a password all get the same 401. " +
+			"With 2FA on, it answers `mfa_required` with an `mfa_token` for POST /api/v1/auth/mfa (the second factor comes before a forced password change). " +
+			"From the 5th consecutive failure of an account each further attempt must wait (429 with Retry-After, 1 s doubling to 16 s); the 10th locks the account for 30 minutes " +
+			"(an administrator can unlock it). 30 failures from one address within 15 minutes answer 429 for that address only. " +
+			"A correct password from an address outside the user's IP allowlist answers 403."}
 	docPasswordChange = opDoc{tag: "auth", summary: "Set a permanent password after signing in with a temporary one", body: "PasswordChangeRequest", status: 200, response: "LoginResponse",
 		description: "Validates the password policy (at least 12 characters, not common, not containing the login, e-mail or name) and signs in.", errors: []int{401}}
 	docLogout     = opDoc{tag: "auth", summary: "Sign out: the token stops working", status: 204}
