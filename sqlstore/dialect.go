@@ -376,14 +376,15 @@ func loadUsersPostgres(ctx context.Context, s *Store, g *fakeUsers, firstID int6
 	defer conn.Close()
 	// Building the indexes once after COPY is several times faster than
 	// maintaining them row by row (the GIN index above all).
-	const secondary = `FROM pg_indexes i JOIN pg_class c ON c.relname = i.indexname
-		JOIN pg_index x ON x.indexrelid = c.oid AND NOT x.indisprimary
-		WHERE i.schemaname = current_schema() AND i.tablename IN ('users', 'user_roles')`
-	indexes, err := queryStrings(ctx, conn, `SELECT i.indexdef `+secondary)
+	const secondary = `FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
+		JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+		WHERE n.nspname = current_schema() AND t.relname IN ('users', 'user_roles') AND NOT x.indisprimary
+		ORDER BY c.relname`
+	indexes, err := queryStrings(ctx, conn, `SELECT pg_get_indexdef(x.indexrelid) `+secondary)
 	if err != nil {
 		return err
 	}
-	names, err := queryStrings(ctx, conn, `SELECT quote_ident(i.indexname) `+secondary)
+	names, err := queryStrings(ctx, conn, `SELECT quote_ident(c.relname) `+secondary)
 	if err != nil {
 		return err
 	}
