@@ -302,16 +302,25 @@ func (s *Store) RecordLoginFailure(ctx context.Context, userID int64, address, r
 		}
 		// From the fifth failure the account waits a growing delay
 		// before the next attempt counts; at the tenth it is locked.
-		var locked any
-		lock := out.Failures >= roster.LoginLockAt && !u.Locked(tx.now)
+		// A wait already running is never shortened.
+		var until time.Time
+		if u.LockedUntil != nil {
+			until = *u.LockedUntil
+		}
 		switch {
-		case lock:
-			t := tx.now.Add(roster.LoginLockDuration)
-			out.LockedUntil, locked = &t, t
-		case out.Failures >= roster.LoginDelayFrom && !u.Locked(tx.now):
-			locked = tx.now.Add(roster.LoginDelay(out.Failures))
-		case u.LockedUntil != nil:
-			locked = *u.LockedUntil
+		case out.Failures >= roster.LoginLockAt:
+			// Newly locked unless a lock (longer than any delay) runs.
+			if until.Sub(tx.now) <= roster.LoginDelay(roster.LoginLockAt-1) {
+				t := tx.now.Add(roster.LoginLockDuration)
+				out.LockedUntil = &t
+			}
+			until = later(until, tx.now.Add(roster.LoginLockDuration))
+		case out.Failures >= roster.LoginDelayFrom:
+			until = later(until, tx.now.Add(roster.LoginDelay(out.Failures)))
+		}
+		var locked any
+		if !until.IsZero() {
+			locked = until
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3`,
 			out.Failures, locked, u.ID); err != nil {
@@ -747,4 +756,12 @@ func (s *Store) EndAllUserSessions(ctx context.Context, scope roster.Scope, id i
 		return 0, err
 	}
 	return int(n), tx.commit()
+}
+
+// later returns the later of two times.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
