@@ -204,3 +204,26 @@ func TestRestartLosesNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestPurge: finished jobs older than the retention go; pending ones stay.
+func TestPurge(t *testing.T) {
+	sqlstoretest.ForEachEngineClock(t, func(t *testing.T, s *sqlstore.Store, c *sqlstoretest.Clock) {
+		ctx := context.Background()
+		w := jobs.New(s, jobs.Options{Clock: c.Now, Logger: quiet()})
+		w.Handle("ok", func(context.Context, json.RawMessage) error { return nil })
+		done := enqueue(t, s, "ok", 1)
+		if _, err := w.RunOnce(ctx, 10); err != nil {
+			t.Fatal(err)
+		}
+		pending := enqueue(t, s, "other", 2)
+		c.Advance(31 * 24 * time.Hour)
+		n, err := s.PurgeJobs(ctx, c.Now().Add(-30*24*time.Hour))
+		if err != nil || n != 1 {
+			t.Fatalf("purged %d, %v", n, err)
+		}
+		js, err := s.Jobs(ctx, roster.JobFilter{})
+		if err != nil || len(js) != 1 || js[0].ID != pending.ID || js[0].ID == done.ID {
+			t.Fatalf("left %+v, %v", js, err)
+		}
+	})
+}

@@ -174,3 +174,20 @@ func (s *Store) Jobs(ctx context.Context, f roster.JobFilter) ([]*roster.Job, er
 	}
 	return out, rows.Err()
 }
+
+// PurgeJobs deletes finished jobs (done, dead or held) last changed before
+// before, and clears password-reset tokens that have expired, so neither
+// old mail nor dead links linger. It returns how many jobs went.
+func (s *Store) PurgeJobs(ctx context.Context, before time.Time) (int, error) {
+	before = before.UTC().Truncate(time.Microsecond)
+	r, err := s.db.ExecContext(ctx, `DELETE FROM jobs WHERE state IN ('done', 'dead', 'held') AND updated_at < $1`, before)
+	if err != nil {
+		return 0, fmt.Errorf("purge jobs: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE users SET reset_hash = NULL, reset_expires_at = NULL
+		WHERE reset_hash IS NOT NULL AND reset_expires_at < $1`, s.now()); err != nil {
+		return 0, fmt.Errorf("purge reset tokens: %w", err)
+	}
+	n, _ := r.RowsAffected()
+	return int(n), nil
+}

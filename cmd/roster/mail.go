@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/roster-app/roster/jobs"
 	"github.com/roster-app/roster/mail"
@@ -49,9 +50,33 @@ func startMail(ctx context.Context, cfg *Config, store *sqlstore.Store, box *out
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		go purgeJobs(ctx, store, logger)
 		if err := w.Run(ctx); err != nil && ctx.Err() == nil {
 			logger.Error("mail worker stopped", "err", err)
 		}
 	}()
 	return w, done, nil
+}
+
+// jobRetention is how long finished jobs (sent, dead or held mail and
+// notifications) stay readable before they are deleted.
+const jobRetention = 30 * 24 * time.Hour
+
+// purgeJobs deletes old finished jobs and expired reset links every hour
+// until ctx ends.
+func purgeJobs(ctx context.Context, store *sqlstore.Store, logger *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := store.PurgeJobs(ctx, time.Now().Add(-jobRetention)); err != nil && ctx.Err() == nil {
+			logger.Error("purge jobs", "err", err)
+		} else if n > 0 {
+			logger.Info("purged finished jobs", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
