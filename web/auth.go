@@ -41,11 +41,6 @@ func (s *Server) authenticate(r *http.Request) (*roster.Actor, *roster.Session, 
 	if err != nil {
 		return nil, nil, err
 	}
-	// The IP allowlist holds on every request, not only at sign-in (A3).
-	if !actor.User.Allows(addressOf(r)) {
-		s.Logger.Warn("request refused: address not in the user's allowlist", "user_id", actor.User.ID, "addr", addressOf(r))
-		return nil, nil, errAddressNotAllowed
-	}
 	if sess.ImpersonatorID != nil {
 		imp, err := s.Users.UserByID(ctx, roster.Scope{All: true}, *sess.ImpersonatorID)
 		if err != nil || imp.Status != roster.StatusActive {
@@ -61,6 +56,17 @@ func (s *Server) authenticate(r *http.Request) (*roster.Actor, *roster.Session, 
 			return nil, nil, errUnauthorized
 		}
 		actor.Impersonator = imp
+	}
+	// The IP allowlist holds on every request, not only at sign-in (A3):
+	// the allowlist of the person at the keyboard, who is the reseller
+	// administrator in a switch session.
+	person := actor.User
+	if actor.Impersonator != nil {
+		person = actor.Impersonator
+	}
+	if !person.Allows(addressOf(r)) {
+		s.Logger.Warn("request refused: address not in the user's allowlist", "user_id", person.ID, "addr", addressOf(r))
+		return nil, nil, errAddressNotAllowed
 	}
 	actor.SessionID, actor.SessionKind, actor.Address = sess.ID, sess.Kind, addressOf(r)
 	return actor, sess, nil

@@ -614,6 +614,22 @@ func TestIPAllowlist(t *testing.T) {
 		if r := e.doFrom("192.0.2.1:1000", "", "GET", "/api/v1/me", res.Token, nil); r.Status != 200 {
 			t.Fatalf("empty allowlist: %d", r.Status)
 		}
+
+		// In a switch session the reseller administrator's own allowlist holds.
+		reseller := e.users["reseller"]
+		e.expect("PATCH", path("/api/v1/users/%d", reseller.ID), e.token("root"), map[string]any{"ip_allowlist": []string{"203.0.113.0/24"}}, 200)
+		r = e.doFrom("203.0.113.9:1000", "", "POST", path("/api/v1/companies/%d/switch", e.acme.ID), e.token("reseller"), nil)
+		if r.Status != 200 {
+			t.Fatalf("switch: %d %s", r.Status, r.Body)
+		}
+		var sw struct{ Token string }
+		r.JSON(t, &sw)
+		if r := e.doFrom("203.0.113.9:1000", "", "GET", "/api/v1/me", sw.Token, nil); r.Status != 200 {
+			t.Fatalf("switch session inside the allowlist: %d", r.Status)
+		}
+		if r := e.doFrom("192.0.2.1:1000", "", "GET", "/api/v1/me", sw.Token, nil); r.Status != 403 {
+			t.Fatalf("switch session outside the reseller's allowlist: %d", r.Status)
+		}
 	})
 }
 
