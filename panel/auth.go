@@ -141,7 +141,11 @@ func (p *Panel) auth(h handler) http.Handler {
 		}
 		st.actor, st.session, st.token, st.csrf = actor, sess, token, csrfToken(token)
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			r.Body = http.MaxBytesReader(w, r.Body, maxBodySize)
+			limit := int64(maxBodySize)
+			if r.URL.Path == "/profile/avatar" {
+				limit = roster.MaxAvatarUpload + 64<<10 // the picture and the form around it
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			got := r.Header.Get(csrfHeader)
 			if got == "" {
 				got = r.PostFormValue(csrfField)
@@ -199,6 +203,10 @@ func (p *Panel) loadSession(ctx context.Context, token, address string) (*roster
 		actor.Impersonator = imp
 	}
 	actor.SessionID, actor.SessionKind, actor.Address = sess.ID, sess.Kind, address
+	// The IP allowlist holds on every request, not only at sign-in (A3).
+	if !actor.User.Allows(address) {
+		return nil, nil, errSignedOut
+	}
 	if err := p.Sessions.TouchSession(ctx, sess.ID, now); err != nil {
 		return nil, nil, err
 	}
@@ -291,6 +299,13 @@ func (p *Panel) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 	if username == "" || password == "" {
 		return fail("signin.error.empty")
 	}
+	// An address that failed too often waits, whoever it signs in as (429).
+	if msg, err := p.throttleMessage(w, r); err != nil {
+		return err
+	} else if msg != "" {
+		v.Error = msg
+		return p.render(w, r, http.StatusTooManyRequests, "signin", v)
+	}
 	u, err := p.Users.UserByUsername(ctx, username)
 	if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
 		return err
@@ -305,16 +320,23 @@ func (p *Panel) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 	if err != nil && !errors.Is(err, secure.ErrMalformedHash) {
 		return err
 	}
+	// A locked account (the growing delay from the fifth failure, or the
+	// lock at the tenth) is refused before its password counts.
+	if u != nil && u.Locked(p.Clock()) {
+		p.recordFailure(r, 0, "locked")
+		v.Error = p.lockMessage(w, r, u)
+		return p.render(w, r, http.StatusTooManyRequests, "signin", v)
+	}
 	if u == nil || !ok || u.Status != roster.StatusActive && !(u.Status == roster.StatusInvited && u.PasswordTemporary) {
+		var id int64
+		reason := "unknown_user"
 		if u != nil {
-			reason := "wrong_password"
+			id, reason = u.ID, "wrong_password"
 			if ok {
 				reason = "status_" + string(u.Status)
 			}
-			if err := p.Users.RecordSignInFailure(ctx, u.ID, reason); err != nil {
-				return err
-			}
 		}
+		p.recordFailure(r, id, reason)
 		return fail("signin.error.invalid")
 	}
 	if u.AuthMethod != roster.AuthEmail {
@@ -323,23 +345,16 @@ func (p *Panel) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 		}
 		return fail("signin.error.login_method")
 	}
-	if u.PasswordTemporary {
-		token, err := p.createSession(r, u.ID, roster.SessionPasswordChange, roster.PasswordChangeTTL, roster.PasswordChangeTTL, nil, nil)
-		if err != nil {
-			return err
-		}
-		p.setCookie(w, sessionCookie, token, 0)
-		return p.redirect(w, r, "/password/change", "", 0)
-	}
-	if err := p.signIn(w, r, u.ID); err != nil {
-		return err
-	}
-	return p.redirect(w, r, localPath(v.Next, "/users"), "", 0)
+	return p.afterPassword(w, r, u, v.Next, fail)
 }
 
 // signIn opens a web session for a user and records the sign-in.
 func (p *Panel) signIn(w http.ResponseWriter, r *http.Request, userID int64) error {
-	token, err := p.createSession(r, userID, roster.SessionWeb, roster.DefaultIdleTimeout, roster.DefaultAbsoluteExpiry, nil, nil)
+	idle := roster.DefaultIdleTimeout
+	if u, err := p.Users.UserByID(r.Context(), roster.Scope{All: true}, userID); err == nil {
+		idle = p.idleTimeout(r.Context(), u)
+	}
+	token, err := p.createSession(r, userID, roster.SessionWeb, idle, roster.DefaultAbsoluteExpiry, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/outbox"
 	"github.com/roster-app/roster/secure"
 )
 
@@ -30,11 +31,30 @@ type Deps struct {
 	// Secure marks cookies Secure with the __Host- prefix: true when served
 	// over https, false for plain-http localhost and tests.
 	Secure bool
+
+	// Credentials, Jobs, Platform and Avatars serve sign-in security, the
+	// outbox, the master key and avatars; nil ones are taken from Users
+	// when it implements them (sqlstore does).
+	Credentials roster.CredentialService
+	Jobs        roster.JobService
+	Platform    roster.PlatformService
+	Avatars     roster.AvatarService
+	// Outbox seals e-mail jobs; nil means keyed from the master key.
+	Outbox *outbox.Box
+	// SecretKey is the master key (ROSTER_SECRET_KEY); empty means the
+	// installation secret kept by Platform, as package web does.
+	SecretKey []byte
+	// BaseURL is the public address in e-mailed links; empty means the
+	// request's own host.
+	BaseURL string
+	// NotifyJobs wakes the mail worker after a job is written; may be nil.
+	NotifyJobs func()
 }
 
 // Panel serves the web panel.
 type Panel struct {
 	Deps
+	creds  credentialState
 	pages  map[string]*template.Template
 	static *staticFiles
 }
@@ -49,6 +69,7 @@ func New(d Deps) *Panel {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	p := &Panel{Deps: d, static: loadStatic()}
+	p.credentialDefaults()
 	p.pages = parseTemplates(p.static)
 	return p
 }
@@ -103,6 +124,8 @@ func (p *Panel) Handler() http.Handler {
 	mux.Handle("GET /profile", p.auth(p.handleProfile))
 	mux.Handle("POST /profile", p.auth(p.handleProfileUpdate))
 	mux.Handle("POST /profile/password", p.auth(p.handleProfilePassword))
+
+	p.credentialRoutes(mux)
 
 	mux.Handle("/", p.anon(func(w http.ResponseWriter, r *http.Request) error {
 		return roster.Errorf(roster.ENOTFOUND, "Page not found.")

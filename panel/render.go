@@ -92,6 +92,10 @@ type page struct {
 	// Return is the current path and query, where the language switch returns.
 	Return string
 	Now    time.Time
+	// idle is the session's idle timeout, for the idle-logout warning.
+	idle time.Duration
+	// Avatar is the signed-in user's avatar URL, or "" for initials.
+	Avatar string
 }
 
 // T translates a message key.
@@ -151,6 +155,7 @@ func (p *Panel) newPage(w http.ResponseWriter, r *http.Request, title, nav strin
 	st := state(r)
 	pg := &page{Lang: st.lang, Title: i18n.T(st.lang, title), Nav: nav, Actor: st.actor,
 		CSRF: st.csrf, Return: r.URL.RequestURI(), Now: p.Clock()}
+	p.pageCredentials(r, st, pg)
 	if c, err := r.Cookie(p.cookieName(flashCookie)); err == nil {
 		var f flash
 		if b, err := base64.RawURLEncoding.DecodeString(c.Value); err == nil && json.Unmarshal(b, &f) == nil &&

@@ -1,0 +1,179 @@
+package panel
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/mail"
+	"github.com/roster-app/roster/panel/i18n"
+	"github.com/roster-app/roster/secure"
+)
+
+// This file holds the user card's credential actions (issue 3, U5):
+// "Reset 2FA to e-mail", "Disable 2FA", unlock, the IP allowlist and idle
+// timeout, an e-mailed password-reset link and ending the user's
+// sessions. All need users.credentials, and none applies to oneself.
+
+// errSelfCredentials refuses credential actions on one's own account,
+// which belong on the security page.
+var errSelfCredentials = roster.Errorf(roster.EFORBIDDEN, "Change your own security settings on your profile's Security page.")
+
+// credsTarget loads the user of a card action in the actor's scope.
+func (p *Panel) credsTarget(ctx context.Context, a *roster.Actor, id int64) (*roster.User, error) {
+	if id == a.User.ID {
+		return nil, errSelfCredentials
+	}
+	return p.Users.UserByID(ctx, a.Scope, id)
+}
+
+// handleUserMFAReset switches a user to e-mail codes (their TOTP device is
+// lost), ends their sessions and tells them by e-mail.
+func (p *Panel) handleUserMFAReset(w http.ResponseWriter, r *http.Request) error {
+	return p.setUserMFA(w, r, roster.MFAEmail, mail.KindMFAReset, "flash.mfa_reset")
+}
+
+// handleUserMFADisable turns a user's 2FA off, ends their sessions and
+// tells them by e-mail.
+func (p *Panel) handleUserMFADisable(w http.ResponseWriter, r *http.Request) error {
+	return p.setUserMFA(w, r, roster.MFANone, mail.KindMFADisabled, "flash.mfa_disabled")
+}
+
+func (p *Panel) setUserMFA(w http.ResponseWriter, r *http.Request, method, kind, flashKey string) error {
+	wrote := false
+	err := p.userAction(w, r, roster.PermUsersCredentials, "mfa", flashKey, func(ctx context.Context, a *roster.Actor, id int64) error {
+		u, err := p.credsTarget(ctx, a, id)
+		if err != nil {
+			return err
+		}
+		if method == roster.MFAEmail && u.Email == "" {
+			return roster.Errorf(roster.ECONFLICT, "This user has no e-mail address to receive codes.")
+		}
+		var job *roster.Job
+		if u.Email != "" {
+			if job, err = p.mailJob(ctx, u, kind, mail.MFANotice{BaseURL: p.baseURL(r), Name: u.DisplayName(), ChangedBy: a.User.DisplayName()}); err != nil {
+				return err
+			}
+		}
+		_, err = p.Credentials.SetMFAMethod(ctx, a.Scope, u.ID, method, job)
+		wrote = err == nil && job != nil
+		return err
+	})
+	if wrote {
+		p.jobsWritten()
+	}
+	return err
+}
+
+// handleUserUnlock lifts a brute-force lock.
+func (p *Panel) handleUserUnlock(w http.ResponseWriter, r *http.Request) error {
+	return p.userAction(w, r, roster.PermUsersCredentials, "", "flash.user_unlocked", func(ctx context.Context, a *roster.Actor, id int64) error {
+		_, err := p.Credentials.UnlockUser(ctx, a.Scope, id)
+		return err
+	})
+}
+
+// handleUserSessionsEnd ends every session of a user.
+func (p *Panel) handleUserSessionsEnd(w http.ResponseWriter, r *http.Request) error {
+	return p.userAction(w, r, roster.PermUsersCredentials, "", "flash.sessions_ended", func(ctx context.Context, a *roster.Actor, id int64) error {
+		if _, err := p.credsTarget(ctx, a, id); err != nil {
+			return err
+		}
+		_, err := p.Credentials.EndAllUserSessions(ctx, a.Scope, id)
+		return err
+	})
+}
+
+// handleUserResetLink e-mails a single-use password-reset link valid one
+// hour to an e-mail-method user (U9).
+func (p *Panel) handleUserResetLink(w http.ResponseWriter, r *http.Request) error {
+	wrote := false
+	err := p.userAction(w, r, roster.PermUsersCredentials, "", "flash.reset_link_sent", func(ctx context.Context, a *roster.Actor, id int64) error {
+		u, err := p.credsTarget(ctx, a, id)
+		if err != nil {
+			return err
+		}
+		if u.AuthMethod != roster.AuthEmail || u.Email == "" {
+			return roster.Errorf(roster.ECONFLICT, "Users who sign in with a login get a new temporary password instead.")
+		}
+		token, hash := secure.NewToken()
+		job, err := p.mailJob(ctx, u, mail.KindPasswordReset, mail.PasswordReset{BaseURL: p.baseURL(r), Token: token,
+			Name: u.DisplayName(), ValidFor: roster.PasswordResetTTL})
+		if err != nil {
+			return err
+		}
+		err = p.Credentials.StartPasswordReset(ctx, u.ID, hash, p.Clock().Add(roster.PasswordResetTTL), job)
+		wrote = err == nil
+		return err
+	})
+	if wrote {
+		p.jobsWritten()
+	}
+	return err
+}
+
+// handleUserAccess saves the IP allowlist (one entry per line, an error
+// for each bad entry) and the idle timeout (empty: the company default).
+func (p *Panel) handleUserAccess(w http.ResponseWriter, r *http.Request) error {
+	id, ok := pathID(r.PathValue("id"))
+	if !ok {
+		return roster.Errorf(roster.ENOTFOUND, "User not found.")
+	}
+	if err := need(r, roster.PermUsersCredentials); err != nil {
+		return err
+	}
+	ctx, st := r.Context(), state(r)
+	if _, err := p.credsTarget(ctx, st.actor, id); err != nil {
+		return err
+	}
+	entries := []string{}
+	var val roster.Validation
+	var bad []string
+	for _, line := range strings.Split(r.PostFormValue("ip_allowlist"), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if _, err := roster.ParseAllowlist([]string{line}); err != nil {
+			bad = append(bad, i18n.T(st.lang, "access.bad_entry", line))
+		}
+		entries = append(entries, line)
+	}
+	if len(bad) > 0 {
+		val.Add("ip_allowlist", "allowlist_entries", strings.Join(bad, "\n"))
+	} else if _, err := roster.ParseAllowlist(entries); err != nil {
+		val.Add("ip_allowlist", "too_many", i18n.T(st.lang, "access.too_many", roster.MaxAllowlistEntries))
+	}
+	upd := roster.AccessUpdate{IPAllowlist: &entries}
+	idle := strings.TrimSpace(r.PostFormValue("idle_timeout"))
+	if idle == "" {
+		upd.ClearIdleTimeout = true
+	} else if n, err := strconv.Atoi(idle); err != nil {
+		val.Add("idle_timeout", "idle_timeout", "The idle timeout is 60 to 43200 seconds (12 hours).")
+	} else {
+		if n < roster.MinIdleTimeout || n > roster.MaxIdleTimeout {
+			val.Add("idle_timeout", "idle_timeout", "The idle timeout is 60 to 43200 seconds (12 hours).")
+		}
+		upd.IdleTimeoutSeconds = &n
+	}
+	err := val.Err()
+	if err == nil {
+		_, err = p.Credentials.SetUserAccess(ctx, st.actor.Scope, id, upd)
+	}
+	if err != nil {
+		fe, ok := newFormErrors(st.lang, err)
+		if !ok {
+			return err
+		}
+		v, cerr := p.userCard(w, r, id)
+		if cerr != nil {
+			return cerr
+		}
+		v.Errors, v.Open = *fe, "access"
+		v.Form["ip_allowlist"], v.Form["idle_timeout"] = r.PostFormValue("ip_allowlist"), idle
+		return p.render(w, r, http.StatusUnprocessableEntity, "user", v)
+	}
+	return p.redirect(w, r, "/users/"+strconv.FormatInt(id, 10), "flash.access_saved", 0)
+}

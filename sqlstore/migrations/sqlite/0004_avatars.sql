@@ -1,0 +1,7 @@
+-- Avatars (SPEC U14): one re-encoded picture per user, removed with the user.
+CREATE TABLE avatars (
+    user_id      INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    content_type TEXT NOT NULL,
+    data         BLOB NOT NULL,
+    updated_at   TIMESTAMP NOT NULL
+);
