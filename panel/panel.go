@@ -126,6 +126,7 @@ func (p *Panel) Handler() http.Handler {
 	mux.Handle("POST /profile/password", p.auth(p.handleProfilePassword))
 
 	p.credentialRoutes(mux)
+	p.operationRoutes(mux)
 
 	mux.Handle("/", p.anon(func(w http.ResponseWriter, r *http.Request) error {
 		return roster.Errorf(roster.ENOTFOUND, "Page not found.")

@@ -15,18 +15,20 @@ import (
 // form shows exactly what was asked.
 type usersFilter struct {
 	Q, Status, Invitation, Role, Company, Sort, Cursor string
+	// Queue is a queue ID or roster.QueueNone (issue 5).
+	Queue string
 }
 
 func parseUsersFilter(q url.Values) usersFilter {
 	return usersFilter{Q: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), Invitation: q.Get("invitation"),
-		Role: q.Get("role"), Company: q.Get("company"), Sort: q.Get("sort"), Cursor: q.Get("cursor")}
+		Role: q.Get("role"), Company: q.Get("company"), Sort: q.Get("sort"), Cursor: q.Get("cursor"), Queue: q.Get("queue")}
 }
 
 // Values encodes the filter without the cursor.
 func (f usersFilter) Values() url.Values {
 	v := url.Values{}
 	for k, s := range map[string]string{"q": f.Q, "status": f.Status, "invitation": f.Invitation,
-		"role": f.Role, "company": f.Company, "sort": f.Sort} {
+		"role": f.Role, "company": f.Company, "sort": f.Sort, "queue": f.Queue} {
 		if s != "" {
 			v.Set(k, s)
 		}
@@ -36,13 +38,16 @@ func (f usersFilter) Values() url.Values {
 
 // Active reports whether any filter narrows the list.
 func (f usersFilter) Active() bool {
-	return f.Q != "" || f.Status != "" || f.Invitation != "" || f.Role != "" || f.Company != ""
+	return f.Q != "" || f.Status != "" || f.Invitation != "" || f.Role != "" || f.Company != "" || f.Queue != ""
 }
 
 // domain converts the filter for the store; ok is false when an ID is garbage.
 func (f usersFilter) domain() roster.UserFilter {
 	uf := roster.UserFilter{Query: f.Q, Status: roster.UserStatus(f.Status), Invitation: f.Invitation,
 		Sort: f.Sort, Cursor: f.Cursor}
+	if f.Queue == roster.QueueNone || isQueueID(f.Queue) {
+		uf.Queue = f.Queue
+	}
 	if id, ok := pathID(f.Role); ok {
 		uf.RoleID = &id
 	}
@@ -69,6 +74,7 @@ type usersView struct {
 	NewUser     *userFormView
 	Statuses    []string
 	Invitations []string
+	Ops         *usersOps
 }
 
 func (p *Panel) handleUsers(w http.ResponseWriter, r *http.Request) error {
@@ -129,6 +135,9 @@ func (p *Panel) handleUsers(w http.ResponseWriter, r *http.Request) error {
 	}
 	if a.Can(roster.PermUsersCreate) {
 		v.NewUser = p.newUserForm(v.page, a, roleCompany, v.Roles, v.Companies)
+	}
+	if v.Ops, err = p.usersOps(ctx, a); err != nil {
+		return err
 	}
 	return p.render(w, r, http.StatusOK, "users", v)
 }
@@ -198,7 +207,7 @@ func (p *Panel) handleUsersBulk(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := usersFilter{Q: r.PostFormValue("q"), Status: r.PostFormValue("status"), Invitation: r.PostFormValue("invitation"),
-		Role: r.PostFormValue("role"), Company: r.PostFormValue("company"), Sort: r.PostFormValue("sort")}
+		Role: r.PostFormValue("role"), Company: r.PostFormValue("company"), Sort: r.PostFormValue("sort"), Queue: r.PostFormValue("queue")}
 	v := &bulkView{page: p.newPage(w, r, "bulk.title", "users"), Action: action, Comment: strings.TrimSpace(r.PostFormValue("comment")),
 		IDs: formIDs(r.PostForm["id"]), All: r.PostFormValue("all") == "1", Filter: f}
 	v.Back = "/users?" + f.Values().Encode()
@@ -454,6 +463,7 @@ type userView struct {
 	CanCreds    bool
 	CanAudit    bool
 	ShowCompany bool
+	Ops         *userOps
 }
 
 func (p *Panel) userCard(w http.ResponseWriter, r *http.Request, id int64) (*userView, error) {
@@ -503,6 +513,9 @@ func (p *Panel) userCard(w http.ResponseWriter, r *http.Request, id int64) (*use
 	}
 	v.Form = map[string]string{"first_name": u.FirstName, "middle_name": u.MiddleName, "last_name": u.LastName,
 		"phone": u.Phone, "work_phone": u.WorkPhone, "position": u.Position}
+	if err := p.userOps(ctx, a, v); err != nil {
+		return nil, err
+	}
 	return v, nil
 }
 
