@@ -622,16 +622,13 @@ func (s *Server) handleMyPassword(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	ok, err := s.Hasher.Verify(ctx, a.User.PasswordHash, req.CurrentPassword)
-	if err != nil && err != secure.ErrMalformedHash {
+	ok, err := s.currentPasswordOK(r, a, req.CurrentPassword)
+	if err != nil {
 		return err
 	}
 	var v roster.Validation
 	if !ok {
 		v.Add("current_password", "wrong_password", "The current password is wrong.")
-		if _, err := s.Credentials.RecordLoginFailure(ctx, a.User.ID, addressOf(r), "wrong_current_password"); err != nil {
-			s.Logger.Error("record failure", "err", err)
-		}
 	}
 	roster.ValidatePassword(&v, "new_password", req.NewPassword, a.User, s.settingsOf(ctx, a.User.CompanyID).PasswordMinLength)
 	if err := v.Err(); err != nil {
@@ -674,12 +671,44 @@ type totpStart struct {
 	QRPNG      string `json:"qr_png"`
 }
 
+// passwordRequest is a body holding the caller's current password.
+type passwordRequest struct {
+	CurrentPassword string `json:"current_password"`
+}
+
+// currentPasswordOK verifies the caller's password before a change of
+// authentication factors (ASVS re-authentication); a wrong one counts as a
+// failed sign-in.
+func (s *Server) currentPasswordOK(r *http.Request, a *roster.Actor, pw string) (bool, error) {
+	ok, err := s.Hasher.Verify(r.Context(), a.User.PasswordHash, pw)
+	if err != nil && err != secure.ErrMalformedHash {
+		return false, err
+	}
+	if !ok {
+		if _, err := s.Credentials.RecordLoginFailure(r.Context(), a.User.ID, addressOf(r), "wrong_current_password"); err != nil {
+			s.Logger.Error("record failure", "err", err)
+		}
+	}
+	return ok, nil
+}
+
 // handleTOTPStart makes a new TOTP secret for the caller to scan; it takes
-// effect once a code confirms it.
+// effect once a code confirms it. The current password is required.
 func (s *Server) handleTOTPStart(w http.ResponseWriter, r *http.Request) error {
 	a, ctx := actorOf(r), r.Context()
 	if a.Impersonator != nil {
 		return roster.Errorf(roster.EFORBIDDEN, "You cannot set up two-factor authentication for an account you act as.")
+	}
+	var req passwordRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if ok, err := s.currentPasswordOK(r, a, req.CurrentPassword); err != nil {
+		return err
+	} else if !ok {
+		var v roster.Validation
+		v.Add("current_password", "wrong_password", "The current password is wrong.")
+		return v.Err()
 	}
 	if err := s.keys(ctx); err != nil {
 		return err
@@ -768,8 +797,8 @@ func (s *Server) handleMyMFA(w http.ResponseWriter, r *http.Request) error {
 	default:
 		v.Add("method", "invalid_choice", `The method is "email" or "none"; set up TOTP with POST /api/v1/me/2fa/totp.`)
 	}
-	ok, err := s.Hasher.Verify(ctx, a.User.PasswordHash, req.CurrentPassword)
-	if err != nil && err != secure.ErrMalformedHash {
+	ok, err := s.currentPasswordOK(r, a, req.CurrentPassword)
+	if err != nil {
 		return err
 	}
 	if !ok {

@@ -21,8 +21,8 @@ var (
 		description: "Needs the current password. TOTP is chosen by enrolling (POST /api/v1/me/2fa/totp). Ends your other sessions."}
 	docMyPassword = opDoc{tag: "me", summary: "Change my password", body: "MyPasswordRequest", status: 204,
 		description: "Needs the current password. Ends every other session of yours."}
-	docTOTPStart = opDoc{tag: "me", summary: "Start TOTP enrolment: a new secret and its QR code", status: 200, response: "TOTPStart",
-		description: "The secret takes effect once POST /api/v1/me/2fa/totp/confirm accepts a code from it."}
+	docTOTPStart = opDoc{tag: "me", summary: "Start TOTP enrolment: a new secret and its QR code", body: "PasswordRequest", status: 200, response: "TOTPStart",
+		description: "Needs the current password. The secret takes effect once POST /api/v1/me/2fa/totp/confirm accepts a code from it."}
 	docTOTPConfirm = opDoc{tag: "me", summary: "Confirm TOTP enrolment with a code", body: "CodeRequest", status: 200, response: "TOTPConfirmed", errors: []int{409},
 		description: "Answers 10 single-use recovery codes, shown this once."}
 	docMySessions      = opDoc{tag: "me", summary: "List my live sessions", status: 200, response: "SessionList"}
@@ -86,6 +86,7 @@ func withCredentialSchemas(m map[string]any) map[string]any {
 		"MyPasswordRequest":     closed(obj([]string{"current_password", "new_password"}, map[string]any{"current_password": str(), "new_password": str()})),
 		"MFAResendRequest":      closed(obj([]string{"mfa_token"}, map[string]any{"mfa_token": str()})),
 		"MyMFARequest":          closed(obj([]string{"method", "current_password"}, map[string]any{"method": enum(roster.MFAEmail, roster.MFANone), "current_password": str()})),
+		"PasswordRequest":       closed(obj([]string{"current_password"}, map[string]any{"current_password": str()})),
 		"CodeRequest":           closed(obj([]string{"code"}, map[string]any{"code": str()})),
 		"TOTPStart": obj([]string{"secret", "otpauth_url", "qr_png"}, map[string]any{"secret": str(), "otpauth_url": str(),
 			"qr_png": map[string]any{"type": "string", "contentEncoding": "base64", "description": "PNG image of the otpauth URL."}}),

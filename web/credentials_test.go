@@ -41,7 +41,7 @@ func credentialMatrixRows() []matrixRow {
 		{"POST", "/api/v1/auth/mfa/resend", fixed("/api/v1/auth/mfa/resend", map[string]string{"mfa_token": "nope"}), w{401, 401, 401, 401, 401, 401, 401}},
 		{"PUT", "/api/v1/me/2fa", fixed("/api/v1/me/2fa", map[string]string{"method": "none", "current_password": "wrong"}), w{401, 422, 422, 422, 422, 422, 422}},
 		{"POST", "/api/v1/me/password", fixed("/api/v1/me/password", map[string]string{"current_password": testPassword, "new_password": "short"}), w{401, 422, 422, 422, 422, 422, 422}},
-		{"POST", "/api/v1/me/2fa/totp", fixed("/api/v1/me/2fa/totp", nil), w{401, 200, 200, 200, 200, 200, 200}},
+		{"POST", "/api/v1/me/2fa/totp", fixed("/api/v1/me/2fa/totp", map[string]string{"current_password": testPassword}), w{401, 200, 200, 200, 200, 200, 200}},
 		// After the row above every persona has a pending secret, which "x" does not match.
 		{"POST", "/api/v1/me/2fa/totp/confirm", fixed("/api/v1/me/2fa/totp/confirm", map[string]string{"code": "x"}), w{401, 422, 422, 422, 422, 422, 422}},
 		{"GET", "/api/v1/me/sessions", fixed("/api/v1/me/sessions", nil), w{401, 200, 200, 200, 200, 200, 200}},
@@ -362,7 +362,8 @@ func TestTOTP(t *testing.T) {
 			OTPAuthURL string `json:"otpauth_url"`
 			QRPNG      string `json:"qr_png"`
 		}
-		e.expect("POST", "/api/v1/me/2fa/totp", tok, nil, 200).JSON(t, &start)
+		e.expect("POST", "/api/v1/me/2fa/totp", tok, map[string]string{"current_password": "wrong"}, 422)
+		e.expect("POST", "/api/v1/me/2fa/totp", tok, map[string]string{"current_password": testPassword}, 200).JSON(t, &start)
 		if start.Secret == "" || !strings.HasPrefix(start.OTPAuthURL, "otpauth://totp/") || start.QRPNG == "" {
 			t.Fatalf("enrolment: %+v", start)
 		}
