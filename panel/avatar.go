@@ -260,6 +260,32 @@ func (p *Panel) pageCredentials(r *http.Request, st *reqState, pg *page) {
 	if st.actor != nil && st.actor.User != nil {
 		pg.Avatar = avatarURL(st.actor.User.ID, p.avatarVersions(r.Context(), []int64{st.actor.User.ID})[st.actor.User.ID])
 	}
+	ctx := r.Context()
+	seen := map[int64]int64{}
+	pg.avatarOf = func(id int64) int64 {
+		v, ok := seen[id]
+		if !ok {
+			v = p.avatarVersions(ctx, []int64{id})[id]
+			seen[id] = v
+		}
+		return v
+	}
+}
+
+// avatarRef is a picture or the initials standing in for it.
+type avatarRef struct {
+	URL      string
+	Initials string
+}
+
+// AvatarFor is the avatar of a user shown beside their words (comments in
+// the event log); deleted authors get initials.
+func (pg *page) AvatarFor(id int64, name string) avatarRef {
+	ref := avatarRef{Initials: initials(name)}
+	if pg.avatarOf != nil && id > 0 {
+		ref.URL = avatarURL(id, pg.avatarOf(id))
+	}
+	return ref
 }
 
 // Initials are the signed-in user's initials, the avatar's fallback.

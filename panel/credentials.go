@@ -271,7 +271,9 @@ func (p *Panel) completeSignIn(w http.ResponseWriter, r *http.Request, u *roster
 			return err
 		}
 	}
-	p.clearCookie(w, mfaCookie)
+	if p.cookie(r, mfaCookie) != "" {
+		p.clearCookie(w, mfaCookie)
+	}
 	if u.PasswordTemporary {
 		token, err := p.createSession(r, u.ID, roster.SessionPasswordChange, roster.PasswordChangeTTL, roster.PasswordChangeTTL, nil, nil)
 		if err != nil {
@@ -546,6 +548,8 @@ type linkView struct {
 	MinLength int
 	// Problem is the key of the text saying why the link does not work.
 	Problem string
+	// Reset is set for a reset link, whose problem page offers a new one.
+	Reset bool
 }
 
 // invitedUser resolves a registration token; problem is a message key
@@ -570,7 +574,7 @@ func (p *Panel) invitedUser(r *http.Request) (u *roster.User, hash []byte, probl
 
 // linkProblem renders the page of a link that does not work.
 func (p *Panel) linkProblem(w http.ResponseWriter, r *http.Request, title, problem string) error {
-	v := &linkView{page: p.newPage(w, r, title, ""), Problem: problem}
+	v := &linkView{page: p.newPage(w, r, title, ""), Problem: problem, Reset: strings.HasPrefix(problem, "reset.")}
 	status := http.StatusNotFound
 	if strings.HasSuffix(problem, ".expired") {
 		status = http.StatusGone

@@ -96,6 +96,8 @@ type page struct {
 	idle time.Duration
 	// Avatar is the signed-in user's avatar URL, or "" for initials.
 	Avatar string
+	// avatarOf answers a user's avatar version (0: none), memoized.
+	avatarOf func(id int64) int64
 }
 
 // T translates a message key.

@@ -261,3 +261,11 @@ func (pg *page) IdleSeconds() int {
 	}
 	return int(pg.idle / time.Second)
 }
+
+// IntP dereferences an optional number for a template.
+func (pg *page) IntP(n *int) int {
+	if n == nil {
+		return 0
+	}
+	return *n
+}

@@ -144,7 +144,7 @@ func (p *Panel) handleUserAccess(w http.ResponseWriter, r *http.Request) error {
 	if len(bad) > 0 {
 		val.Add("ip_allowlist", "allowlist_entries", strings.Join(bad, "\n"))
 	} else if _, err := roster.ParseAllowlist(entries); err != nil {
-		val.Add("ip_allowlist", "too_many", i18n.T(st.lang, "access.too_many", roster.MaxAllowlistEntries))
+		val.Add("ip_allowlist", "allowlist_too_many", i18n.T(st.lang, "access.too_many", roster.MaxAllowlistEntries))
 	}
 	upd := roster.AccessUpdate{IPAllowlist: &entries}
 	idle := strings.TrimSpace(r.PostFormValue("idle_timeout"))
