@@ -198,6 +198,7 @@ const (
 	EventMFAReset            = "user.mfa_reset"
 	EventMFADisabled         = "user.mfa_disabled"
 	EventRecoveryCodeUsed    = "auth.recovery_code_used"
+	EventRecoveryCodesNew    = "user.recovery_codes_replaced"
 	EventSessionsEnded       = "auth.sessions_ended"
 	EventCompanySettings     = "company.settings_changed"
 	EventSignInRefusedByAddr = "auth.sign_in_refused_address"
@@ -206,7 +207,7 @@ const (
 func init() {
 	EventTypes = append(EventTypes, EventInvitationAccepted, EventPasswordResetSent, EventUserUnlocked,
 		EventUserLocked, EventUserAccessChanged, EventMFAEnabled, EventMFAReset, EventMFADisabled,
-		EventRecoveryCodeUsed, EventSessionsEnded, EventCompanySettings, EventSignInRefusedByAddr)
+		EventRecoveryCodeUsed, EventRecoveryCodesNew, EventSessionsEnded, EventCompanySettings, EventSignInRefusedByAddr)
 }
 
 // CredentialService stores everything about getting in: invitations,
@@ -260,6 +261,9 @@ type CredentialService interface {
 	UseTOTPStep(ctx context.Context, userID int64, step int64) (bool, error)
 	// RecoveryCodeHashes returns the unused recovery code hashes.
 	RecoveryCodeHashes(ctx context.Context, userID int64) ([][]byte, error)
+	// ReplaceRecoveryCodes gives a TOTP user new recovery codes, the old
+	// ones dying; ECONFLICT when the user has no TOTP.
+	ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte) error
 	// UseRecoveryCode deletes one recovery code; false when it was used already.
 	UseRecoveryCode(ctx context.Context, userID int64, hash []byte) (bool, error)
 	// SetMFAMethod sets e-mail codes or no second factor: the admin actions

@@ -442,6 +442,31 @@ func replaceRecoveryCodes(ctx context.Context, tx *Tx, userID int64, hashes [][]
 	return nil
 }
 
+// ReplaceRecoveryCodes gives a TOTP user new recovery codes.
+func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	u, err := findUser(ctx, tx, roster.Scope{All: true}, userID)
+	if err != nil {
+		return err
+	}
+	if u.MFAMethod != roster.MFATOTP {
+		return roster.Errorf(roster.ECONFLICT, "Recovery codes come with TOTP; set up TOTP first.")
+	}
+	if err := replaceRecoveryCodes(ctx, tx, u.ID, hashes); err != nil {
+		return err
+	}
+	e := selfEvent(tx, roster.EventRecoveryCodesNew, u)
+	e.After = map[string]any{"codes": len(hashes)}
+	if err := writeEvent(ctx, tx, e); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
 // UseTOTPStep records step as used if it is later than the stored one.
 func (s *Store) UseTOTPStep(ctx context.Context, userID int64, step int64) (bool, error) {
 	r, err := s.db.ExecContext(ctx, `UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, step, userID)

@@ -34,6 +34,7 @@ func (s *Server) credentialRoutes() []route {
 		{"PUT", "/api/v1/me/2fa", authenticated(), s.handleMyMFA, docMyMFA},
 		{"POST", "/api/v1/me/2fa/totp", authenticated(), s.handleTOTPStart, docTOTPStart},
 		{"POST", "/api/v1/me/2fa/totp/confirm", authenticated(), s.handleTOTPConfirm, docTOTPConfirm},
+		{"POST", "/api/v1/me/2fa/recovery-codes", authenticated(), s.handleRecoveryCodes, docRecoveryCodes},
 		{"GET", "/api/v1/me/sessions", authenticated(), s.handleMySessions, docMySessions},
 		{"DELETE", "/api/v1/me/sessions/{id}", authenticated(), s.handleMySessionDelete, docMySessionDelete},
 		{"POST", "/api/v1/users/{id}/unlock", P(roster.PermUsersCredentials), s.handleUserUnlock, docUserUnlock},
@@ -765,6 +766,31 @@ func (s *Server) handleTOTPConfirm(w http.ResponseWriter, r *http.Request) error
 	}
 	codes, hashes := mfa.NewRecoveryCodes(mfa.DefaultRecoveryCodes)
 	if err := s.Credentials.ConfirmTOTP(ctx, a.User.ID, step, hashes); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"mfa_method": roster.MFATOTP, "recovery_codes": codes})
+}
+
+// handleRecoveryCodes replaces the caller's recovery codes with 10 new
+// ones, shown this once. The current password is required.
+func (s *Server) handleRecoveryCodes(w http.ResponseWriter, r *http.Request) error {
+	a := actorOf(r)
+	if a.Impersonator != nil {
+		return roster.Errorf(roster.EFORBIDDEN, "You cannot change the recovery codes of an account you act as.")
+	}
+	var req passwordRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if ok, err := s.currentPasswordOK(r, a, req.CurrentPassword); err != nil {
+		return err
+	} else if !ok {
+		var v roster.Validation
+		v.Add("current_password", "wrong_password", "The current password is wrong.")
+		return v.Err()
+	}
+	codes, hashes := mfa.NewRecoveryCodes(mfa.DefaultRecoveryCodes)
+	if err := s.Credentials.ReplaceRecoveryCodes(r.Context(), a.User.ID, hashes); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"mfa_method": roster.MFATOTP, "recovery_codes": codes})

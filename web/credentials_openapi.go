@@ -25,6 +25,8 @@ var (
 		description: "Needs the current password. The secret takes effect once POST /api/v1/me/2fa/totp/confirm accepts a code from it."}
 	docTOTPConfirm = opDoc{tag: "me", summary: "Confirm TOTP enrolment with a code", body: "CodeRequest", status: 200, response: "TOTPConfirmed", errors: []int{409},
 		description: "Answers 10 single-use recovery codes, shown this once."}
+	docRecoveryCodes = opDoc{tag: "me", summary: "Replace my recovery codes", body: "PasswordRequest", status: 200, response: "TOTPConfirmed", errors: []int{409},
+		description: "Needs the current password and TOTP. Answers 10 new single-use codes, shown this once; the old ones stop working."}
 	docMySessions      = opDoc{tag: "me", summary: "List my live sessions", status: 200, response: "SessionList"}
 	docMySessionDelete = opDoc{tag: "me", summary: "End one of my sessions", status: 204}
 	docUserUnlock      = opDoc{tag: "users", summary: "Lift a user's sign-in lock after too many failures", status: 200, response: "User"}

@@ -44,6 +44,7 @@ func credentialMatrixRows() []matrixRow {
 		{"POST", "/api/v1/me/2fa/totp", fixed("/api/v1/me/2fa/totp", map[string]string{"current_password": testPassword}), w{401, 200, 200, 200, 200, 200, 200}},
 		// After the row above every persona has a pending secret, which "x" does not match.
 		{"POST", "/api/v1/me/2fa/totp/confirm", fixed("/api/v1/me/2fa/totp/confirm", map[string]string{"code": "x"}), w{401, 422, 422, 422, 422, 422, 422}},
+		{"POST", "/api/v1/me/2fa/recovery-codes", fixed("/api/v1/me/2fa/recovery-codes", map[string]string{"current_password": testPassword}), w{401, 409, 409, 409, 409, 409, 409}},
 		{"GET", "/api/v1/me/sessions", fixed("/api/v1/me/sessions", nil), w{401, 200, 200, 200, 200, 200, 200}},
 		{"DELETE", "/api/v1/me/sessions/{id}", fixed("/api/v1/me/sessions/999999", nil), w{401, 404, 404, 404, 404, 404, 404}},
 		{"POST", "/api/v1/users/{id}/unlock", onVictim("/unlock", nil), w{401, 200, 200, 403, 403, 404, 200}},
@@ -411,6 +412,20 @@ func TestTOTP(t *testing.T) {
 			e.expect("POST", "/api/v1/auth/mfa", "", map[string]string{"mfa_token": a.MFAToken, "code": strings.ToUpper(conf.RecoveryCodes[0])}, 200)
 			a = step()
 			e.expect("POST", "/api/v1/auth/mfa", "", map[string]string{"mfa_token": a.MFAToken, "code": conf.RecoveryCodes[0]}, 401)
+		})
+		t.Run("NewRecoveryCodes", func(t *testing.T) {
+			e.t = t
+			tok := e.token("emp")
+			var fresh struct {
+				RecoveryCodes []string `json:"recovery_codes"`
+			}
+			e.expect("POST", "/api/v1/me/2fa/recovery-codes", tok, map[string]string{"current_password": testPassword}, 200).JSON(t, &fresh)
+			if len(fresh.RecoveryCodes) != 10 {
+				t.Fatalf("codes %v", fresh.RecoveryCodes)
+			}
+			a := step()
+			e.expect("POST", "/api/v1/auth/mfa", "", map[string]string{"mfa_token": a.MFAToken, "code": conf.RecoveryCodes[1]}, 401) // old codes died
+			e.expect("POST", "/api/v1/auth/mfa", "", map[string]string{"mfa_token": a.MFAToken, "code": fresh.RecoveryCodes[1]}, 200)
 		})
 		t.Run("ResetDoesNotBypass", func(t *testing.T) {
 			e.t = t
