@@ -279,6 +279,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Companies: store, Users: store, Roles: store, Sessions: store, Events: store,
 		Hasher: hasher, Clock: time.Now, Logger: logger, TrustedProxies: cfg.TrustedProxies,
 		Secure: strings.HasPrefix(baseURL, "https://"),
+		// The same master key and outbox as the API, so either reads the
+		// TOTP secrets and e-mail the other wrote.
+		Outbox: box, SecretKey: key, BaseURL: baseURL, NotifyJobs: mailWorker.Notify,
 	})
 	httpServer := &http.Server{
 		Handler:           mount(srv.Handler(), pnl.Handler()),
