@@ -109,7 +109,7 @@ func TestOperationsScenarios(t *testing.T) {
 				{name: "create", as: "admin", method: post, path: "/queues", form: url.Values{"name": {"Day queue"}}, wantStatus: 303},
 				{name: "duplicate", as: "admin", method: post, path: "/queues", form: url.Values{"name": {"Day queue"}}, wantStatus: 422, want: []string{"This is already taken."}},
 				{name: "queue page with picker", as: "admin", method: get, path: "/queues/{queue}", wantStatus: 200,
-					want: []string{"Add agents to this queue", `name="user_ids" value="{olga}"`, `name="user_ids" value="{boris}"`, "/queues/{queue}/delete"},
+					want:    []string{"Add agents to this queue", `name="user_ids" value="{olga}"`, `name="user_ids" value="{boris}"`, "/queues/{queue}/delete"},
 					notWant: []string{`value="{blocked}"`, `value="{hugo}"`}},
 				{name: "picker search without JavaScript", as: "admin", method: get, path: "/queues/{queue}?q=kuzn", wantStatus: 200, want: []string{`value="{boris}"`}, notWant: []string{`value="{olga}"`}},
 				{name: "add needs a choice", as: "admin", method: post, path: "/queues/{queue}/members", form: url.Values{}, wantStatus: 422, want: []string{"Choose at least one user."}},
