@@ -104,16 +104,21 @@ func TestCredentialScreenshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, lang := range []string{"en", "ru"} {
-		b := newTab(t, alloc, f, base, "cred-screens-"+lang)
+		var b *tab
+		// Each part gets its own tab (a tab's deadline is 30 s), in lang.
+		part := func(name string) {
+			b = newTab(t, alloc, f, base, "cred-screens-"+lang+"-"+name)
+			if lang == "ru" {
+				b.open("/signin")
+				b.do(chromedp.Click(chromedp.CSS(`.lang button[value=ru]`)), chromedp.WaitVisible(chromedp.CSS(`.lang button[value=ru][aria-pressed=true]`)))
+			}
+		}
+		part("anonymous")
 		shot := func(name string) {
 			b.screenshot(filepath.Join(dir, fmt.Sprintf("%s-c%s.png", lang, name)))
 		}
 		signOut := func() {
 			b.do(chromedp.Click(chromedp.CSS(`form[action="/signout"] button`)), chromedp.WaitVisible(chromedp.CSS("#username")))
-		}
-		b.open("/signin")
-		if lang == "ru" {
-			b.do(chromedp.Click(chromedp.CSS(`.lang button[value=ru]`)), chromedp.WaitVisible(chromedp.CSS(`.lang button[value=ru][aria-pressed=true]`)))
 		}
 		b.open("/password/forgot")
 		shot("01-forgot")
@@ -132,10 +137,11 @@ func TestCredentialScreenshots(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.open("/register/" + token)
-		b.do(chromedp.SendKeys(chromedp.CSS("#r-last"), "Kaur"), chromedp.SendKeys(chromedp.CSS("#r-password"), "kaur"), chromedp.SendKeys(chromedp.CSS("#r-confirm"), "kaur"),
+		b.do(chromedp.SendKeys(chromedp.CSS("#r-first"), "Nina"), chromedp.SendKeys(chromedp.CSS("#r-last"), "Kaur"), chromedp.SendKeys(chromedp.CSS("#r-password"), "kaur"), chromedp.SendKeys(chromedp.CSS("#r-confirm"), "kaur"),
 			chromedp.Click(chromedp.CSS(`form[action^="/register/"] button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(".field-error")))
 		shot("06-register-errors")
 
+		part("admin")
 		b.signIn("admin")
 		b.open("/users/{dispatcher}")
 		b.do(chromedp.Click(chromedp.CSS("#access-section summary")))
@@ -154,6 +160,7 @@ func TestCredentialScreenshots(t *testing.T) {
 		signOut()
 
 		who := map[string]string{"en": "olga", "ru": "boris"}[lang]
+		part("security")
 		b.signIn(who)
 		b.open("/profile/security")
 		b.do(chromedp.Click(chromedp.CSS(`form[action="/profile/security/totp"] button`)), chromedp.WaitVisible(chromedp.CSS("#totp-secret")))
@@ -165,6 +172,7 @@ func TestCredentialScreenshots(t *testing.T) {
 		b.open("/profile/security")
 		b.eval(`(function(){var d=document.getElementById('idle-warning');document.getElementById('idle-text').textContent=d.getAttribute('data-template').replace('%d','60');d.showModal();return ''})()`)
 		shot("14-idle-warning")
+		b.eval(`(function(){document.getElementById('idle-warning').close();return ''})()`)
 		signOut()
 		b.do(chromedp.SendKeys(chromedp.CSS("#username"), f.users[who].Email), chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
 			chromedp.Click(chromedp.CSS(`form[action="/signin"] button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS("#code")))
@@ -172,6 +180,7 @@ func TestCredentialScreenshots(t *testing.T) {
 		b.do(chromedp.SendKeys(chromedp.CSS("#code"), "000000"), chromedp.Click(chromedp.CSS(`form[action="/signin/2fa"] button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS("#mfa-error")))
 		shot("16-signin-2fa-wrong")
 
+		part("lock")
 		for range 10 {
 			b.open("/signin")
 			b.do(chromedp.SendKeys(chromedp.CSS("#username"), "dmitri@northwind.test"), chromedp.SendKeys(chromedp.CSS("#password"), "wrong-password-1"),
