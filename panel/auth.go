@@ -336,7 +336,12 @@ func (p *Panel) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 				reason = "status_" + string(u.Status)
 			}
 		}
-		p.recordFailure(r, id, reason)
+		// The failure that locks the account says so at once.
+		if until := p.recordFailure(r, id, reason); until != nil && u != nil && !ok {
+			u.LockedUntil = until
+			v.Error = p.lockMessage(w, r, u)
+			return p.render(w, r, http.StatusTooManyRequests, "signin", v)
+		}
 		return fail("signin.error.invalid")
 	}
 	if u.AuthMethod != roster.AuthEmail {

@@ -224,19 +224,23 @@ func (p *Panel) lockMessage(w http.ResponseWriter, r *http.Request, u *roster.Us
 	return i18n.T(lang, "signin.error.locked", waitText(lang, wait))
 }
 
-// recordFailure counts a refused sign-in against the address and account.
-func (p *Panel) recordFailure(r *http.Request, userID int64, reason string) {
+// recordFailure counts a refused sign-in against the address and account;
+// it answers the end of the lock when this failure locked the account.
+func (p *Panel) recordFailure(r *http.Request, userID int64, reason string) *time.Time {
 	if p.Credentials == nil {
 		if userID != 0 {
 			if err := p.Users.RecordSignInFailure(r.Context(), userID, reason); err != nil {
 				p.Logger.Error("record sign-in failure", "err", err)
 			}
 		}
-		return
+		return nil
 	}
-	if _, err := p.Credentials.RecordLoginFailure(p.anonymous(r), userID, p.clientAddress(r), reason); err != nil {
+	res, err := p.Credentials.RecordLoginFailure(p.anonymous(r), userID, p.clientAddress(r), reason)
+	if err != nil {
 		p.Logger.Error("record sign-in failure", "user_id", userID, "err", err)
+		return nil
 	}
+	return res.LockedUntil
 }
 
 // ---- after the password ----
