@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -146,23 +147,50 @@ type userSearch struct {
 	totalEstimated bool
 }
 
-// pgExactMax is the largest estimated number of matches of a one-company
-// search that PostgreSQL counts and sorts by name: the trigram bitmap and a
-// sort of that many rows stay within a few milliseconds. Commoner terms are
-// paged in creation order along the company index, which stops after one
-// page, and their total is the planner's estimate.
-const pgExactMax = 1000
+// pgSample is how many of a company's users, in creation order, a
+// PostgreSQL search looks at to tell a common term from a rare one.
+const pgSample = 2000
 
-// searchPostgres plans a PostgreSQL search from the planner's estimate of
-// its matches in the company.
-func (d dialect) searchPostgres(ctx context.Context, q querier, like, pattern string, company int64, byName bool) (userSearch, error) {
-	if company == 0 {
+// pgCommonInSample is the number of matches in the sample above which a term
+// counts as common (1%): its matches are too many to sort by name quickly,
+// and walking the company in creation order finds a page of them at once.
+const pgCommonInSample = 20
+
+// searchPostgres plans a PostgreSQL search in one company. A rare term is
+// served by users_company_trgm, a GIN index of the search text's trigrams
+// prefixed with the company (so its posting lists are per company and a
+// search never touches other companies' rows), then counted exactly and
+// sorted by name. A common term, recognised from a sample of the company,
+// is paged in creation order with an estimated total.
+func (d dialect) searchPostgres(ctx context.Context, q querier, b *sqlBuilder, like, term, pattern string, company int64) (userSearch, error) {
+	if company == 0 || !hasTrigram(term) {
 		return userSearch{cond: like}, nil
 	}
+	var sampled, matched int
+	if err := q.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE s.search LIKE $2 ESCAPE '\')
+		FROM (SELECT u.search FROM users u WHERE u.company_id = $1 ORDER BY u.id LIMIT `+strconv.Itoa(pgSample)+`) s`,
+		company, pattern).Scan(&sampled, &matched); err != nil {
+		return userSearch{}, fmt.Errorf("search sample: %w", err)
+	}
+	if sampled == pgSample && matched > pgCommonInSample {
+		size, err := companySizeEstimate(ctx, q, company)
+		if err != nil {
+			return userSearch{}, err
+		}
+		est := max(matched, size*matched/sampled)
+		return userSearch{cond: like, creationOrder: true, total: min(est, totalCap), totalKnown: true,
+			totalEstimated: true, totalCapped: est > totalCap}, nil
+	}
+	keys := `roster_trgm_keys(u.company_id, u.search) @> roster_search_keys(` + b.arg(company) + `, ` + b.arg(term) + `)`
+	return userSearch{cond: keys + ` AND ` + like}, nil
+}
+
+// companySizeEstimate is the planner's estimate of a company's users, from
+// the column statistics: no rows are read.
+func companySizeEstimate(ctx context.Context, q querier, company int64) (int, error) {
 	var plan string
-	if err := q.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 FROM users u WHERE u.company_id = $1
-		AND u.search LIKE $2 ESCAPE '\'`, company, pattern).Scan(&plan); err != nil {
-		return userSearch{}, fmt.Errorf("search estimate: %w", err)
+	if err := q.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 FROM users u WHERE u.company_id = $1`, company).Scan(&plan); err != nil {
+		return 0, fmt.Errorf("company size estimate: %w", err)
 	}
 	var p []struct {
 		Plan struct {
@@ -170,22 +198,33 @@ func (d dialect) searchPostgres(ctx context.Context, q querier, like, pattern st
 		}
 	}
 	if err := json.Unmarshal([]byte(plan), &p); err != nil || len(p) == 0 {
-		return userSearch{}, fmt.Errorf("search estimate: %q: %w", plan, err)
+		return 0, fmt.Errorf("company size estimate: %q: %w", plan, err)
 	}
-	est := int(p[0].Plan.Rows)
-	if est <= pgExactMax {
-		return userSearch{cond: like}, nil
+	return int(p[0].Plan.Rows), nil
+}
+
+// hasTrigram reports whether term holds three letters or digits in a row,
+// so that the trigram index has something to look up.
+func hasTrigram(term string) bool {
+	run := 0
+	for _, r := range term {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			if run++; run == 3 {
+				return true
+			}
+		} else {
+			run = 0
+		}
 	}
-	return userSearch{cond: like, creationOrder: true, total: min(est, totalCap), totalKnown: true,
-		totalEstimated: true, totalCapped: est > totalCap}, nil
+	return false
 }
 
 // search returns how the lowered search term applies, adding its arguments
 // to b. company is the one company searched, or 0 for several; byName says
 // the page is wanted in name order.
 //
-// PostgreSQL: a LIKE served by the pg_trgm GIN index, which the planner
-// weighs against walking the ordered company index.
+// PostgreSQL: see searchPostgres; searches over several companies are a
+// LIKE served by the pg_trgm GIN index.
 //
 // SQLite: the FTS5 trigram index (whose rowid is company_id << 32 | id, so
 // one company is a rowid range) counts the company's matches. Up to
@@ -197,7 +236,7 @@ func (d dialect) search(ctx context.Context, q querier, b *sqlBuilder, term stri
 	pattern := "%" + escapeLike(term) + "%"
 	like := `u.search LIKE ` + b.arg(pattern) + ` ESCAPE '\'`
 	if d.name == dialectPostgres {
-		return d.searchPostgres(ctx, q, like, pattern, company, byName)
+		return d.searchPostgres(ctx, q, b, like, term, pattern, company)
 	}
 	if len([]rune(term)) < 3 {
 		return userSearch{cond: like}, nil

@@ -43,3 +43,60 @@ func TestLoadFake(t *testing.T) {
 		}
 	})
 }
+
+// TestSearchMatchesLike checks, on a company bigger than the search sample,
+// that every search plan (rare terms through the company trigram index,
+// common ones in creation order) returns exactly the users whose search
+// text contains the term, each once, across all pages.
+func TestSearchMatchesLike(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.ForEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		must(t, sqlstore.LoadFake(ctx, s, sqlstore.LoadOptions{Users: 3000, Companies: 3, BigCompanyUsers: 2600, Seed: 11}))
+		var big int64
+		must(t, s.DB().QueryRowContext(ctx, `SELECT id FROM companies WHERE name = $1`, sqlstore.BigCompanyName).Scan(&big))
+		scope := roster.Scope{CompanyIDs: []int64{big}}
+		for _, term := range []string{"ova", "kuzn", "кузн", "ivan", "ив", "824", "-1", "@corp", "na.", "zzqx", "5 0"} {
+			want := map[int64]bool{}
+			// An all-digit term also matches the user with that ID.
+			rows, err := s.DB().QueryContext(ctx, `SELECT id FROM users WHERE company_id = $1
+				AND (search LIKE $2 OR CAST(id AS TEXT) = $3)`, big, "%"+term+"%", term)
+			must(t, err)
+			for rows.Next() {
+				var id int64
+				must(t, rows.Scan(&id))
+				want[id] = true
+			}
+			must(t, rows.Err())
+			rows.Close()
+			got := map[int64]bool{}
+			f := roster.UserFilter{Query: term, Limit: 200}
+			for {
+				p, err := s.Users(ctx, scope, f)
+				must(t, err)
+				for _, u := range p.Items {
+					if got[u.ID] {
+						t.Fatalf("%q: user %d on two pages", term, u.ID)
+					}
+					got[u.ID] = true
+				}
+				if !p.TotalEstimated && !p.TotalCapped && p.Total != len(want) {
+					t.Errorf("%q: total %d, want %d", term, p.Total, len(want))
+				}
+				if p.NextCursor == "" {
+					break
+				}
+				f.Cursor = p.NextCursor
+			}
+			if len(got) != len(want) {
+				t.Errorf("%q: %d users found, want %d", term, len(got), len(want))
+			}
+			for id := range want {
+				if !got[id] {
+					t.Errorf("%q: user %d missing", term, id)
+					break
+				}
+			}
+		}
+	})
+}
