@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -431,6 +432,42 @@ func TestAvatarUpload(t *testing.T) {
 		}
 		if rec := c.get("/profile"); strings.Contains(rec.Body.String(), "/avatars/") {
 			t.Fatal("avatar still shown")
+		}
+	})
+}
+
+// TestPanelInvitationMailed: an invitation made in the panel is e-mailed,
+// and its link registers the user; a resend kills the old link.
+func TestPanelInvitationMailed(t *testing.T) {
+	sqlstoretest.ForEachEngineClock(t, func(t *testing.T, s *sqlstore.Store, clock *sqlstoretest.Clock) {
+		f := newFixture(t, s, clock)
+		a := f.signedIn("admin")
+		rec := a.post("/users", url.Values{"auth_method": {"email"}, "email": {"zoe@northwind.test"}, "role_ids": {f.expand("{role:employee}")}, "credentials": {"invitation"}})
+		if rec.Code != 303 {
+			t.Fatalf("invite: %d %.800s", rec.Code, rec.Body.String())
+		}
+		first := f.lastLink("zoe@northwind.test", "/register/")
+		if rec := f.client().get(first); rec.Code != 200 {
+			t.Fatalf("first link: %d", rec.Code)
+		}
+		u, err := s.UserByUsername(context.Background(), "zoe@northwind.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Second)
+		if rec := a.post("/users/"+strconv.FormatInt(u.ID, 10)+"/invitation", nil); rec.Code != 303 {
+			t.Fatalf("resend: %d", rec.Code)
+		}
+		second := f.lastLink("zoe@northwind.test", "/register/")
+		if second == first {
+			t.Fatal("resend sent the same link")
+		}
+		if rec := f.client().get(first); rec.Code != 404 {
+			t.Fatalf("old link after resend: %d", rec.Code)
+		}
+		c := f.client()
+		if rec := c.post(second, url.Values{"first_name": {"Zoe"}, "last_name": {"Lane"}, "password": {"orbit-willow-canvas"}, "confirm_password": {"orbit-willow-canvas"}}); rec.Code != 303 {
+			t.Fatalf("register: %d %.800s", rec.Code, rec.Body.String())
 		}
 	})
 }

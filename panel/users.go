@@ -426,8 +426,20 @@ func (p *Panel) handleUserCreate(w http.ResponseWriter, r *http.Request) error {
 		}
 		u.PasswordHash, u.PasswordTemporary = hash, true
 	}
-	if err := p.Users.CreateUser(ctx, u, n.RoleIDs, invHash, invExpiry); err != nil {
+	// The invitation e-mail is written with the user, in one transaction.
+	var jobs []*roster.Job
+	if invHash != nil && p.Credentials != nil {
+		h, exp, job, err := p.invitationJob(r, u)
+		if err != nil {
+			return err
+		}
+		invHash, invExpiry, jobs = h, exp, append(jobs, job)
+	}
+	if err := p.Users.CreateUser(ctx, u, n.RoleIDs, invHash, invExpiry, jobs...); err != nil {
 		return fail(err)
+	}
+	if len(jobs) > 0 {
+		p.jobsWritten()
 	}
 	if n.Credentials == roster.CredentialsGenerated {
 		v := &createdView{page: p.newPage(w, r, "created.title", "users"), User: u, Password: password}
@@ -636,8 +648,23 @@ func (p *Panel) handleUserDelete(w http.ResponseWriter, r *http.Request) error {
 
 func (p *Panel) handleUserInvitation(w http.ResponseWriter, r *http.Request) error {
 	return p.userAction(w, r, roster.PermUsersCredentials, "", "flash.invitation_sent", func(ctx context.Context, a *roster.Actor, id int64) error {
-		_, hash := secure.NewToken()
-		return p.Users.ResendInvitation(ctx, a.Scope, id, hash, p.Clock().Add(roster.InvitationTTL))
+		if p.Credentials == nil {
+			_, hash := secure.NewToken()
+			return p.Users.ResendInvitation(ctx, a.Scope, id, hash, p.Clock().Add(roster.InvitationTTL))
+		}
+		u, err := p.Users.UserByID(ctx, a.Scope, id)
+		if err != nil {
+			return err
+		}
+		hash, expiry, job, err := p.invitationJob(r, u)
+		if err != nil {
+			return err
+		}
+		if err := p.Users.ResendInvitation(ctx, a.Scope, id, hash, expiry, job); err != nil {
+			return err
+		}
+		p.jobsWritten()
+		return nil
 	})
 }
 
