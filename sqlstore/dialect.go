@@ -65,6 +65,13 @@ func openDBs(cfg Config) (writer, reader *sql.DB, d dialect, err error) {
 		if _, ok := pc.RuntimeParams["jit"]; !ok {
 			pc.RuntimeParams["jit"] = "off"
 		}
+		// pgx prepares every statement; after five runs PostgreSQL would plan
+		// it once for any parameters, and a generic plan cannot tell a search
+		// term matching half a company from one matching nobody. Planning a
+		// list query costs well under a millisecond.
+		if _, ok := pc.RuntimeParams["plan_cache_mode"]; !ok {
+			pc.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+		}
 		db := stdlib.OpenDB(*pc)
 		db.SetMaxOpenConns(20)
 		db.SetMaxIdleConns(20)
@@ -136,6 +143,9 @@ type userSearch struct {
 	// "users_fts f CROSS JOIN users u" and orders by f.rowid.
 	fts     bool
 	company int64
+	// keyed says the condition uses the company trigram index, which implies
+	// the company: no other index should be combined with it.
+	keyed bool
 	// creationOrder says the page comes in id (creation) order, whatever
 	// the order asked for: sorting the matches would cost too much.
 	creationOrder bool
@@ -149,12 +159,12 @@ type userSearch struct {
 
 // pgSample is how many of a company's users, in creation order, a
 // PostgreSQL search looks at to tell a common term from a rare one.
-const pgSample = 2000
+const pgSample = 500
 
 // pgCommonInSample is the number of matches in the sample above which a term
 // counts as common (1%): its matches are too many to sort by name quickly,
 // and walking the company in creation order finds a page of them at once.
-const pgCommonInSample = 20
+const pgCommonInSample = 5
 
 // searchPostgres plans a PostgreSQL search in one company. A rare term is
 // served by users_company_trgm, a GIN index of the search text's trigrams
@@ -181,8 +191,12 @@ func (d dialect) searchPostgres(ctx context.Context, q querier, b *sqlBuilder, l
 		return userSearch{cond: like, creationOrder: true, total: min(est, totalCap), totalKnown: true,
 			totalEstimated: true, totalCapped: est > totalCap}, nil
 	}
+	// The keys imply the company, and they are all the index work needed:
+	// the LIKE is written so that the planner cannot add the global trigram
+	// index to the bitmap (see userFilterSQL for the company condition).
 	keys := `roster_trgm_keys(u.company_id, u.search) @> roster_search_keys(` + b.arg(company) + `, ` + b.arg(term) + `)`
-	return userSearch{cond: keys + ` AND ` + like}, nil
+	recheck := strings.Replace(like, "u.search", "(u.search || '')", 1)
+	return userSearch{cond: keys + ` AND ` + recheck, keyed: true}, nil
 }
 
 // companySizeEstimate is the planner's estimate of a company's users, from
