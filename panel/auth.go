@@ -191,59 +191,16 @@ func (p *Panel) loadSession(ctx context.Context, token, address string) (*roster
 	if sess.Kind != roster.SessionWeb && sess.Kind != roster.SessionSwitch {
 		return nil, nil, errSignedOut
 	}
-	actor, err := p.buildActor(ctx, sess.UserID)
-	if err != nil {
-		return nil, nil, err
-	}
-	if sess.Kind == roster.SessionSwitch && sess.ImpersonatorID != nil {
-		imp, err := p.Users.UserByID(ctx, roster.Scope{All: true}, *sess.ImpersonatorID)
-		if err != nil || imp.Status != roster.StatusActive {
-			return nil, nil, errSignedOut
-		}
-		actor.Impersonator = imp
-	}
-	actor.SessionID, actor.SessionKind, actor.Address = sess.ID, sess.Kind, address
-	// The IP allowlist holds on every request, not only at sign-in (A3).
-	if !actor.User.Allows(address) {
+	actor, err := roster.ActorForSession(ctx, p.Users, p.Companies, sess, address)
+	if roster.ErrorCode(err) == roster.EUNAUTHORIZED || err == roster.ErrAddressNotAllowed {
 		return nil, nil, errSignedOut
+	} else if err != nil {
+		return nil, nil, err
 	}
 	if err := p.Sessions.TouchSession(ctx, sess.ID, now); err != nil {
 		return nil, nil, err
 	}
 	return sess, actor, nil
-}
-
-// buildActor loads a user, their company and effective permissions; a user
-// who is not active is signed out.
-func (p *Panel) buildActor(ctx context.Context, userID int64) (*roster.Actor, error) {
-	u, err := p.Users.UserByID(ctx, roster.Scope{All: true}, userID)
-	if roster.ErrorCode(err) == roster.ENOTFOUND {
-		return nil, errSignedOut
-	} else if err != nil {
-		return nil, err
-	}
-	if u.Status != roster.StatusActive {
-		return nil, errSignedOut
-	}
-	perms, err := p.Users.UserPermissions(ctx, u.ID)
-	if err != nil {
-		return nil, err
-	}
-	company, err := p.Companies.CompanyByID(ctx, roster.Scope{All: true}, u.CompanyID)
-	if err != nil {
-		return nil, err
-	}
-	a := &roster.Actor{User: u, Company: company, Permissions: perms, MainAdmin: u.HasRole(roster.RoleMainAdmin)}
-	if a.MainAdmin {
-		a.Scope = roster.Scope{All: true}
-	} else {
-		deps, err := p.Companies.DependentIDs(ctx, u.CompanyID)
-		if err != nil {
-			return nil, err
-		}
-		a.Scope = roster.Scope{CompanyIDs: append([]int64{u.CompanyID}, deps...)}
-	}
-	return a, nil
 }
 
 func (p *Panel) redirectSignIn(w http.ResponseWriter, r *http.Request) {

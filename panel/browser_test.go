@@ -356,7 +356,10 @@ func TestBrowser(t *testing.T) {
 		if got := b.text(".topbar .company"); got != "Harbor Taxi" {
 			t.Errorf("company %q", got)
 		}
-		b.do(chromedp.Click(chromedp.CSS(".switch-banner button")), chromedp.WaitVisible(chromedp.CSS(".flash")))
+		// The page we leave has a flash of its own: wait for the banner to go
+		// (the new page has loaded) before reading the new flash.
+		b.do(chromedp.Click(chromedp.CSS(".switch-banner button")), chromedp.WaitNotPresent(chromedp.CSS(".switch-banner")),
+			chromedp.WaitVisible(chromedp.CSS(".flash")))
 		if got := b.text(".flash"); got != "You are back in your own account." {
 			t.Errorf("flash %q", got)
 		}
@@ -439,7 +442,7 @@ func TestScreens(t *testing.T) {
 		b.open("/companies")
 		b.do(chromedp.Click(b.css(`form[action="/companies/{child}/switch"] button`)), chromedp.WaitVisible(chromedp.CSS(".switch-banner")))
 		shot("15-switched")
-		b.do(chromedp.Click(chromedp.CSS(".switch-banner button")), chromedp.WaitVisible(chromedp.CSS(".flash")))
+		b.do(chromedp.Click(chromedp.CSS(".switch-banner button")), chromedp.WaitNotPresent(chromedp.CSS(".switch-banner")))
 		b.open("/users/{agent}")
 		b.do(chromedp.Click(chromedp.CSS(`details:has(form[action$="/password-reset"]) summary`)), chromedp.Click(chromedp.CSS(`form[action$="/password-reset"] button`)))
 		b.do(chromedp.WaitVisible(chromedp.CSS("#once-password")))

@@ -37,70 +37,14 @@ func (s *Server) authenticate(r *http.Request) (*roster.Actor, *roster.Session, 
 	if err := s.Sessions.TouchSession(ctx, sess.ID, now); err != nil {
 		return nil, nil, unauthorizedUnlessInternal(err)
 	}
-	actor, err := s.actorFor(ctx, sess.UserID)
-	if err != nil {
+	actor, err := roster.ActorForSession(ctx, s.Users, s.Companies, sess, addressOf(r))
+	if err == roster.ErrAddressNotAllowed {
+		s.Logger.Warn("request refused: address not in the user's allowlist", "user_id", sess.UserID, "addr", addressOf(r))
 		return nil, nil, err
+	} else if err != nil {
+		return nil, nil, unauthorizedUnlessInternal(err)
 	}
-	if sess.ImpersonatorID != nil {
-		imp, err := s.Users.UserByID(ctx, roster.Scope{All: true}, *sess.ImpersonatorID)
-		if err != nil || imp.Status != roster.StatusActive {
-			return nil, nil, unauthorizedUnlessInternal(err)
-		}
-		// A reseller administrator who lost the right to switch loses the
-		// switch sessions they hold, like any other role change.
-		impPerms, err := s.Users.UserPermissions(ctx, imp.ID)
-		if err != nil {
-			return nil, nil, err
-		}
-		if !impPerms.Has(roster.PermCompaniesSwitch) {
-			return nil, nil, errUnauthorized
-		}
-		actor.Impersonator = imp
-	}
-	// The IP allowlist holds on every request, not only at sign-in (A3):
-	// the allowlist of the person at the keyboard, who is the reseller
-	// administrator in a switch session.
-	person := actor.User
-	if actor.Impersonator != nil {
-		person = actor.Impersonator
-	}
-	if !person.Allows(addressOf(r)) {
-		s.Logger.Warn("request refused: address not in the user's allowlist", "user_id", person.ID, "addr", addressOf(r))
-		return nil, nil, errAddressNotAllowed
-	}
-	actor.SessionID, actor.SessionKind, actor.Address = sess.ID, sess.Kind, addressOf(r)
 	return actor, sess, nil
-}
-
-// actorFor loads an active user with their company, permissions and scope.
-func (s *Server) actorFor(ctx context.Context, userID int64) (*roster.Actor, error) {
-	all := roster.Scope{All: true}
-	u, err := s.Users.UserByID(ctx, all, userID)
-	if err != nil {
-		return nil, unauthorizedUnlessInternal(err)
-	}
-	if u.Status != roster.StatusActive {
-		return nil, errUnauthorized
-	}
-	perms, err := s.Users.UserPermissions(ctx, u.ID)
-	if err != nil {
-		return nil, err
-	}
-	company, err := s.Companies.CompanyByID(ctx, all, u.CompanyID)
-	if err != nil {
-		return nil, err
-	}
-	a := &roster.Actor{User: u, Company: company, Permissions: perms, MainAdmin: u.HasRole(roster.RoleMainAdmin)}
-	if a.MainAdmin {
-		a.Scope = roster.Scope{All: true}
-	} else {
-		deps, err := s.Companies.DependentIDs(ctx, company.ID)
-		if err != nil {
-			return nil, err
-		}
-		a.Scope = roster.Scope{CompanyIDs: append([]int64{company.ID}, deps...)}
-	}
-	return a, nil
 }
 
 // unauthorizedUnlessInternal turns "not found" into 401 and keeps real failures.

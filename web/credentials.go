@@ -192,7 +192,7 @@ func (s *Server) afterPassword(w http.ResponseWriter, r *http.Request, u *roster
 	return s.completeSignIn(w, r, u)
 }
 
-var errAddressNotAllowed = roster.Errorf(roster.EFORBIDDEN, "Your account cannot be used from this address.")
+var errAddressNotAllowed = roster.ErrAddressNotAllowed
 
 // completeSignIn ends a sign-in whose every factor passed.
 func (s *Server) completeSignIn(w http.ResponseWriter, r *http.Request, u *roster.User) error {
