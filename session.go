@@ -46,6 +46,16 @@ func (s *Session) Expired(now time.Time) bool {
 	return !now.Before(s.ExpiresAt) || !now.Before(s.LastSeenAt.Add(s.IdleTimeout))
 }
 
+// TouchInterval is how far apart a session's activity is recorded: a stream
+// of requests writes once every few seconds, not once a request.
+const TouchInterval = 5 * time.Second
+
+// NeedsTouch reports whether activity at now should be recorded, judged from
+// the session as read: most requests skip the write entirely.
+func (s *Session) NeedsTouch(now time.Time) bool {
+	return now.Sub(s.LastSeenAt) >= TouchInterval
+}
+
 // ExpiresAtNow is the moment the session ends if left idle from now.
 func (s *Session) ExpiresAtNow(now time.Time) time.Time {
 	idle := now.Add(s.IdleTimeout)

@@ -197,8 +197,10 @@ func (p *Panel) loadSession(ctx context.Context, token, address string) (*roster
 	} else if err != nil {
 		return nil, nil, err
 	}
-	if err := p.Sessions.TouchSession(ctx, sess.ID, now); err != nil {
-		return nil, nil, err
+	if sess.NeedsTouch(now) {
+		if err := p.Sessions.TouchSession(ctx, sess.ID, now); err != nil {
+			return nil, nil, err
+		}
 	}
 	return sess, actor, nil
 }

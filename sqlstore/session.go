@@ -63,7 +63,7 @@ func (s *Store) SessionByTokenHash(ctx context.Context, hash []byte) (*roster.Se
 
 // touchInterval is how far apart activity is recorded: a request stream
 // does not turn every read into a write.
-const touchInterval = 5 * time.Second
+const touchInterval = roster.TouchInterval
 
 // TouchSession records activity at most once every few seconds.
 func (s *Store) TouchSession(ctx context.Context, id int64, at time.Time) error {

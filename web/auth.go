@@ -34,8 +34,10 @@ func (s *Server) authenticate(r *http.Request) (*roster.Actor, *roster.Session, 
 	if sess.Expired(now) || (sess.Kind != roster.SessionAPI && sess.Kind != roster.SessionSwitch) {
 		return nil, nil, errUnauthorized
 	}
-	if err := s.Sessions.TouchSession(ctx, sess.ID, now); err != nil {
-		return nil, nil, unauthorizedUnlessInternal(err)
+	if sess.NeedsTouch(now) {
+		if err := s.Sessions.TouchSession(ctx, sess.ID, now); err != nil {
+			return nil, nil, unauthorizedUnlessInternal(err)
+		}
 	}
 	actor, err := roster.ActorForSession(ctx, s.Users, s.Companies, sess, addressOf(r))
 	if err == roster.ErrAddressNotAllowed {
