@@ -27,6 +27,8 @@ func sample(kind string) any {
 		return &PasswordReset{BaseURL: base, Token: "tok-reset", Name: "Anna"}
 	case KindEmailCode:
 		return EmailCode{BaseURL: base, Code: "042517"}
+	case KindNotification:
+		return Notification{BaseURL: base, Name: "Anna", EventType: "user.blocked", Text: "Roster: User blocked: Boris (by Anna)"}
 	default:
 		return MFANotice{BaseURL: base, Name: "Anna", ChangedBy: "Boris"}
 	}
@@ -41,6 +43,7 @@ func TestRender(t *testing.T) {
 		KindEmailCode:     "https://roster.example.com/profile/security",
 		KindMFAReset:      "https://roster.example.com/profile/security",
 		KindMFADisabled:   "https://roster.example.com/profile/security",
+		KindNotification:  "https://roster.example.com/profile/notifications",
 	}
 	for _, kind := range Kinds() {
 		for _, tc := range []struct{ in, want string }{{"en", "en"}, {"ru", "ru"}, {"ru-RU", "ru"}, {"de", "en"}, {"", "en"}} {

@@ -19,11 +19,12 @@ const (
 	KindEmailCode     = "email_code"     // EmailCode
 	KindMFAReset      = "mfa_reset"      // MFANotice: 2FA reset to e-mail codes by an admin
 	KindMFADisabled   = "mfa_disabled"   // MFANotice: 2FA turned off by an admin
+	KindNotification  = "notification"   // Notification: an event the recipient subscribed to
 )
 
 // Kinds lists every kind of message.
 func Kinds() []string {
-	return []string{KindInvitation, KindPasswordReset, KindEmailCode, KindMFAReset, KindMFADisabled}
+	return []string{KindInvitation, KindPasswordReset, KindEmailCode, KindMFAReset, KindMFADisabled, KindNotification}
 }
 
 // Paths of the panel pages the links point to, relative to the base URL.
@@ -32,6 +33,7 @@ const (
 	RegisterPath      = "/register/"
 	PasswordResetPath = "/password-reset/"
 	SecurityPath      = "/profile/security"
+	NotificationsPath = "/profile/notifications"
 )
 
 // Default validity of each kind of link or code, used when the data's
@@ -116,6 +118,39 @@ type MFANotice struct {
 
 // Link is the absolute link to the user's security settings.
 func (d MFANotice) Link() string { return join(d.BaseURL, SecurityPath) }
+
+// Notification is the data of an event notification sent by e-mail.
+type Notification struct {
+	BaseURL string
+	Name    string
+	// EventType is the event's type (like "user.blocked"); the subject names
+	// it in the recipient's language.
+	EventType string
+	// Text is the notification's text, the same as on Telegram and Slack.
+	Text string
+}
+
+// Link is the absolute link to the recipient's notification settings.
+func (d Notification) Link() string { return join(d.BaseURL, NotificationsPath) }
+
+// eventNames names the event types of the notification catalog per
+// language; an unknown type is shown as is.
+var eventNames = map[string]map[string]string{
+	LangEnglish: {
+		"user.created": "User created", "user.blocked": "User blocked", "user.unblocked": "User unblocked",
+		"user.deleted": "User deleted", "user.roles_changed": "User's roles changed",
+		"user.mfa_disabled": "Two-factor authentication disabled", "user.mfa_reset": "Two-factor authentication reset to e-mail",
+		"auth.sign_in_refused_address": "Sign-in refused by the IP allowlist", "user.locked": "Account locked after repeated failed sign-ins",
+		"auth.sign_in_failed": "Failed sign-in",
+	},
+	LangRussian: {
+		"user.created": "Пользователь создан", "user.blocked": "Пользователь заблокирован", "user.unblocked": "Пользователь разблокирован",
+		"user.deleted": "Пользователь удалён", "user.roles_changed": "Роли пользователя изменены",
+		"user.mfa_disabled": "Двухфакторная аутентификация отключена", "user.mfa_reset": "Двухфакторная аутентификация переведена на коды по e-mail",
+		"auth.sign_in_refused_address": "Вход отклонён списком разрешённых IP-адресов", "user.locked": "Учётная запись заблокирована после неудачных попыток входа",
+		"auth.sign_in_failed": "Неудачная попытка входа",
+	},
+}
 
 //go:embed templates
 var templateFS embed.FS
@@ -256,6 +291,16 @@ func check(kind string, data any) (any, error) {
 		}
 		d.BaseURL, err = normalizeBase(d.BaseURL)
 		return d, err
+	case KindNotification:
+		d, ok := deref[Notification](data)
+		if !ok {
+			return nil, wrong()
+		}
+		if d.Text == "" {
+			return nil, errors.New("mail: notification without text")
+		}
+		d.BaseURL, err = normalizeBase(d.BaseURL)
+		return d, err
 	}
 	return nil, fmt.Errorf("%w: %q", ErrUnknownKind, kind)
 }
@@ -300,6 +345,12 @@ func orDefault(d, def time.Duration) time.Duration {
 func funcMap(lang string) map[string]any {
 	return map[string]any{
 		"dur": func(d time.Duration) string { return duration(lang, d) },
+		"event": func(typ string) string {
+			if n := eventNames[lang][typ]; n != "" {
+				return n
+			}
+			return typ
+		},
 	}
 }
 

@@ -1,6 +1,6 @@
 // Package notify delivers event notifications to Telegram (Bot API
 // sendMessage) and Slack (Web API chat.postMessage), and by e-mail through
-// a caller-supplied mailer. Deliveries are durable jobs (kind
+// the outbox, like every other e-mail of Roster. Deliveries are durable jobs (kind
 // roster.NotificationJobKind) run by the jobs worker: a failed try returns
 // an error and the worker retries with exponential backoff until the job is
 // dead; every try's outcome is recorded on the delivery for the failed list.
@@ -19,6 +19,7 @@ import (
 
 	"github.com/roster-app/roster"
 	"github.com/roster-app/roster/jobs"
+	"github.com/roster-app/roster/mail"
 	"github.com/roster-app/roster/secure"
 )
 
@@ -134,8 +135,52 @@ func TokenKey(ctx context.Context, master []byte, p roster.PlatformService) ([]b
 	return secure.DeriveKey(master, "roster notify tokens"), nil
 }
 
-// Mailer sends one plain-text e-mail.
-type Mailer func(ctx context.Context, to, subject, body string) error
+// MailBox seals an e-mail into an outbox job (outbox.Box).
+type MailBox interface {
+	NewJob(to, lang, kind string, data any) (*roster.Job, error)
+}
+
+// Mail hands e-mail notifications to the outbox, the path every e-mail of
+// Roster takes: the message is rendered in the recipient's language and
+// enqueued as a mail job, which the mail worker sends through SMTP, or
+// keeps held and logged when no SMTP server is configured.
+type Mail struct {
+	Box   MailBox
+	Jobs  interface{ EnqueueJob(context.Context, *roster.Job) error }
+	Users interface {
+		UserByID(ctx context.Context, scope roster.Scope, id int64) (*roster.User, error)
+	}
+	// BaseURL is ROSTER_BASE_URL, for the link to the notification settings.
+	BaseURL string
+	// Wake, if set, wakes the mail worker after an enqueue.
+	Wake func()
+}
+
+// enqueue writes the mail job of an e-mail delivery.
+func (m *Mail) enqueue(ctx context.Context, d *roster.Delivery) error {
+	lang, name := "", ""
+	if d.UserID != nil {
+		u, err := m.Users.UserByID(ctx, roster.Scope{CompanyIDs: []int64{d.CompanyID}}, *d.UserID)
+		if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
+			return err
+		}
+		if u != nil {
+			lang, name = u.Lang, strings.TrimSpace(u.FirstName)
+		}
+	}
+	job, err := m.Box.NewJob(d.Target, lang, mail.KindNotification,
+		mail.Notification{BaseURL: m.BaseURL, Name: name, EventType: d.EventType, Text: d.Body})
+	if err != nil {
+		return jobs.Permanent(err)
+	}
+	if err := m.Jobs.EnqueueJob(ctx, job); err != nil {
+		return err
+	}
+	if m.Wake != nil {
+		m.Wake()
+	}
+	return nil
+}
 
 // Sender delivers notification jobs.
 type Sender struct {
@@ -146,8 +191,10 @@ type Sender struct {
 	// Key is the master key tokens were sealed with (see TokenKey); nil
 	// means the installation secret.
 	Key []byte
-	// Mail sends e-mail notifications; nil fails them with a clear error.
-	Mail Mailer
+	// Mail hands e-mail notifications to the outbox; a delivery is done
+	// once its message is there, and the outbox then holds or sends it.
+	// Nil fails e-mail deliveries.
+	Mail *Mail
 }
 
 // Handle is the jobs handler of roster.NotificationJobKind: payload
@@ -183,9 +230,9 @@ func (s *Sender) Handle(ctx context.Context, payload json.RawMessage) error {
 func (s *Sender) send(ctx context.Context, d *roster.Delivery) error {
 	if d.Channel == roster.ChannelEmail {
 		if s.Mail == nil {
-			return errors.New("e-mail notifications need an SMTP server (ROSTER_SMTP_URL)")
+			return errors.New("e-mail notifications have no outbox")
 		}
-		return s.Mail(ctx, d.Target, "Roster notification", d.Body)
+		return s.Mail.enqueue(ctx, d)
 	}
 	tg, sl, err := s.Store.CompanyTokens(ctx, d.CompanyID)
 	if err != nil {

@@ -91,6 +91,8 @@ func (b *Box) Decode(p json.RawMessage) (mail.Message, error) {
 		data = &mail.EmailCode{}
 	case mail.KindMFAReset, mail.KindMFADisabled:
 		data = &mail.MFANotice{}
+	case mail.KindNotification:
+		data = &mail.Notification{}
 	default:
 		return mail.Message{}, fmt.Errorf("outbox: %w: %q", mail.ErrUnknownKind, pl.Kind)
 	}

@@ -68,11 +68,14 @@ func (e *env) emailUser(status roster.UserStatus) *roster.User {
 	return u
 }
 
+// credKey is the master key of credEnv.
+const credKey = "0123456789abcdef0123456789abcdef"
+
 // credEnv rebuilds e's server with a fixed master key and base URL and
 // returns a worker delivering e-mail through sender.
 func credEnv(t *testing.T, e *env, sender mail.Sender) *jobs.Worker {
 	t.Helper()
-	key := []byte("0123456789abcdef0123456789abcdef")
+	key := []byte(credKey)
 	e.server = web.NewServer(web.Deps{
 		Companies: e.store, Users: e.store, Roles: e.store, Sessions: e.store, Events: e.store, Platform: e.store,
 		Hasher: e.hasher, Clock: e.clock.Now, Logger: testLogger(t), SecretKey: key, BaseURL: "https://roster.example",

@@ -13,7 +13,9 @@ import (
 
 	"github.com/roster-app/roster"
 	"github.com/roster-app/roster/jobs"
+	"github.com/roster-app/roster/mail"
 	"github.com/roster-app/roster/notify"
+	"github.com/roster-app/roster/outbox"
 )
 
 // fakeAPI records requests and answers 500 for the first failures ones.
@@ -156,6 +158,83 @@ func TestNotificationsRetried(t *testing.T) {
 		}
 		if n := len(sl.requests()); n != roster.NotificationMaxAttempts {
 			t.Fatalf("slack got %d requests, want %d", n, roster.NotificationMaxAttempts)
+		}
+	})
+}
+
+// mailNotifyEnv subscribes a fresh Russian-speaking e-mail user of Acme to
+// "user blocked" by e-mail, and returns a worker running notifications and
+// e-mail through sender (the outbox path of every e-mail), and the address.
+func mailNotifyEnv(t *testing.T, e *env, sender mail.Sender) (*jobs.Worker, string) {
+	t.Helper()
+	wk := credEnv(t, e, sender)
+	u := &roster.User{CompanyID: e.acme.ID, AuthMethod: roster.AuthEmail, Email: "watcher@acme.example", Lang: "ru",
+		FirstName: "Vera", LastName: "Watch", Status: roster.StatusActive, PasswordHash: e.hash(testPassword)}
+	must(t, e.store.CreateUser(context.Background(), u, []int64{e.roles[roster.RoleEmployee]}, nil, time.Time{}))
+	must(t, e.store.SetNotificationPrefs(context.Background(), u.ID, &roster.NotificationPrefs{
+		Subscriptions: []roster.Subscription{{EventType: roster.EventUserBlocked, Channels: []string{roster.ChannelEmail}}}}))
+	ns := &notify.Sender{Store: e.store, Platform: e.store, Mail: &notify.Mail{
+		Box: outbox.New([]byte(credKey)), Jobs: e.store, Users: e.store, BaseURL: "https://roster.example"}}
+	wk.Handle(roster.NotificationJobKind, ns.Handle)
+	return wk, u.Email
+}
+
+// TestNotificationByEmailWithoutSMTP: without SMTP an e-mail notification
+// is kept in the outbox, held, in the recipient's language.
+func TestNotificationByEmailWithoutSMTP(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		wk, to := mailNotifyEnv(t, e, outbox.LogSender{Logger: testLogger(t)})
+		v := e.victim()
+		e.expect("POST", path("/api/v1/users/%d/block", v.ID), e.token("admin"), map[string]string{"comment": "left"}, 200)
+		deliver(t, wk) // the notification: its e-mail goes to the outbox
+		deliver(t, wk) // the e-mail: held
+		deliver(t, wk) // held: not retried
+		var page struct {
+			Items []struct {
+				State, To, Subject, Text string
+				Links                    []string
+				Sent                     bool
+			}
+		}
+		e.expect("GET", "/api/v1/outbox", e.token("root"), nil, 200).JSON(t, &page)
+		if len(page.Items) != 1 {
+			t.Fatalf("outbox: %+v", page)
+		}
+		it := page.Items[0]
+		if it.State != roster.JobHeld || it.Sent || it.To != to || it.Subject != "Уведомление Roster: Пользователь заблокирован" ||
+			!strings.Contains(it.Text, "Roster: User blocked: "+v.DisplayName()+" (by Admin Tester)") ||
+			len(it.Links) != 1 || it.Links[0] != "https://roster.example/profile/notifications" {
+			t.Fatalf("outbox item: %+v", it)
+		}
+		var failed struct{ Items []roster.Delivery }
+		e.expect("GET", "/api/v1/notifications/failed", e.token("admin"), nil, 200).JSON(t, &failed)
+		if len(failed.Items) != 0 {
+			t.Fatalf("failed deliveries %+v", failed.Items)
+		}
+	})
+}
+
+// TestNotificationByEmailSent: with a sender the notification e-mail goes out.
+func TestNotificationByEmailSent(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		rec := &mail.Recorder{}
+		wk, to := mailNotifyEnv(t, e, rec)
+		v := e.victim()
+		e.expect("POST", path("/api/v1/users/%d/block", v.ID), e.token("admin"), map[string]string{"comment": "left"}, 200)
+		deliver(t, wk)
+		deliver(t, wk)
+		m, ok := rec.Last(to)
+		if !ok || len(rec.Messages()) != 1 {
+			t.Fatalf("sent %+v", rec.Messages())
+		}
+		if m.Lang != "ru" || m.Subject != "Уведомление Roster: Пользователь заблокирован" ||
+			!strings.Contains(m.Text, "Roster: User blocked: "+v.DisplayName()+" (by Admin Tester)\nComment: left") ||
+			!strings.Contains(m.HTML, `href="https://roster.example/profile/notifications"`) {
+			t.Fatalf("message %+v", m)
+		}
+		deliver(t, wk)
+		if n := len(rec.Messages()); n != 1 {
+			t.Fatalf("sent %d messages, want 1", n)
 		}
 	})
 }

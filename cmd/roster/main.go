@@ -303,7 +303,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	go sweepSessions(ctx, store, logger)
-	notifyDone, err := startNotifications(ctx, &cfg, store, key, logger)
+	notifyDone, err := startNotifications(ctx, &cfg, store, key, box, baseURL, mailWorker.Notify, logger)
 	if err != nil {
 		return err
 	}

@@ -6,8 +6,8 @@ import (
 
 	"github.com/roster-app/roster"
 	"github.com/roster-app/roster/jobs"
-	"github.com/roster-app/roster/mail"
 	"github.com/roster-app/roster/notify"
+	"github.com/roster-app/roster/outbox"
 	"github.com/roster-app/roster/sqlstore"
 )
 
@@ -16,18 +16,15 @@ import (
 // table as e-mail, claiming only its own kind; the returned channel closes
 // once the jobs in hand have finished. Other job kinds are left to the
 // workers that register them.
-func startNotifications(ctx context.Context, cfg *Config, store *sqlstore.Store, key []byte, logger *slog.Logger) (<-chan struct{}, error) {
+//
+// E-mail notifications go to the outbox box, like every other e-mail: the
+// mail worker (woken by wakeMail) sends them through SMTP, or keeps them
+// held and logged when ROSTER_SMTP_URL is not set.
+func startNotifications(ctx context.Context, cfg *Config, store *sqlstore.Store, key []byte, box *outbox.Box,
+	baseURL string, wakeMail func(), logger *slog.Logger) (<-chan struct{}, error) {
 	sender := &notify.Sender{Store: store, Platform: store, Key: key,
-		Telegram: &notify.Telegram{BaseURL: cfg.TelegramAPIURL}, Slack: &notify.Slack{BaseURL: cfg.SlackAPIURL}}
-	if cfg.SMTPURL != "" {
-		smtp, err := mail.NewSMTP(cfg.SMTPURL, cfg.SMTPFrom)
-		if err != nil {
-			return nil, err
-		}
-		sender.Mail = func(ctx context.Context, to, subject, body string) error {
-			return smtp.Send(ctx, mail.Message{To: to, Subject: subject, Text: body})
-		}
-	}
+		Telegram: &notify.Telegram{BaseURL: cfg.TelegramAPIURL}, Slack: &notify.Slack{BaseURL: cfg.SlackAPIURL},
+		Mail: &notify.Mail{Box: box, Jobs: store, Users: store, BaseURL: baseURL, Wake: wakeMail}}
 	w := jobs.New(store, jobs.Options{Logger: logger})
 	w.Handle(roster.NotificationJobKind, sender.Handle)
 	done := make(chan struct{})
