@@ -48,7 +48,7 @@ func (t *Telegram) Send(ctx context.Context, token, chatID, text string) error {
 		return fmt.Errorf("telegram: %w", redact(err, token))
 	}
 	if !out.OK {
-		return fmt.Errorf("telegram: %s", out.Description)
+		return fmt.Errorf("telegram: not ok: %w", redact(errors.New(out.Description), token))
 	}
 	return nil
 }
@@ -70,7 +70,7 @@ func (s *Slack) Send(ctx context.Context, token, channel, text string) error {
 		return fmt.Errorf("slack: %w", redact(err, token))
 	}
 	if !out.OK {
-		return fmt.Errorf("slack: %s", out.Error)
+		return fmt.Errorf("slack: not ok: %w", redact(errors.New(out.Error), token))
 	}
 	return nil
 }
@@ -145,8 +145,10 @@ type MailBox interface {
 // enqueued as a mail job, which the mail worker sends through SMTP, or
 // keeps held and logged when no SMTP server is configured.
 type Mail struct {
-	Box   MailBox
-	Jobs  interface{ EnqueueJob(context.Context, *roster.Job) error }
+	Box  MailBox
+	Jobs interface {
+		EnqueueJob(context.Context, *roster.Job) error
+	}
 	Users interface {
 		UserByID(ctx context.Context, scope roster.Scope, id int64) (*roster.User, error)
 	}
