@@ -78,6 +78,12 @@ type UserService interface {
 	// BulkUsers applies a bulk action all or nothing; when any user is
 	// refused it changes nothing and returns ECONFLICT with Refusals.
 	BulkUsers(ctx context.Context, scope Scope, b BulkAction) (*BulkResult, error)
+	// UserPreference returns a user's own setting by name (such as
+	// PrefUsersView); "" when unset. SetUserPreference stores it, replacing
+	// the old value; an empty value removes it. Preferences are the user's
+	// own: no scope, no event.
+	UserPreference(ctx context.Context, userID int64, name string) (string, error)
+	SetUserPreference(ctx context.Context, userID int64, name, value string) error
 }
 
 // RoleService manages roles.
@@ -93,6 +99,11 @@ type RoleService interface {
 	// UpdateRole renames a role or replaces its permissions; system roles
 	// are EFORBIDDEN. The actor must hold every permission added or removed.
 	UpdateRole(ctx context.Context, scope Scope, id int64, upd RoleUpdate) (*Role, error)
+	// UpdateRolePermissions replaces the permissions of several roles (by
+	// ID) in one transaction, with UpdateRole's checks and events: one
+	// refused change leaves every role as it was. It returns the roles in
+	// ascending ID order.
+	UpdateRolePermissions(ctx context.Context, scope Scope, perms map[int64][]Permission) ([]*Role, error)
 	// DeleteRole deletes a custom role; ECONFLICT while users hold it unless
 	// force, which first takes it from them (a user left without roles is refused).
 	DeleteRole(ctx context.Context, scope Scope, id int64, force bool) error

@@ -22,7 +22,6 @@ const (
 	parentCookie  = "roster_parent" // the reseller's own session while switched (U15)
 	flashCookie   = "roster_flash"
 	langCookie    = "roster_lang"
-	viewCookie    = "roster_view" // table or cards (U3); a cookie, as no settings table exists
 	csrfField     = "csrf"
 	csrfHeader    = "X-CSRF-Token"
 )
@@ -368,7 +367,8 @@ func (p *Panel) handleSignOut(w http.ResponseWriter, r *http.Request) error {
 
 type passwordChangeView struct {
 	*page
-	Errors formErrors
+	Errors    formErrors
+	MinLength int
 }
 
 // passwordChangeSession returns the user of a live password-change session.
@@ -389,10 +389,11 @@ func (p *Panel) passwordChangeSession(r *http.Request) (*roster.Session, *roster
 }
 
 func (p *Panel) handleForcedPasswordPage(w http.ResponseWriter, r *http.Request) error {
-	if _, _, err := p.passwordChangeSession(r); err != nil {
+	_, u, err := p.passwordChangeSession(r)
+	if err != nil {
 		return p.redirect(w, r, "/signin", "", 0)
 	}
-	v := &passwordChangeView{page: p.newPage(w, r, "password.title", "")}
+	v := &passwordChangeView{page: p.newPage(w, r, "password.title", ""), MinLength: p.settingsOf(r.Context(), u.CompanyID).PasswordMinLength}
 	return p.render(w, r, http.StatusOK, "password", v)
 }
 
@@ -403,14 +404,15 @@ func (p *Panel) handleForcedPassword(w http.ResponseWriter, r *http.Request) err
 	}
 	lang := state(r).lang
 	pw := r.PostFormValue("new_password")
+	minLen := p.settingsOf(r.Context(), u.CompanyID).PasswordMinLength
 	var val roster.Validation
-	roster.ValidatePassword(&val, "new_password", pw, u, 0)
+	roster.ValidatePassword(&val, "new_password", pw, u, minLen)
 	if pw != r.PostFormValue("confirm_password") && !val.Has("new_password") {
 		val.Add("confirm_password", "password_mismatch", "The passwords do not match.")
 	}
 	if err := val.Err(); err != nil {
-		fe, _ := newFormErrors(lang, err)
-		v := &passwordChangeView{page: p.newPage(w, r, "password.title", ""), Errors: *fe}
+		fe, _ := passwordFormErrors(lang, err, minLen)
+		v := &passwordChangeView{page: p.newPage(w, r, "password.title", ""), Errors: *fe, MinLength: minLen}
 		return p.render(w, r, http.StatusUnprocessableEntity, "password", v)
 	}
 	hash, err := p.Hasher.Hash(r.Context(), pw)

@@ -13,13 +13,15 @@ type profileView struct {
 	Errors      formErrors
 	Open        string
 	Form        map[string]string
+	MinLength   int
 }
 
 func (p *Panel) profilePage(w http.ResponseWriter, r *http.Request) *profileView {
 	a := state(r).actor
 	u := a.User
 	return &profileView{page: p.newPage(w, r, "profile.title", "profile"), User: u, Permissions: a.Permissions.Sorted(),
-		Form: map[string]string{"first_name": u.FirstName, "middle_name": u.MiddleName, "last_name": u.LastName}}
+		Form:      map[string]string{"first_name": u.FirstName, "middle_name": u.MiddleName, "last_name": u.LastName},
+		MinLength: p.settingsOf(r.Context(), u.CompanyID).PasswordMinLength}
 }
 
 func (p *Panel) handleProfile(w http.ResponseWriter, r *http.Request) error {
@@ -27,7 +29,8 @@ func (p *Panel) handleProfile(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (p *Panel) profileFail(w http.ResponseWriter, r *http.Request, err error, section string) error {
-	fe, ok := newFormErrors(state(r).lang, err)
+	a := state(r).actor
+	fe, ok := passwordFormErrors(state(r).lang, err, p.settingsOf(r.Context(), a.User.CompanyID).PasswordMinLength)
 	if !ok {
 		return err
 	}
@@ -59,12 +62,15 @@ func (p *Panel) handleProfileUpdate(w http.ResponseWriter, r *http.Request) erro
 func (p *Panel) handleProfilePassword(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	a := state(r).actor
+	if a.Impersonator != nil {
+		return roster.Errorf(roster.EFORBIDDEN, "You cannot change the password of an account you act as.")
+	}
 	current, pw := r.PostFormValue("current_password"), r.PostFormValue("new_password")
 	var val roster.Validation
 	if ok, err := p.Hasher.Verify(ctx, a.User.PasswordHash, current); err != nil || !ok {
 		val.Add("current_password", "wrong_password", "The current password is wrong.")
 	}
-	roster.ValidatePassword(&val, "new_password", pw, a.User, 0)
+	roster.ValidatePassword(&val, "new_password", pw, a.User, p.settingsOf(ctx, a.User.CompanyID).PasswordMinLength)
 	if pw != r.PostFormValue("confirm_password") && !val.Has("new_password") {
 		val.Add("confirm_password", "password_mismatch", "The passwords do not match.")
 	}
@@ -75,6 +81,8 @@ func (p *Panel) handleProfilePassword(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
+	// ChangeOwnPassword ends the user's other sessions and keeps this one
+	// (the session of the actor in ctx), as the API's password change does.
 	if err := p.Users.ChangeOwnPassword(ctx, a.User.ID, hash); err != nil {
 		return p.profileFail(w, r, err, "password")
 	}

@@ -284,6 +284,24 @@ func newFormErrors(lang string, err error) (fe *formErrors, ok bool) {
 	return fe, true
 }
 
+// passwordFormErrors is newFormErrors for a form with a new password: a
+// too-short password is explained with the company's minimum length.
+func passwordFormErrors(lang string, err error, minLen int) (*formErrors, bool) {
+	fe, ok := newFormErrors(lang, err)
+	if !ok {
+		return fe, ok
+	}
+	var e *roster.Error
+	if errors.As(err, &e) {
+		for _, f := range e.Fields {
+			if f.Code == "password_too_short" {
+				fe.Fields[f.Field] = i18n.T(lang, "field.password_too_short_n", minLen)
+			}
+		}
+	}
+	return fe, true
+}
+
 // flash is a one-shot confirmation shown by the next page. It holds only a
 // catalog key and a count, so a forged cookie can show nothing but our text.
 type flash struct {

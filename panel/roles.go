@@ -154,6 +154,7 @@ func (p *Panel) handleRoleMatrix(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	st := state(r)
 	a := st.actor
+	changes := map[int64][]roster.Permission{}
 	for _, id := range formIDs(r.PostForm["role"]) {
 		role, err := p.Roles.RoleByID(ctx, a.Scope, id)
 		if err != nil {
@@ -166,7 +167,12 @@ func (p *Panel) handleRoleMatrix(w http.ResponseWriter, r *http.Request) error {
 		if samePermissions(perms, role.Permissions) {
 			continue
 		}
-		if _, err := p.Roles.UpdateRole(ctx, a.Scope, id, roster.RoleUpdate{Permissions: &perms}); err != nil {
+		changes[id] = perms
+	}
+	if len(changes) > 0 {
+		// All changed roles are saved in one transaction: a refused change
+		// leaves every role as it was.
+		if _, err := p.Roles.UpdateRolePermissions(ctx, a.Scope, changes); err != nil {
 			fe, ok := newFormErrors(st.lang, err)
 			if !ok {
 				return err
@@ -180,7 +186,6 @@ func (p *Panel) handleRoleMatrix(w http.ResponseWriter, r *http.Request) error {
 					fe.Other = m
 				}
 			}
-			fe.Other = v.RoleName(role.Key, role.Name) + ": " + fe.Other
 			v.Errors = *fe
 			return p.render(w, r, http.StatusUnprocessableEntity, "roles", v)
 		}

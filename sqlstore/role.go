@@ -271,12 +271,51 @@ func (s *Store) UpdateRole(ctx context.Context, scope roster.Scope, id int64, up
 		return nil, err
 	}
 	defer tx.Rollback()
-	r, err := findRole(ctx, tx, scope, id)
+	r, changed, err := updateRole(ctx, tx, scope, id, upd)
+	if err != nil || !changed {
+		return r, err
+	}
+	return r, tx.commit()
+}
+
+// UpdateRolePermissions replaces the permissions of several roles in one
+// transaction, each change checked and logged as by UpdateRole; the first
+// refusal rolls every change back.
+func (s *Store) UpdateRolePermissions(ctx context.Context, scope roster.Scope, perms map[int64][]roster.Permission) ([]*roster.Role, error) {
+	ids := make([]int64, 0, len(perms))
+	for id := range perms {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
+	defer tx.Rollback()
+	out := make([]*roster.Role, 0, len(ids))
+	for _, id := range ids {
+		p := perms[id]
+		if p == nil {
+			p = []roster.Permission{}
+		}
+		r, _, err := updateRole(ctx, tx, scope, id, roster.RoleUpdate{Permissions: &p})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, tx.commit()
+}
+
+// updateRole applies upd to a role inside tx and writes its event; changed
+// is false when nothing differed (and nothing was written).
+func updateRole(ctx context.Context, tx *Tx, scope roster.Scope, id int64, upd roster.RoleUpdate) (*roster.Role, bool, error) {
+	r, err := findRole(ctx, tx, scope, id)
+	if err != nil {
+		return nil, false, err
+	}
 	if r.System {
-		return nil, roster.Errorf(roster.EFORBIDDEN, "System roles cannot be changed.")
+		return nil, false, roster.Errorf(roster.EFORBIDDEN, "System roles cannot be changed.")
 	}
 	before, after := map[string]any{}, map[string]any{}
 	if upd.Name != nil && strings.TrimSpace(*upd.Name) != r.Name {
@@ -287,28 +326,28 @@ func (s *Store) UpdateRole(ctx context.Context, scope roster.Scope, id int64, up
 		added, removed := diffPermissions(r.Permissions, *upd.Permissions)
 		if len(added)+len(removed) > 0 {
 			if err := checkPermissionChange(tx.actor, append(added, removed...)); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			before["permissions"], after["permissions"] = permStrings(r.Permissions), permStrings(roster.NewPermissionSet(*upd.Permissions...).Sorted())
 			r.Permissions = roster.NewPermissionSet(*upd.Permissions...).Sorted()
 			if err := setRolePermissions(ctx, tx, r.ID, r.Permissions); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 		}
 	}
 	if len(after) == 0 {
-		return r, nil
+		return r, false, nil
 	}
 	r.UpdatedAt = tx.now
 	if _, err := tx.ExecContext(ctx, `UPDATE roles SET name = $1, updated_at = $2 WHERE id = $3`, r.Name, tx.now, r.ID); err != nil {
-		return nil, fmt.Errorf("update role: %w", err)
+		return nil, false, fmt.Errorf("update role: %w", err)
 	}
 	e := roleEvent(roster.EventRoleUpdated, r)
 	e.Before, e.After = before, after
 	if err := writeEvent(ctx, tx, e); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return r, tx.commit()
+	return r, true, nil
 }
 
 // DeleteRole deletes a custom role; while users hold it, ECONFLICT unless
