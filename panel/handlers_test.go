@@ -193,6 +193,39 @@ func TestPanelScenarios(t *testing.T) {
 				{name: "deleted", as: "admin", method: get, path: "/users/{ivan}", wantStatus: 404},
 			})
 		})
+		t.Run("ViewFollowsUser", func(t *testing.T) {
+			// U3: the view is remembered per user in the database, not
+			// in a cookie, so a new session (another browser) keeps it.
+			isCards := func(name string, c *client, want bool) {
+				t.Helper()
+				rec := c.get("/users")
+				b := body(rec)
+				if rec.Code != 200 || strings.Contains(b, `<ul class="cards"`) != want || strings.Contains(b, `<table class="grid"`) == want {
+					t.Fatalf("%s: status %d, want cards %v\n%.2000s", name, rec.Code, want, b)
+				}
+			}
+			first := f.signedIn("admin")
+			if rec := first.get("/users?view=cards"); rec.Code != 200 || !strings.Contains(body(rec), `<ul class="cards"`) {
+				t.Fatalf("switch to cards: %d", rec.Code)
+			}
+			for name := range first.cookies {
+				if strings.Contains(name, "view") {
+					t.Fatalf("the view is kept in cookie %q", name)
+				}
+			}
+			second := f.signedIn("admin")
+			isCards("sign in again", second, true)
+			isCards("another user keeps theirs", f.signedIn("dispatcher"), false)
+			if rec := second.post("/users/view", url.Values{"view": {"tiles"}}); rec.Code < 400 || rec.Code >= 500 {
+				t.Fatalf("invalid view accepted: %d", rec.Code)
+			}
+			isCards("invalid view changes nothing", second, true)
+			if rec := second.post("/users/view", url.Values{"view": {"table"}, "return": {"/users"}}); rec.Code != 303 {
+				t.Fatalf("post table: %d", rec.Code)
+			}
+			isCards("first session sees the change", first, false)
+			isCards("sign in once more", f.signedIn("admin"), false)
+		})
 		t.Run("ReadOnlyDispatcher", func(t *testing.T) {
 			runScenario(t, f, []step{
 				{name: "list without actions", as: "dispatcher", method: get, path: "/users", wantStatus: 200, want: []string{"Olga Ivanova"}, notWant: []string{`data-dialog="add-user"`, "data-bulk-action", `name="id"`}},

@@ -93,19 +93,22 @@ func (p *Panel) handleUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The view (U3) is remembered per user in the database, so it follows
+	// them to another browser; ?view= switches it and remembers the switch.
+	view, err := p.Users.UserPreference(ctx, a.User.ID, roster.PrefUsersView)
+	if err != nil {
+		return err
+	}
+	if q := r.URL.Query().Get("view"); validUsersView(q) && q != view {
+		if err := p.Users.SetUserPreference(ctx, a.User.ID, roster.PrefUsersView, q); err != nil {
+			return err
+		}
+		view = q
+	}
 	v := &usersView{page: p.newPage(w, r, "users.title", "users"), Filter: f, Result: res,
-		Cards: p.cookie(r, viewCookie) == "cards", IsFirst: f.Cursor == "",
+		Cards: view == "cards", IsFirst: f.Cursor == "",
 		Statuses:    []string{string(roster.StatusActive), string(roster.StatusInvited), string(roster.StatusBlocked)},
 		Invitations: []string{roster.InvitationPending, roster.InvitationExpired, roster.InvitationAccepted}}
-	if v := r.URL.Query().Get("view"); v == "cards" || v == "table" {
-		p.setCookie(w, viewCookie, v, 365*24*60*60*1e9)
-	}
-	switch r.URL.Query().Get("view") {
-	case "cards":
-		v.Cards = true
-	case "table":
-		v.Cards = false
-	}
 	vals := f.Values()
 	v.FilterURL = "/users?" + vals.Encode()
 	v.FirstURL = v.FilterURL
@@ -156,12 +159,17 @@ func grantable(a *roster.Actor, roles []*roster.Role, companyID int64) []*roster
 	return out
 }
 
+// validUsersView reports whether v is a users list view (U3).
+func validUsersView(v string) bool { return v == "table" || v == "cards" }
+
 func (p *Panel) handleUsersView(w http.ResponseWriter, r *http.Request) error {
 	mode := r.PostFormValue("view")
-	if mode != "cards" {
-		mode = "table"
+	if !validUsersView(mode) {
+		return roster.Errorf(roster.EINVALID, "The view is table or cards.")
 	}
-	p.setCookie(w, viewCookie, mode, 365*24*60*60*1e9)
+	if err := p.Users.SetUserPreference(r.Context(), state(r).actor.User.ID, roster.PrefUsersView, mode); err != nil {
+		return err
+	}
 	return p.redirect(w, r, localPath(r.PostFormValue("return"), "/users"), "", 0)
 }
 
