@@ -10,8 +10,16 @@ import (
 	"github.com/roster-app/roster"
 )
 
-const companyColumns = `c.id, c.parent_id, c.name, c.created_at, c.updated_at,
-	(SELECT count(*) FROM users u WHERE u.company_id = c.id)`
+const companyColumns = `c.id, c.parent_id, c.name, c.created_at, c.updated_at, c.user_count`
+
+// addUserCount moves a company's user count by delta in the transaction
+// that creates or deletes its users.
+func addUserCount(ctx context.Context, tx *Tx, companyID int64, delta int) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE companies SET user_count = user_count + $1 WHERE id = $2`, delta, companyID); err != nil {
+		return fmt.Errorf("company user count: %w", err)
+	}
+	return nil
+}
 
 func scanCompany(rs rowScanner) (*roster.Company, error) {
 	var c roster.Company

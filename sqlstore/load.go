@@ -174,7 +174,16 @@ func LoadFake(ctx context.Context, s *Store, opts LoadOptions) error {
 	if err := tx.commit(); err != nil {
 		return err
 	}
-	return s.d.loadUsers(ctx, s, g, firstID)
+	if err := s.d.loadUsers(ctx, s, g, firstID); err != nil {
+		return err
+	}
+	// The bulk load bypasses CreateUser: recount the companies it filled.
+	var cb sqlBuilder
+	if _, err := s.db.ExecContext(ctx, `UPDATE companies SET user_count = (SELECT count(*) FROM users u
+		WHERE u.company_id = companies.id) WHERE id IN (`+cb.inInts(g.companies)+`)`, cb.args...); err != nil {
+		return fmt.Errorf("recount users: %w", err)
+	}
+	return nil
 }
 
 // userRow returns the users columns of fakeColumns for u.

@@ -100,3 +100,37 @@ func TestSearchMatchesLike(t *testing.T) {
 		}
 	})
 }
+
+// TestCompanyUserCount checks that the kept count follows every way users
+// come and go: create, delete, bulk delete.
+func TestCompanyUserCount(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.ForEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		c := &roster.Company{Name: "Counted"}
+		must(t, s.CreateCompany(ctx, c))
+		roles, err := s.Roles(ctx, c.ID)
+		must(t, err)
+		role := roles[len(roles)-1].ID
+		var ids []int64
+		for _, login := range []string{"one", "two", "three"} {
+			u := &roster.User{CompanyID: c.ID, AuthMethod: roster.AuthLogin, Login: login, FirstName: "A", LastName: "B", Status: roster.StatusActive}
+			must(t, s.CreateUser(ctx, u, []int64{role}, nil, u.CreatedAt))
+			ids = append(ids, u.ID)
+		}
+		count := func(want int) {
+			t.Helper()
+			got, err := s.CompanyByID(ctx, all, c.ID)
+			must(t, err)
+			if got.UserCount != want {
+				t.Fatalf("user count %d, want %d", got.UserCount, want)
+			}
+		}
+		count(3)
+		must(t, s.DeleteUser(ctx, all, ids[0]))
+		count(2)
+		_, err = s.BulkUsers(ctx, all, roster.BulkAction{Action: roster.BulkDelete, UserIDs: ids[1:]})
+		must(t, err)
+		count(0)
+	})
+}

@@ -344,6 +344,9 @@ func createUser(ctx context.Context, tx *Tx, u *roster.User, roleIDs []int64, in
 	} else if err != nil {
 		return fmt.Errorf("insert user: %w", err)
 	}
+	if err := addUserCount(ctx, tx, u.CompanyID, 1); err != nil {
+		return err
+	}
 	u.Roles = []roster.RoleRef{}
 	for _, id := range roleIDs {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)`, u.ID, id); err != nil {
@@ -464,7 +467,7 @@ func deleteUser(ctx context.Context, tx *Tx, u *roster.User, comment string) err
 	if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, u.ID); err != nil {
 		return fmt.Errorf("delete user: %w", err)
 	}
-	return nil
+	return addUserCount(ctx, tx, u.CompanyID, -1)
 }
 
 // BlockUser blocks a user and ends all their sessions.
