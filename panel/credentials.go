@@ -688,32 +688,18 @@ func (p *Panel) handleForgot(w http.ResponseWriter, r *http.Request) error {
 	if p.Credentials == nil {
 		return roster.Errorf(roster.EINTERNAL, "credentials store missing")
 	}
-	u, err := p.Users.UserByUsername(ctx, email)
-	if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
-		return err
-	}
-	real := err == nil && u.AuthMethod == roster.AuthEmail && u.Email == email && u.Status != roster.StatusBlocked
-	target := u
-	if !real {
-		target = &roster.User{Email: "nobody@example.invalid", Lang: roster.LangEnglish}
-	}
 	token, hash := secure.NewToken()
-	job, err := p.mailJob(ctx, target, mail.KindPasswordReset, mail.PasswordReset{BaseURL: p.baseURL(r), Token: token,
-		Name: target.DisplayName(), ValidFor: roster.PasswordResetTTL})
+	started, err := roster.RequestPasswordReset(ctx, p.anonymous(r), p.Users, p.Credentials, p.Hasher, roster.PasswordResetRequest{
+		Email: email, Token: token, Hash: hash, Address: p.clientAddress(r), Now: p.Clock,
+		MailJob: func(u *roster.User) (*roster.Job, error) {
+			return p.mailJob(ctx, u, mail.KindPasswordReset, mail.PasswordReset{BaseURL: p.baseURL(r), Token: token,
+				Name: u.DisplayName(), ValidFor: roster.PasswordResetTTL})
+		}})
 	if err != nil {
 		return err
 	}
-	// The hash is thrown away: it only makes both paths cost the same.
-	if _, err := p.Hasher.Hash(ctx, token); err != nil {
-		return err
-	}
-	if real {
-		if err := p.Credentials.StartPasswordReset(p.anonymous(r), u.ID, hash, p.Clock().Add(roster.PasswordResetTTL), job); err != nil {
-			return err
-		}
+	if started {
 		p.jobsWritten()
-	} else if _, err := p.Credentials.LoginThrottled(ctx, p.clientAddress(r)); err != nil {
-		return err // a read of similar cost
 	}
 	v.Sent = true
 	return p.render(w, r, http.StatusOK, "forgot", v)

@@ -535,33 +535,18 @@ func (s *Server) handleForgotPassword(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	ctx := r.Context()
-	email := roster.NormalizeEmail(req.Email)
-	u, err := s.Users.UserByUsername(ctx, email)
-	if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
-		return err
-	}
-	real := err == nil && u.AuthMethod == roster.AuthEmail && u.Email == email && u.Status != roster.StatusBlocked
-	target := u
-	if !real {
-		target = &roster.User{Email: "nobody@example.invalid", Lang: roster.LangEnglish}
-	}
 	token, hash := secure.NewToken()
-	job, err := s.mailJob(ctx, target, mail.KindPasswordReset, mail.PasswordReset{BaseURL: s.baseURL(r), Token: token,
-		Name: target.DisplayName(), ValidFor: roster.PasswordResetTTL})
+	started, err := roster.RequestPasswordReset(ctx, anonymous(r), s.Users, s.Credentials, s.Hasher, roster.PasswordResetRequest{
+		Email: roster.NormalizeEmail(req.Email), Token: token, Hash: hash, Address: addressOf(r), Now: s.now,
+		MailJob: func(u *roster.User) (*roster.Job, error) {
+			return s.mailJob(ctx, u, mail.KindPasswordReset, mail.PasswordReset{BaseURL: s.baseURL(r), Token: token,
+				Name: u.DisplayName(), ValidFor: roster.PasswordResetTTL})
+		}})
 	if err != nil {
 		return err
 	}
-	// The hash is thrown away: it only makes both paths cost the same.
-	if _, err := s.Hasher.Hash(ctx, token); err != nil {
-		return err
-	}
-	if real {
-		if err := s.Credentials.StartPasswordReset(anonymous(r), u.ID, hash, s.now().Add(roster.PasswordResetTTL), job); err != nil {
-			return err
-		}
+	if started {
 		s.jobsWritten()
-	} else if _, err := s.Credentials.LoginThrottled(ctx, addressOf(r)); err != nil {
-		return err // a read of similar cost
 	}
 	return writeJSON(w, http.StatusAccepted, acceptedBody)
 }
