@@ -57,15 +57,7 @@ func (s *Server) handleCompanyCreate(w http.ResponseWriter, r *http.Request) err
 
 // handleCompanyGet shows one company in scope.
 func (s *Server) handleCompanyGet(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	c, err := s.Companies.CompanyByID(r.Context(), actorOf(r).Scope, id)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, c)
+	return getByID(w, r, s.Companies.CompanyByID)
 }
 
 // companyPatch is the body of PATCH /api/v1/companies/{id}.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -205,4 +206,18 @@ func pathID(r *http.Request) (int64, error) {
 		return 0, roster.Errorf(roster.ENOTFOUND, "Not found.")
 	}
 	return id, nil
+}
+
+// getByID answers 200 with what find finds for the {id} path value in the
+// actor's scope.
+func getByID[T any](w http.ResponseWriter, r *http.Request, find func(context.Context, roster.Scope, int64) (T, error)) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	v, err := find(r.Context(), actorOf(r).Scope, id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
 }

@@ -37,15 +37,7 @@ func (s *Server) handleEventList(w http.ResponseWriter, r *http.Request) error {
 
 // handleEventGet shows one event with its comments.
 func (s *Server) handleEventGet(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	e, err := s.Events.EventByID(r.Context(), actorOf(r).Scope, id)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, e)
+	return getByID(w, r, s.Events.EventByID)
 }
 
 // eventCommentRequest is the body of POST /api/v1/events/{id}/comments.

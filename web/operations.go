@@ -329,15 +329,7 @@ func (s *Server) handleDialogueAssign(w http.ResponseWriter, r *http.Request) er
 }
 
 func (s *Server) handleDialogueClose(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	d, err := s.ops().CloseDialogue(r.Context(), actorOf(r).Scope, id)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, d)
+	return getByID(w, r, s.ops().CloseDialogue)
 }
 
 // callRequest is the body of POST /api/v1/calls.
@@ -367,15 +359,7 @@ func (s *Server) handleCallRecord(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) handleCompanyOpsGet(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	co, err := s.ops().CompanyOperations(r.Context(), actorOf(r).Scope, id)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, co)
+	return getByID(w, r, s.ops().CompanyOperations)
 }
 
 // companyOpsRequest is the body of PATCH /api/v1/companies/{id}/operations.

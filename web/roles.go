@@ -109,15 +109,7 @@ func (s *Server) handleRoleCreate(w http.ResponseWriter, r *http.Request) error 
 
 // handleRoleGet shows one role.
 func (s *Server) handleRoleGet(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	role, err := s.Roles.RoleByID(r.Context(), actorOf(r).Scope, id)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, role)
+	return getByID(w, r, s.Roles.RoleByID)
 }
 
 // handleRolePatch renames a role or replaces its permissions.

@@ -243,15 +243,7 @@ func (s *Server) checkRoleIDs(ctx context.Context, companyID int64, field string
 
 // handleUserGet shows one user.
 func (s *Server) handleUserGet(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	u, err := s.Users.UserByID(r.Context(), actorOf(r).Scope, id)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, u)
+	return getByID(w, r, s.Users.UserByID)
 }
 
 // patchUserRequest is the body of PATCH /api/v1/users/{id}. E-mail, login
