@@ -147,6 +147,12 @@ func (s *Server) invitationJob(r *http.Request, u *roster.User) (hash []byte, ex
 	return hash, s.now().Add(cs.InvitationTTL()), job, err
 }
 
+// resetJob makes the e-mail carrying a password-reset token to u.
+func (s *Server) resetJob(r *http.Request, u *roster.User, token string) (*roster.Job, error) {
+	return s.mailJob(r.Context(), u, mail.KindPasswordReset, mail.PasswordReset{BaseURL: s.baseURL(r), Token: token,
+		Name: u.DisplayName(), ValidFor: roster.PasswordResetTTL})
+}
+
 // tooMany answers 429 with Retry-After.
 func tooMany(w http.ResponseWriter, wait time.Duration, msg string) error {
 	secs := int((wait + time.Second - 1) / time.Second)
@@ -539,8 +545,7 @@ func (s *Server) handleForgotPassword(w http.ResponseWriter, r *http.Request) er
 	started, err := roster.RequestPasswordReset(ctx, anonymous(r), s.Users, s.Credentials, s.Hasher, roster.PasswordResetRequest{
 		Email: roster.NormalizeEmail(req.Email), Token: token, Hash: hash, Address: addressOf(r), Now: s.now,
 		MailJob: func(u *roster.User) (*roster.Job, error) {
-			return s.mailJob(ctx, u, mail.KindPasswordReset, mail.PasswordReset{BaseURL: s.baseURL(r), Token: token,
-				Name: u.DisplayName(), ValidFor: roster.PasswordResetTTL})
+			return s.resetJob(r, u, token)
 		}})
 	if err != nil {
 		return err
@@ -601,20 +606,13 @@ type myPasswordRequest struct {
 // required, and every other session of theirs ends.
 func (s *Server) handleMyPassword(w http.ResponseWriter, r *http.Request) error {
 	a, ctx := actorOf(r), r.Context()
-	if a.Impersonator != nil {
-		return roster.Errorf(roster.EFORBIDDEN, "You cannot change the password of an account you act as.")
-	}
 	var req myPasswordRequest
-	if err := decodeJSON(r, &req); err != nil {
-		return err
-	}
-	ok, err := s.currentPasswordOK(r, a, req.CurrentPassword)
-	if err != nil {
+	if err := decodeOwn(r, a, &req, "You cannot change the password of an account you act as."); err != nil {
 		return err
 	}
 	var v roster.Validation
-	if !ok {
-		v.Add("current_password", "wrong_password", "The current password is wrong.")
+	if err := s.checkCurrentPassword(r, a, req.CurrentPassword, &v); err != nil {
+		return err
 	}
 	roster.ValidatePassword(&v, "new_password", req.NewPassword, a.User, s.settingsOf(ctx, a.User.CompanyID).PasswordMinLength)
 	if err := v.Err(); err != nil {
@@ -635,8 +633,7 @@ func (s *Server) handleMyPassword(w http.ResponseWriter, r *http.Request) error 
 func (s *Server) resetByEmail(w http.ResponseWriter, r *http.Request, u *roster.User) error {
 	ctx := r.Context()
 	token, hash := secure.NewToken()
-	job, err := s.mailJob(ctx, u, mail.KindPasswordReset, mail.PasswordReset{BaseURL: s.baseURL(r), Token: token,
-		Name: u.DisplayName(), ValidFor: roster.PasswordResetTTL})
+	job, err := s.resetJob(r, u, token)
 	if err != nil {
 		return err
 	}
@@ -678,23 +675,47 @@ func (s *Server) currentPasswordOK(r *http.Request, a *roster.Actor, pw string) 
 	return ok, nil
 }
 
+// checkCurrentPassword adds wrong_password to v when pw is not the
+// caller's password.
+func (s *Server) checkCurrentPassword(r *http.Request, a *roster.Actor, pw string, v *roster.Validation) error {
+	ok, err := s.currentPasswordOK(r, a, pw)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		v.Add("current_password", "wrong_password", "The current password is wrong.")
+	}
+	return nil
+}
+
+// requireCurrentPassword answers 422 when pw is not the caller's password.
+func (s *Server) requireCurrentPassword(r *http.Request, a *roster.Actor, pw string) error {
+	var v roster.Validation
+	if err := s.checkCurrentPassword(r, a, pw, &v); err != nil {
+		return err
+	}
+	return v.Err()
+}
+
+// decodeOwn decodes the body of a change to the caller's own account,
+// refused with forbidden to someone acting as another user.
+func decodeOwn(r *http.Request, a *roster.Actor, req any, forbidden string) error {
+	if a.Impersonator != nil {
+		return roster.Errorf(roster.EFORBIDDEN, "%s", forbidden)
+	}
+	return decodeJSON(r, req)
+}
+
 // handleTOTPStart makes a new TOTP secret for the caller to scan; it takes
 // effect once a code confirms it. The current password is required.
 func (s *Server) handleTOTPStart(w http.ResponseWriter, r *http.Request) error {
 	a, ctx := actorOf(r), r.Context()
-	if a.Impersonator != nil {
-		return roster.Errorf(roster.EFORBIDDEN, "You cannot set up two-factor authentication for an account you act as.")
-	}
 	var req passwordRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := decodeOwn(r, a, &req, "You cannot set up two-factor authentication for an account you act as."); err != nil {
 		return err
 	}
-	if ok, err := s.currentPasswordOK(r, a, req.CurrentPassword); err != nil {
+	if err := s.requireCurrentPassword(r, a, req.CurrentPassword); err != nil {
 		return err
-	} else if !ok {
-		var v roster.Validation
-		v.Add("current_password", "wrong_password", "The current password is wrong.")
-		return v.Err()
 	}
 	if err := s.keys(ctx); err != nil {
 		return err
@@ -722,11 +743,8 @@ type codeRequest struct {
 // recovery codes, shown this once.
 func (s *Server) handleTOTPConfirm(w http.ResponseWriter, r *http.Request) error {
 	a, ctx := actorOf(r), r.Context()
-	if a.Impersonator != nil {
-		return roster.Errorf(roster.EFORBIDDEN, "You cannot set up two-factor authentication for an account you act as.")
-	}
 	var req codeRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := decodeOwn(r, a, &req, "You cannot set up two-factor authentication for an account you act as."); err != nil {
 		return err
 	}
 	if err := s.keys(ctx); err != nil {
@@ -760,19 +778,12 @@ func (s *Server) handleTOTPConfirm(w http.ResponseWriter, r *http.Request) error
 // ones, shown this once. The current password is required.
 func (s *Server) handleRecoveryCodes(w http.ResponseWriter, r *http.Request) error {
 	a := actorOf(r)
-	if a.Impersonator != nil {
-		return roster.Errorf(roster.EFORBIDDEN, "You cannot change the recovery codes of an account you act as.")
-	}
 	var req passwordRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := decodeOwn(r, a, &req, "You cannot change the recovery codes of an account you act as."); err != nil {
 		return err
 	}
-	if ok, err := s.currentPasswordOK(r, a, req.CurrentPassword); err != nil {
+	if err := s.requireCurrentPassword(r, a, req.CurrentPassword); err != nil {
 		return err
-	} else if !ok {
-		var v roster.Validation
-		v.Add("current_password", "wrong_password", "The current password is wrong.")
-		return v.Err()
 	}
 	codes, hashes := mfa.NewRecoveryCodes(mfa.DefaultRecoveryCodes)
 	if err := s.Credentials.ReplaceRecoveryCodes(r.Context(), a.User.ID, hashes); err != nil {
@@ -791,11 +802,8 @@ type myMFARequest struct {
 // off; TOTP is chosen by enrolling. The current password is required.
 func (s *Server) handleMyMFA(w http.ResponseWriter, r *http.Request) error {
 	a, ctx := actorOf(r), r.Context()
-	if a.Impersonator != nil {
-		return roster.Errorf(roster.EFORBIDDEN, "You cannot change the two-factor authentication of an account you act as.")
-	}
 	var req myMFARequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := decodeOwn(r, a, &req, "You cannot change the two-factor authentication of an account you act as."); err != nil {
 		return err
 	}
 	var v roster.Validation
@@ -808,12 +816,8 @@ func (s *Server) handleMyMFA(w http.ResponseWriter, r *http.Request) error {
 	default:
 		v.Add("method", "invalid_choice", `The method is "email" or "none"; set up TOTP with POST /api/v1/me/2fa/totp.`)
 	}
-	ok, err := s.currentPasswordOK(r, a, req.CurrentPassword)
-	if err != nil {
+	if err := s.checkCurrentPassword(r, a, req.CurrentPassword, &v); err != nil {
 		return err
-	}
-	if !ok {
-		v.Add("current_password", "wrong_password", "The current password is wrong.")
 	}
 	if err := v.Err(); err != nil {
 		return err

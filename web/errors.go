@@ -221,3 +221,16 @@ func getByID[T any](w http.ResponseWriter, r *http.Request, find func(context.Co
 	}
 	return writeJSON(w, http.StatusOK, v)
 }
+
+// companyIn is the company a request names in company_id, or the actor's
+// own when it names none; one outside the actor's scope is a 422 on
+// company_id.
+func (s *Server) companyIn(ctx context.Context, a *roster.Actor, id *int64) (int64, error) {
+	if id == nil {
+		return a.Company.ID, nil
+	}
+	if _, err := s.Companies.CompanyByID(ctx, a.Scope, *id); err != nil {
+		return 0, fieldNotFound(err, "company_id", "No such company.")
+	}
+	return *id, nil
+}

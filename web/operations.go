@@ -173,13 +173,11 @@ func (h workGroupHandlers) create(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	g := &roster.WorkGroup{CompanyID: a.Company.ID, Kind: h.kind}
-	if req.CompanyID != nil {
-		if _, err := h.s.Companies.CompanyByID(ctx, a.Scope, *req.CompanyID); err != nil {
-			return fieldNotFound(err, "company_id", "No such company.")
-		}
-		g.CompanyID = *req.CompanyID
+	companyID, err := h.s.companyIn(ctx, a, req.CompanyID)
+	if err != nil {
+		return err
 	}
+	g := &roster.WorkGroup{CompanyID: companyID, Kind: h.kind}
 	if req.Name != nil {
 		g.Name = *req.Name
 	}
@@ -314,12 +312,9 @@ func (s *Server) handleDialogueAssign(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	a, ctx := actorOf(r), r.Context()
-	companyID := a.Company.ID
-	if req.CompanyID != nil {
-		if _, err := s.Companies.CompanyByID(ctx, a.Scope, *req.CompanyID); err != nil {
-			return fieldNotFound(err, "company_id", "No such company.")
-		}
-		companyID = *req.CompanyID
+	companyID, err := s.companyIn(ctx, a, req.CompanyID)
+	if err != nil {
+		return err
 	}
 	d, err := s.ops().AssignDialogue(ctx, companyID, req.ExternalID)
 	if err != nil {
@@ -453,13 +448,11 @@ func (s *Server) handleTagCreate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a := actorOf(r)
-	t := &roster.ClientTag{CompanyID: a.Company.ID, Name: req.Name}
-	if req.CompanyID != nil {
-		if _, err := s.Companies.CompanyByID(r.Context(), a.Scope, *req.CompanyID); err != nil {
-			return fieldNotFound(err, "company_id", "No such company.")
-		}
-		t.CompanyID = *req.CompanyID
+	companyID, err := s.companyIn(r.Context(), a, req.CompanyID)
+	if err != nil {
+		return err
 	}
+	t := &roster.ClientTag{CompanyID: companyID, Name: req.Name}
 	if err := s.clients().CreateClientTag(r.Context(), t); err != nil {
 		return err
 	}

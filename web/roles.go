@@ -68,14 +68,11 @@ func (s *Server) handleRoleCreate(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	a, ctx := actorOf(r), r.Context()
-	role := &roster.Role{CompanyID: &a.Company.ID}
-	if req.CompanyID != nil {
-		c, err := s.Companies.CompanyByID(ctx, a.Scope, *req.CompanyID)
-		if err != nil {
-			return fieldNotFound(err, "company_id", "No such company.")
-		}
-		role.CompanyID = &c.ID
+	companyID, err := s.companyIn(ctx, a, req.CompanyID)
+	if err != nil {
+		return err
 	}
+	role := &roster.Role{CompanyID: &companyID}
 	var v roster.Validation
 	if req.Name != nil {
 		role.Name = strings.TrimSpace(*req.Name)

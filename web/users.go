@@ -35,18 +35,14 @@ func (s *Server) checkUserFilter(ctx context.Context, f *roster.UserFilter, role
 	if err := f.Validate(); err != nil {
 		return err
 	}
-	companyID := a.Company.ID
-	if f.CompanyID != nil {
-		if _, err := s.Companies.CompanyByID(ctx, a.Scope, *f.CompanyID); err != nil {
-			return fieldNotFound(err, "company_id", "No such company.")
-		}
-		companyID = *f.CompanyID
+	companyID, err := s.companyIn(ctx, a, f.CompanyID)
+	if err != nil {
+		return err
 	}
 	if role == "" {
 		return nil
 	}
 	var r *roster.Role
-	var err error
 	if id, perr := strconv.ParseInt(role, 10, 64); perr == nil {
 		r, err = s.Roles.RoleByID(ctx, a.Scope, id)
 	} else {
@@ -128,11 +124,9 @@ func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) error 
 		Phone: req.Phone, WorkPhone: req.WorkPhone, Position: req.Position,
 		RoleIDs: req.RoleIDs, Credentials: req.Credentials, Password: req.Password,
 	}
-	if req.CompanyID != nil {
-		if _, err := s.Companies.CompanyByID(ctx, a.Scope, *req.CompanyID); err != nil {
-			return fieldNotFound(err, "company_id", "No such company.")
-		}
-		n.CompanyID = *req.CompanyID
+	var err error
+	if n.CompanyID, err = s.companyIn(ctx, a, req.CompanyID); err != nil {
+		return err
 	}
 	n.Normalize()
 	u := &roster.User{
@@ -141,7 +135,7 @@ func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) error 
 		Phone: n.Phone, WorkPhone: n.WorkPhone, Position: n.Position, CreatedBy: &a.User.ID,
 		Lang: roster.NormalizeUserLang(req.Lang),
 	}
-	err := n.Validate()
+	err = n.Validate()
 	if req.Lang != "" && req.Lang != roster.LangEnglish && req.Lang != roster.LangRussian {
 		var v roster.Validation
 		v.Add("lang", "invalid_choice", `The language is "en" or "ru".`)
