@@ -155,6 +155,12 @@ func (p *Panel) mailJob(ctx context.Context, u *roster.User, kind string, data a
 	return p.creds.box.NewJob(u.Email, u.Lang, kind, data)
 }
 
+// resetJob makes the e-mail carrying a password-reset token to u.
+func (p *Panel) resetJob(r *http.Request, u *roster.User, token string) (*roster.Job, error) {
+	return p.mailJob(r.Context(), u, mail.KindPasswordReset, mail.PasswordReset{BaseURL: p.baseURL(r), Token: token,
+		Name: u.DisplayName(), ValidFor: roster.PasswordResetTTL})
+}
+
 // jobsWritten wakes the mail worker after a job was committed.
 func (p *Panel) jobsWritten() {
 	if p.NotifyJobs != nil {
@@ -692,8 +698,7 @@ func (p *Panel) handleForgot(w http.ResponseWriter, r *http.Request) error {
 	started, err := roster.RequestPasswordReset(ctx, p.anonymous(r), p.Users, p.Credentials, p.Hasher, roster.PasswordResetRequest{
 		Email: email, Token: token, Hash: hash, Address: p.clientAddress(r), Now: p.Clock,
 		MailJob: func(u *roster.User) (*roster.Job, error) {
-			return p.mailJob(ctx, u, mail.KindPasswordReset, mail.PasswordReset{BaseURL: p.baseURL(r), Token: token,
-				Name: u.DisplayName(), ValidFor: roster.PasswordResetTTL})
+			return p.resetJob(r, u, token)
 		}})
 	if err != nil {
 		return err

@@ -99,8 +99,7 @@ func (p *Panel) handleUserResetLink(w http.ResponseWriter, r *http.Request) erro
 			return roster.Errorf(roster.ECONFLICT, "Users who sign in with a login get a new temporary password instead.")
 		}
 		token, hash := secure.NewToken()
-		job, err := p.mailJob(ctx, u, mail.KindPasswordReset, mail.PasswordReset{BaseURL: p.baseURL(r), Token: token,
-			Name: u.DisplayName(), ValidFor: roster.PasswordResetTTL})
+		job, err := p.resetJob(r, u, token)
 		if err != nil {
 			return err
 		}
