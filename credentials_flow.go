@@ -1,6 +1,9 @@
 package roster
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // The credential flows shared by the REST API (package web) and the HTML
 // panel (package panel): each front end parses its request and renders its
@@ -59,4 +62,30 @@ func RequestPasswordReset(ctx, actx context.Context, users UserService, creds Cr
 		return false, err
 	}
 	return true, nil
+}
+
+// InvitedUser finds the user whose invitation token hashes to hash;
+// expired reports an invitation no longer valid at now.
+func InvitedUser(ctx context.Context, creds CredentialService, hash []byte, now time.Time) (u *User, expired bool, err error) {
+	u, err = creds.UserByInvitationHash(ctx, hash)
+	if err != nil {
+		return nil, false, err
+	}
+	return u, u.InvitationExpiresAt == nil || !now.Before(*u.InvitationExpiresAt), nil
+}
+
+// ValidateRegistration checks what an invited user enters to register:
+// both names (trimmed by the caller) and a password fit for the user so
+// named under the company's minimum length.
+func ValidateRegistration(v *Validation, u *User, first, last, password string, minLength int) {
+	for _, f := range []struct{ field, value string }{{"first_name", first}, {"last_name", last}} {
+		if f.value == "" {
+			v.Add(f.field, "required", "Enter your name.")
+		} else {
+			ValidateName(v, f.field, f.value)
+		}
+	}
+	probe := *u
+	probe.FirstName, probe.LastName = first, last
+	ValidatePassword(v, "password", password, &probe, minLength)
 }

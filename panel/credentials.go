@@ -570,13 +570,13 @@ func (p *Panel) invitedUser(r *http.Request) (u *roster.User, hash []byte, probl
 		return nil, nil, "register.unknown", nil
 	}
 	hash = secure.HashToken(token)
-	u, err = p.Credentials.UserByInvitationHash(r.Context(), hash)
+	u, expired, err := roster.InvitedUser(r.Context(), p.Credentials, hash, p.Clock())
 	if roster.ErrorCode(err) == roster.ENOTFOUND {
 		return nil, nil, "register.unknown", nil
 	} else if err != nil {
 		return nil, nil, "", err
 	}
-	if u.InvitationExpiresAt == nil || !p.Clock().Before(*u.InvitationExpiresAt) {
+	if expired {
 		return nil, nil, "register.expired", nil
 	}
 	return u, hash, "", nil
@@ -621,16 +621,7 @@ func (p *Panel) handleRegister(w http.ResponseWriter, r *http.Request) error {
 	pw := r.PostFormValue("password")
 	minLen := p.settingsOf(ctx, u.CompanyID).PasswordMinLength
 	var val roster.Validation
-	for _, f := range []struct{ field, value string }{{"first_name", first}, {"last_name", last}} {
-		if f.value == "" {
-			val.Add(f.field, "required", "Enter your name.")
-		} else {
-			roster.ValidateName(&val, f.field, f.value)
-		}
-	}
-	probe := *u
-	probe.FirstName, probe.LastName = first, last
-	roster.ValidatePassword(&val, "password", pw, &probe, minLen)
+	roster.ValidateRegistration(&val, u, first, last, pw, minLen)
 	if pw != r.PostFormValue("confirm_password") && !val.Has("password") {
 		val.Add("confirm_password", "password_mismatch", "The passwords do not match.")
 	}

@@ -440,11 +440,11 @@ func (s *Server) invitedUser(r *http.Request) (*roster.User, []byte, error) {
 		return nil, nil, errInvitationLink
 	}
 	hash := secure.HashToken(token)
-	u, err := s.Credentials.UserByInvitationHash(r.Context(), hash)
+	u, expired, err := roster.InvitedUser(r.Context(), s.Credentials, hash, s.now())
 	if err != nil {
 		return nil, nil, unauthorizedAs(err, errInvitationLink)
 	}
-	if u.InvitationExpiresAt == nil || !s.now().Before(*u.InvitationExpiresAt) {
+	if expired {
 		return nil, nil, errInvitationExpired
 	}
 	return u, hash, nil
@@ -489,17 +489,8 @@ func (s *Server) handleRegistrationPost(w http.ResponseWriter, r *http.Request) 
 	}
 	req.FirstName, req.LastName = strings.TrimSpace(req.FirstName), strings.TrimSpace(req.LastName)
 	var v roster.Validation
-	for field, val := range map[string]string{"first_name": req.FirstName, "last_name": req.LastName} {
-		if val == "" {
-			v.Add(field, "required", "Enter your name.")
-		} else {
-			roster.ValidateName(&v, field, val)
-		}
-	}
-	probe := *u
-	probe.FirstName, probe.LastName = req.FirstName, req.LastName
 	ctx := r.Context()
-	roster.ValidatePassword(&v, "password", req.Password, &probe, s.settingsOf(ctx, u.CompanyID).PasswordMinLength)
+	roster.ValidateRegistration(&v, u, req.FirstName, req.LastName, req.Password, s.settingsOf(ctx, u.CompanyID).PasswordMinLength)
 	if err := v.Err(); err != nil {
 		return err
 	}
