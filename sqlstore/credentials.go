@@ -353,18 +353,11 @@ func (s *Store) ClearLoginFailures(ctx context.Context, userID int64) error {
 
 // UnlockUser clears a user's lock and failure counter.
 func (s *Store) UnlockUser(ctx context.Context, scope roster.Scope, id int64) (*roster.User, error) {
-	tx, err := s.begin(ctx)
+	tx, u, err := s.beginOnUser(ctx, scope, id)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	u, err := findUser(ctx, tx, scope, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkManage(ctx, tx, u); err != nil {
-		return nil, err
-	}
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $1 WHERE id = $2`, tx.now, u.ID); err != nil {
 		return nil, fmt.Errorf("unlock: %w", err)
 	}
@@ -535,18 +528,11 @@ func (s *Store) SetMFAMethod(ctx context.Context, scope roster.Scope, id int64, 
 	default:
 		return nil, fmt.Errorf("set MFA method: bad method %q", method)
 	}
-	tx, err := s.begin(ctx)
+	tx, u, err := s.beginOnUser(ctx, scope, id)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	u, err := findUser(ctx, tx, scope, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkManage(ctx, tx, u); err != nil {
-		return nil, err
-	}
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET mfa_method = $1, totp_secret = '', totp_pending_secret = '',
 		updated_at = $2 WHERE id = $3`, method, tx.now, u.ID); err != nil {
 		return nil, fmt.Errorf("set MFA method: %w", err)
@@ -758,18 +744,11 @@ func (s *Store) EndUserSession(ctx context.Context, userID, sessionID int64) err
 
 // EndAllUserSessions ends every session of a user in scope.
 func (s *Store) EndAllUserSessions(ctx context.Context, scope roster.Scope, id int64) (int, error) {
-	tx, err := s.begin(ctx)
+	tx, u, err := s.beginOnUser(ctx, scope, id)
 	if err != nil {
 		return 0, err
 	}
 	defer tx.Rollback()
-	u, err := findUser(ctx, tx, scope, id)
-	if err != nil {
-		return 0, err
-	}
-	if err := checkManage(ctx, tx, u); err != nil {
-		return 0, err
-	}
 	r, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 OR impersonator_id = $1`, u.ID)
 	if err != nil {
 		return 0, fmt.Errorf("end sessions: %w", err)

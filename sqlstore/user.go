@@ -120,6 +120,24 @@ func loadRoles(ctx context.Context, q querier, users []*roster.User) error {
 	return loadUserOps(ctx, q, users)
 }
 
+// beginOnUser opens a write transaction on a user in scope whom the actor
+// may manage (Actor.CheckManage); the caller commits or rolls it back.
+func (s *Store) beginOnUser(ctx context.Context, scope roster.Scope, id int64) (*Tx, *roster.User, error) {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := findUser(ctx, tx, scope, id)
+	if err == nil {
+		err = checkManage(ctx, tx, u)
+	}
+	if err != nil {
+		tx.Rollback()
+		return nil, nil, err
+	}
+	return tx, u, nil
+}
+
 // findUser returns a user in scope with roles, or ENOTFOUND.
 func findUser(ctx context.Context, q querier, scope roster.Scope, id int64) (*roster.User, error) {
 	var b sqlBuilder
@@ -376,18 +394,11 @@ func dedupe(ids []int64) []int64 {
 
 // UpdateUser applies an update to a user in scope.
 func (s *Store) UpdateUser(ctx context.Context, scope roster.Scope, id int64, upd roster.UserUpdate) (*roster.User, error) {
-	tx, err := s.begin(ctx)
+	tx, u, err := s.beginOnUser(ctx, scope, id)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	u, err := findUser(ctx, tx, scope, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkManage(ctx, tx, u); err != nil {
-		return nil, err
-	}
 	self := tx.actor != nil && tx.actor.UserID() == u.ID
 	before, after := map[string]any{}, map[string]any{}
 	set := func(field string, dst *string, v *string) {
@@ -557,18 +568,11 @@ func deleteUserSessions(ctx context.Context, tx querier, userID int64) error {
 
 // SetUserRoles replaces a user's roles.
 func (s *Store) SetUserRoles(ctx context.Context, scope roster.Scope, id int64, roleIDs []int64) (*roster.User, error) {
-	tx, err := s.begin(ctx)
+	tx, u, err := s.beginOnUser(ctx, scope, id)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	u, err := findUser(ctx, tx, scope, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkManage(ctx, tx, u); err != nil {
-		return nil, err
-	}
 	roleIDs = dedupe(roleIDs)
 	if len(roleIDs) == 0 {
 		return nil, &roster.Error{Code: roster.EINVALID, Message: "A user keeps at least one role.",
@@ -647,18 +651,11 @@ func touchUser(ctx context.Context, tx *Tx, u *roster.User) error {
 // SetPassword stores a new password hash set by an administrator; a
 // temporary one also ends the user's sessions.
 func (s *Store) SetPassword(ctx context.Context, scope roster.Scope, id int64, hash string, temporary bool) error {
-	tx, err := s.begin(ctx)
+	tx, u, err := s.beginOnUser(ctx, scope, id)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	u, err := findUser(ctx, tx, scope, id)
-	if err != nil {
-		return err
-	}
-	if err := checkManage(ctx, tx, u); err != nil {
-		return err
-	}
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, password_temporary = $2, updated_at = $3 WHERE id = $4`,
 		hash, temporary, tx.now, u.ID); err != nil {
 		return fmt.Errorf("set password: %w", err)
@@ -778,18 +775,11 @@ func addressOnly(a *roster.Actor) *roster.Actor {
 
 // ResendInvitation replaces the pending invitation of an invited user.
 func (s *Store) ResendInvitation(ctx context.Context, scope roster.Scope, id int64, hash []byte, expiry time.Time, jobs ...*roster.Job) error {
-	tx, err := s.begin(ctx)
+	tx, u, err := s.beginOnUser(ctx, scope, id)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	u, err := findUser(ctx, tx, scope, id)
-	if err != nil {
-		return err
-	}
-	if err := checkManage(ctx, tx, u); err != nil {
-		return err
-	}
 	if u.Status != roster.StatusInvited {
 		return roster.Errorf(roster.ECONFLICT, "This user has no pending invitation.")
 	}
