@@ -139,6 +139,20 @@ func openStore(ctx context.Context, cfg *Config, logger *slog.Logger) (*sqlstore
 	})
 }
 
+// openMigrated opens the store of a one-shot command and brings its schema
+// up to date.
+func openMigrated(ctx context.Context, cfg *Config, stderr io.Writer) (*sqlstore.Store, error) {
+	store, err := openStore(ctx, cfg, newLogger(cfg, stderr))
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Migrate(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return store, nil
+}
+
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg Config
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
@@ -147,15 +161,11 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parse(fs, args, &cfg); err != nil {
 		return err
 	}
-	logger := newLogger(&cfg, stderr)
-	store, err := openStore(ctx, &cfg, logger)
+	store, err := openMigrated(ctx, &cfg, stderr)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
-		return err
-	}
 	fmt.Fprintln(stdout, "The database schema is up to date.")
 	return nil
 }
@@ -184,15 +194,11 @@ func runAdminCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := v.Err(); err != nil {
 		return fieldErrors(err)
 	}
-	logger := newLogger(&cfg, stderr)
-	store, err := openStore(ctx, &cfg, logger)
+	store, err := openMigrated(ctx, &cfg, stderr)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
-		return err
-	}
 	if u.PasswordHash, err = secure.NewHasher(secure.OWASP, 0).Hash(ctx, password); err != nil {
 		return err
 	}
@@ -363,15 +369,11 @@ func runDevLoad(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parse(fs, args, &cfg); err != nil {
 		return err
 	}
-	logger := newLogger(&cfg, stderr)
-	store, err := openStore(ctx, &cfg, logger)
+	store, err := openMigrated(ctx, &cfg, stderr)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
-		return err
-	}
 	start := time.Now()
 	if err := sqlstore.LoadFake(ctx, store, opts); err != nil {
 		return err
