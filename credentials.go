@@ -2,6 +2,7 @@ package roster
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"strings"
 	"time"
@@ -123,6 +124,30 @@ type AccessUpdate struct {
 	IdleTimeoutSeconds *int
 	ClearIdleTimeout   bool
 	Lang               *string
+}
+
+// Validate checks the set fields.
+func (u *AccessUpdate) Validate() error {
+	var v Validation
+	u.validate(&v)
+	return v.Err()
+}
+
+func (u *AccessUpdate) validate(v *Validation) {
+	if u.IPAllowlist != nil {
+		if _, err := ParseAllowlist(*u.IPAllowlist); err != nil {
+			var e *Error
+			if errors.As(err, &e) {
+				v.Fields = append(v.Fields, e.Fields...)
+			}
+		}
+	}
+	if u.IdleTimeoutSeconds != nil {
+		ValidateIdleTimeout(v, "idle_timeout_seconds", *u.IdleTimeoutSeconds)
+	}
+	if u.Lang != nil && *u.Lang != LangEnglish && *u.Lang != LangRussian {
+		v.Add("lang", "invalid_choice", `The language is "en" or "ru".`)
+	}
 }
 
 // Allows reports whether the user may come from addr: an empty allowlist

@@ -202,13 +202,20 @@ const MaxDialoguesLimit = 10000
 // Validate checks the set fields.
 func (u *OperatorUpdate) Validate() error {
 	var v Validation
+	u.validate(&v)
+	return v.Err()
+}
+
+func (u *OperatorUpdate) validate(v *Validation) {
 	if u.MaxDialogues != nil && (*u.MaxDialogues < 0 || *u.MaxDialogues > MaxDialoguesLimit) {
 		v.Add("max_dialogues", "out_of_range", "The maximum of dialogues is 0 to 10000.")
 	}
 	if u.CountriesRule != nil {
-		u.CountriesRule.Validate(&v, "countries_rule")
+		if u.CountriesRule.Countries == nil {
+			u.CountriesRule.Countries = []string{}
+		}
+		u.CountriesRule.Validate(v, "countries_rule")
 	}
-	return v.Err()
 }
 
 // Visibility is what of the clients directory a user may see (R4).

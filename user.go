@@ -235,6 +235,11 @@ type UserUpdate struct {
 	Phone      *string
 	WorkPhone  *string
 	Position   *string
+	// Access and Operator change the user's access settings (A3, A4) and
+	// operations settings (U5, R4) with the same update, in the same
+	// transaction: a refused part leaves every part unchanged.
+	Access   *AccessUpdate
+	Operator *OperatorUpdate
 }
 
 // Normalize trims every set field.
@@ -266,6 +271,12 @@ func (u *UserUpdate) Validate() error {
 	}
 	if u.Position != nil {
 		ValidateText(&v, "position", *u.Position, 100)
+	}
+	if u.Access != nil {
+		u.Access.validate(&v)
+	}
+	if u.Operator != nil {
+		u.Operator.validate(&v)
 	}
 	return v.Err()
 }

@@ -640,25 +640,17 @@ func (s *Store) DeleteMFAChallenge(ctx context.Context, id int64) error {
 
 // SetUserAccess changes the allowlist, idle timeout and language of a user.
 func (s *Store) SetUserAccess(ctx context.Context, scope roster.Scope, id int64, upd roster.AccessUpdate) (*roster.User, error) {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	u, err := findUser(ctx, tx, scope, id)
-	if err != nil {
-		return nil, err
-	}
-	if tx.actor == nil || tx.actor.UserID() != u.ID || upd.IPAllowlist != nil || upd.IdleTimeoutSeconds != nil || upd.ClearIdleTimeout {
-		if err := checkManage(ctx, tx, u); err != nil {
-			return nil, err
-		}
-	}
+	return s.UpdateUser(ctx, scope, id, roster.UserUpdate{Access: &upd})
+}
+
+// setUserAccess applies an access update to u with its event; changed is
+// false when nothing differs.
+func setUserAccess(ctx context.Context, tx *Tx, u *roster.User, upd roster.AccessUpdate) (changed bool, err error) {
 	before, after := map[string]any{}, map[string]any{}
 	if upd.IPAllowlist != nil {
 		list, err := roster.ParseAllowlist(*upd.IPAllowlist)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		if strings.Join(list.Strings(), "\n") != strings.Join(u.IPAllowlist, "\n") {
 			before["ip_allowlist"], after["ip_allowlist"] = u.IPAllowlist, list.Strings()
@@ -678,7 +670,7 @@ func (s *Store) SetUserAccess(ctx context.Context, scope roster.Scope, id int64,
 		u.Lang = roster.NormalizeUserLang(*upd.Lang)
 	}
 	if len(after) == 0 {
-		return u, nil
+		return false, nil
 	}
 	var idle any
 	if u.IdleTimeoutSeconds != nil {
@@ -686,21 +678,18 @@ func (s *Store) SetUserAccess(ctx context.Context, scope roster.Scope, id int64,
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET ip_allowlist = $1, idle_timeout_seconds = $2, lang = $3,
 		updated_at = $4 WHERE id = $5`, strings.Join(u.IPAllowlist, "\n"), idle, u.Lang, tx.now, u.ID); err != nil {
-		return nil, fmt.Errorf("set access: %w", err)
+		return false, fmt.Errorf("set access: %w", err)
 	}
 	// A new idle timeout applies to the sessions already open.
 	if _, ok := after["idle_timeout_seconds"]; ok && u.IdleTimeoutSeconds != nil {
 		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET idle_timeout_seconds = $1 WHERE user_id = $2`, *u.IdleTimeoutSeconds, u.ID); err != nil {
-			return nil, fmt.Errorf("apply idle timeout: %w", err)
+			return false, fmt.Errorf("apply idle timeout: %w", err)
 		}
 	}
 	e := userEvent(roster.EventUserAccessChanged, u)
 	e.Before, e.After = before, after
-	if err := writeEvent(ctx, tx, e); err != nil {
-		return nil, err
-	}
 	u.UpdatedAt = tx.now
-	return u, tx.commit()
+	return true, writeEvent(ctx, tx, e)
 }
 
 // UserSessions lists a user's live sessions, newest first.

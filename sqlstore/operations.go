@@ -430,79 +430,64 @@ func ensureOperatorRow(ctx context.Context, tx *Tx, u *roster.User) error {
 
 // UpdateOperator changes a user's dialogue maximum and client visibility.
 func (s *Store) UpdateOperator(ctx context.Context, scope roster.Scope, userID int64, upd roster.OperatorUpdate) (*roster.User, error) {
-	if err := upd.Validate(); err != nil {
-		return nil, err
-	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	u, err := findUser(ctx, tx, scope, userID)
-	if err != nil {
-		return nil, err
-	}
+	return s.UpdateUser(ctx, scope, userID, roster.UserUpdate{Operator: &upd})
+}
+
+// updateOperator applies an operations update to u with its event; changed
+// is false when nothing differs.
+func updateOperator(ctx context.Context, tx *Tx, u *roster.User, upd roster.OperatorUpdate) (changed bool, err error) {
 	if upd.Empty() {
-		return u, nil
-	}
-	if err := checkManage(ctx, tx, u); err != nil {
-		return nil, err
+		return false, nil
 	}
 	if err := ensureOperatorRow(ctx, tx, u); err != nil {
-		return nil, err
+		return false, err
 	}
 	before, after := map[string]any{}, map[string]any{}
 	if upd.MaxDialogues != nil && *upd.MaxDialogues != u.MaxDialogues {
 		before["max_dialogues"], after["max_dialogues"] = u.MaxDialogues, *upd.MaxDialogues
 		if _, err := tx.ExecContext(ctx, `UPDATE operator_settings SET max_dialogues = $1 WHERE user_id = $2`, *upd.MaxDialogues, u.ID); err != nil {
-			return nil, fmt.Errorf("set max dialogues: %w", err)
+			return false, fmt.Errorf("set max dialogues: %w", err)
 		}
 	}
 	if upd.MaskData != nil && *upd.MaskData != u.MaskData {
 		before["mask_data"], after["mask_data"] = u.MaskData, *upd.MaskData
 		if _, err := tx.ExecContext(ctx, `UPDATE operator_settings SET mask_data = $1 WHERE user_id = $2`, *upd.MaskData, u.ID); err != nil {
-			return nil, fmt.Errorf("set mask data: %w", err)
+			return false, fmt.Errorf("set mask data: %w", err)
 		}
 	}
 	if r := upd.CountriesRule; r != nil && (r.Mode != u.CountriesRule.Mode || !slices.Equal(r.Countries, u.CountriesRule.Countries)) {
 		before["countries_rule"], after["countries_rule"] = u.CountriesRule, *r
 		if _, err := tx.ExecContext(ctx, `UPDATE operator_settings SET countries_mode = $1, countries = $2 WHERE user_id = $3`,
 			r.Mode, strings.Join(r.Countries, ","), u.ID); err != nil {
-			return nil, fmt.Errorf("set countries rule: %w", err)
+			return false, fmt.Errorf("set countries rule: %w", err)
 		}
 	}
 	if upd.ClientTagIDs != nil {
 		ids := sortedIDs(dedupe(*upd.ClientTagIDs))
 		if err := checkTagIDs(ctx, tx, u.CompanyID, "client_tags", ids); err != nil {
-			return nil, err
+			return false, err
 		}
 		if !slices.Equal(ids, sortedIDs(u.ClientTagIDs)) {
 			before["client_tags"], after["client_tags"] = sortedIDs(u.ClientTagIDs), ids
 			if _, err := tx.ExecContext(ctx, `DELETE FROM user_client_tags WHERE user_id = $1`, u.ID); err != nil {
-				return nil, fmt.Errorf("set client tags: %w", err)
+				return false, fmt.Errorf("set client tags: %w", err)
 			}
 			for _, id := range ids {
 				if _, err := tx.ExecContext(ctx, `INSERT INTO user_client_tags (user_id, tag_id) VALUES ($1, $2)`, u.ID, id); err != nil {
-					return nil, fmt.Errorf("set client tags: %w", err)
+					return false, fmt.Errorf("set client tags: %w", err)
 				}
 			}
 		}
 	}
 	if len(after) == 0 {
-		return u, nil
+		return false, nil
 	}
 	if err := touchUser(ctx, tx, u); err != nil {
-		return nil, err
+		return false, err
 	}
 	e := userEvent(roster.EventUserOperationsChanged, u)
 	e.Before, e.After = before, after
-	if err := writeEvent(ctx, tx, e); err != nil {
-		return nil, err
-	}
-	if u, err = findUser(ctx, tx, scope, userID); err != nil {
-		return nil, err
-	}
-	return u, tx.commit()
+	return true, writeEvent(ctx, tx, e)
 }
 
 // checkTagIDs reports tag IDs that are not client tags of company.

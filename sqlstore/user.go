@@ -392,13 +392,48 @@ func dedupe(ids []int64) []int64 {
 	return out
 }
 
-// UpdateUser applies an update to a user in scope.
+// UpdateUser applies an update to a user in scope: the profile fields, and
+// with them the access (upd.Access) and operations (upd.Operator) settings,
+// all in one transaction, so a refused part leaves every part unchanged.
 func (s *Store) UpdateUser(ctx context.Context, scope roster.Scope, id int64, upd roster.UserUpdate) (*roster.User, error) {
+	if err := upd.Validate(); err != nil {
+		return nil, err
+	}
 	tx, u, err := s.beginOnUser(ctx, scope, id)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
+	changed, err := updateUserFields(ctx, tx, u, upd)
+	if err != nil {
+		return nil, err
+	}
+	if upd.Access != nil {
+		c, err := setUserAccess(ctx, tx, u, *upd.Access)
+		if err != nil {
+			return nil, err
+		}
+		changed = changed || c
+	}
+	if upd.Operator != nil {
+		c, err := updateOperator(ctx, tx, u, *upd.Operator)
+		if err != nil {
+			return nil, err
+		}
+		changed = changed || c
+	}
+	if !changed {
+		return u, nil
+	}
+	if u, err = findUser(ctx, tx, scope, id); err != nil {
+		return nil, err
+	}
+	return u, tx.commit()
+}
+
+// updateUserFields applies the profile fields of upd to u (names, phones,
+// position) with their event; changed is false when nothing differs.
+func updateUserFields(ctx context.Context, tx *Tx, u *roster.User, upd roster.UserUpdate) (changed bool, err error) {
 	self := tx.actor != nil && tx.actor.UserID() == u.ID
 	before, after := map[string]any{}, map[string]any{}
 	set := func(field string, dst *string, v *string) {
@@ -412,13 +447,13 @@ func (s *Store) UpdateUser(ctx context.Context, scope roster.Scope, id int64, up
 	set("last_name", &u.LastName, upd.LastName)
 	nameChanged := len(after) > 0
 	if nameChanged && u.NameSetBySelf && tx.actor != nil && !self {
-		return nil, roster.Errorf(roster.EFORBIDDEN, "This user set their name themselves; it cannot be changed by an administrator.")
+		return false, roster.Errorf(roster.EFORBIDDEN, "This user set their name themselves; it cannot be changed by an administrator.")
 	}
 	set("phone", &u.Phone, upd.Phone)
 	set("work_phone", &u.WorkPhone, upd.WorkPhone)
 	set("position", &u.Position, upd.Position)
 	if len(after) == 0 {
-		return u, nil
+		return false, nil
 	}
 	if nameChanged && self {
 		u.NameSetBySelf = true
@@ -428,14 +463,11 @@ func (s *Store) UpdateUser(ctx context.Context, scope roster.Scope, id int64, up
 		work_phone = $5, position = $6, name_set_by_self = $7, sort_name = $8, search = $9, updated_at = $10 WHERE id = $11`,
 		u.FirstName, u.MiddleName, u.LastName, u.Phone, u.WorkPhone, u.Position, u.NameSetBySelf,
 		sortName(u), searchText(u), tx.now, u.ID); err != nil {
-		return nil, fmt.Errorf("update user: %w", err)
+		return false, fmt.Errorf("update user: %w", err)
 	}
 	e := userEvent(roster.EventUserUpdated, u)
 	e.Before, e.After = before, after
-	if err := writeEvent(ctx, tx, e); err != nil {
-		return nil, err
-	}
-	return u, tx.commit()
+	return true, writeEvent(ctx, tx, e)
 }
 
 // DeleteUser removes a user; roles and sessions go with them, events keep

@@ -671,16 +671,9 @@ type operatorPatch struct {
 	MaskData      *bool                 `json:"mask_data"`
 }
 
-// patchOperator applies the operations fields of a user patch.
-func (s *Server) patchOperator(ctx context.Context, a *roster.Actor, u *roster.User, p operatorPatch) (*roster.User, error) {
-	upd := roster.OperatorUpdate{MaxDialogues: p.MaxDialogues, ClientTagIDs: p.ClientTags, CountriesRule: p.CountriesRule, MaskData: p.MaskData}
-	if upd.Empty() {
-		return u, nil
-	}
-	if upd.CountriesRule != nil && upd.CountriesRule.Countries == nil {
-		upd.CountriesRule.Countries = []string{}
-	}
-	return s.ops().UpdateOperator(ctx, a.Scope, u.ID, upd)
+// update returns the store update of the operations fields.
+func (p operatorPatch) update() roster.OperatorUpdate {
+	return roster.OperatorUpdate{MaxDialogues: p.MaxDialogues, ClientTagIDs: p.ClientTags, CountriesRule: p.CountriesRule, MaskData: p.MaskData}
 }
 
 // withOperationSchemas adds the operations components to the document's

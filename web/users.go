@@ -285,19 +285,15 @@ func (s *Server) handleUserPatch(w http.ResponseWriter, r *http.Request) error {
 		Phone: req.Phone, WorkPhone: req.WorkPhone, Position: req.Position}
 	upd.Normalize()
 	access, aerr := req.accessPatch.update(a)
+	upd.Access = access
+	if op := req.operatorPatch.update(); !op.Empty() {
+		upd.Operator = &op
+	}
 	if err := mergeValidation(mergeValidation(v.Err(), upd.Validate()), aerr); err != nil {
 		return err
 	}
 	u, err := s.Users.UpdateUser(ctx, a.Scope, id, upd)
 	if err != nil {
-		return err
-	}
-	if access != nil {
-		if u, err = s.Credentials.SetUserAccess(ctx, a.Scope, id, *access); err != nil {
-			return err
-		}
-	}
-	if u, err = s.patchOperator(ctx, a, u, req.operatorPatch); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, u)

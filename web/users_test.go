@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -281,4 +282,55 @@ func TestBulk(t *testing.T) {
 			t.Errorf("refused bulk block changed admin: %s", u.Status)
 		}
 	})
+}
+
+// TestUserPatchAllOrNothing: a PATCH refused for one field saves no field
+// and writes no event (issue 11, finding 1), whichever part is refused.
+func TestUserPatchAllOrNothing(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		e.t = t
+		admin := e.login("admin", testPassword)
+		ot := &roster.ClientTag{CompanyID: e.other.ID, Name: "Other VIP"}
+		must(t, e.store.CreateClientTag(context.Background(), ot))
+		otherTag := ot.ID
+		bad := []map[string]any{
+			{"position": "Night shift lead", "max_dialogues": 100000},
+			{"position": "Night shift lead", "client_tags": []int64{999999}},
+			{"position": "Night shift lead", "client_tags": []int64{otherTag}},
+			{"position": "Night shift lead", "countries_rule": map[string]any{"mode": "only", "countries": []string{"XYZ"}}},
+			{"position": "Night shift lead", "ip_allowlist": []string{"not an address"}},
+			{"position": "Night shift lead", "idle_timeout_seconds": 5},
+			{"position": "Night shift lead", "lang": "de"},
+			{"position": "Night shift lead", "email": "x@acme.example"},
+		}
+		for _, body := range bad {
+			v := e.victim()
+			before := e.eventCount(v.ID)
+			e.expect("PATCH", path("/api/v1/users/%d", v.ID), admin, body, 422)
+			got, err := e.store.UserByID(context.Background(), roster.Scope{All: true}, v.ID)
+			must(t, err)
+			if got.Position != "" {
+				t.Errorf("%v: position saved as %q by a refused PATCH", body, got.Position)
+			}
+			if n := e.eventCount(v.ID); n != before {
+				t.Errorf("%v: %d events written by a refused PATCH", body, n-before)
+			}
+		}
+		v := e.victim()
+		e.expect("PATCH", path("/api/v1/users/%d", v.ID), admin,
+			map[string]any{"position": "Night shift lead", "max_dialogues": 7, "lang": "ru"}, 200)
+		got, err := e.store.UserByID(context.Background(), roster.Scope{All: true}, v.ID)
+		must(t, err)
+		if got.Position != "Night shift lead" || got.MaxDialogues != 7 || got.Lang != "ru" {
+			t.Errorf("valid PATCH: got position %q, max %d, lang %q", got.Position, got.MaxDialogues, got.Lang)
+		}
+	})
+}
+
+// eventCount counts the events about a user.
+func (e *env) eventCount(userID int64) int {
+	e.t.Helper()
+	page, err := e.store.Events(context.Background(), roster.Scope{All: true}, roster.EventFilter{UserID: &userID, Limit: 200})
+	must(e.t, err)
+	return len(page.Items)
 }
