@@ -106,19 +106,32 @@ type BulkAction struct {
 	Comment string
 }
 
-// Validate checks the action's shape.
+// Validate checks the action's shape and its comment.
 func (b *BulkAction) Validate() error {
 	var v Validation
+	b.validate(&v)
+	switch b.Action {
+	case BulkBlock, BulkUnblock:
+		ValidateComment(&v, "comment", b.Comment, true)
+	}
+	return v.Err()
+}
+
+// ValidateSelection checks the action's shape without its comment, which a
+// confirmation asks for after it names the users.
+func (b *BulkAction) ValidateSelection() error {
+	var v Validation
+	b.validate(&v)
+	return v.Err()
+}
+
+func (b *BulkAction) validate(v *Validation) {
 	switch b.Action {
 	case BulkAddRole, BulkRemoveRole:
 		if b.RoleID == 0 {
 			v.Add("role_id", "required", "Choose a role.")
 		}
-	case BulkBlock:
-		ValidateComment(&v, "comment", b.Comment, true)
-	case BulkUnblock:
-		ValidateComment(&v, "comment", b.Comment, true)
-	case BulkDelete:
+	case BulkBlock, BulkUnblock, BulkDelete:
 	case "":
 		v.Add("action", "required", "Choose an action.")
 	default:
@@ -132,7 +145,6 @@ func (b *BulkAction) Validate() error {
 	case len(b.UserIDs) > MaxBulkUsers:
 		v.Add("user_ids", "too_many", "At most 10000 users at once.")
 	}
-	return v.Err()
 }
 
 // BulkResult reports an applied bulk action.

@@ -35,6 +35,9 @@ type FieldError struct {
 	Field   string `json:"field"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Args are the values the message names (a length, a number), for
+	// translations of the code.
+	Args []any `json:"-"`
 }
 
 // Refusal says why a bulk action cannot be applied to one user.

@@ -45,7 +45,8 @@ func ValidatePassword(v *Validation, field, pw string, u *User, minLength int) {
 		v.Add(field, "required", "Enter a password.")
 		return
 	case n < minLength:
-		v.Add(field, "password_too_short", "A password needs at least "+itoa(minLength)+" characters.")
+		v.Fields = append(v.Fields, FieldError{Field: field, Code: "password_too_short",
+			Message: "A password needs at least " + itoa(minLength) + " characters.", Args: []any{minLength}})
 		return
 	case n > PasswordMaxLength:
 		v.Add(field, "password_too_long", "A password is at most 256 characters.")

@@ -92,6 +92,10 @@ type RoleService interface {
 	Roles(ctx context.Context, companyID int64) ([]*Role, error)
 	// RoleByID returns a system role, or a role of a company in scope.
 	RoleByID(ctx context.Context, scope Scope, id int64) (*Role, error)
+	// RolesByIDs returns the roles with the given IDs, wherever they belong
+	// (the caller checks the company), without user counts: a cheap lookup
+	// for validating role IDs.
+	RolesByIDs(ctx context.Context, ids []int64) (map[int64]*Role, error)
 	// RoleByKey returns a company's role (or a system role) by key.
 	RoleByKey(ctx context.Context, companyID int64, key string) (*Role, error)
 	// CreateRole creates a custom role in r.CompanyID; ECONFLICT on "key".

@@ -155,6 +155,9 @@ type NewUser struct {
 	RoleIDs     []int64
 	Credentials string // CredentialsInvitation, CredentialsGenerated or CredentialsManual
 	Password    string // for CredentialsManual
+	// Lang is the language of the user's e-mail, "en" or "ru"; empty
+	// means English.
+	Lang string
 }
 
 // Normalize trims fields, lower-cases e-mail and login and fills defaults.
@@ -223,6 +226,9 @@ func (n *NewUser) Validate() error {
 	if n.Credentials != CredentialsManual && n.Password != "" {
 		v.Add("password", "not_allowed", `A password is typed only with credentials "manual".`)
 	}
+	if n.Lang != "" && n.Lang != LangEnglish && n.Lang != LangRussian {
+		v.Add("lang", "invalid_choice", `The language is "en" or "ru".`)
+	}
 	return v.Err()
 }
 
@@ -240,6 +246,9 @@ type UserUpdate struct {
 	// transaction: a refused part leaves every part unchanged.
 	Access   *AccessUpdate
 	Operator *OperatorUpdate
+	// Email, Login and AuthMethod never change after creation (SPEC U6):
+	// an update that sets them is refused, whatever their value.
+	Email, Login, AuthMethod *string
 }
 
 // Normalize trims every set field.
@@ -271,6 +280,14 @@ func (u *UserUpdate) Validate() error {
 	}
 	if u.Position != nil {
 		ValidateText(&v, "position", *u.Position, 100)
+	}
+	for _, f := range []struct {
+		field, what string
+		p       *string
+	}{{"email", "E-mail", u.Email}, {"login", "A login", u.Login}, {"auth_method", "The authorization method", u.AuthMethod}} {
+		if f.p != nil {
+			v.Add(f.field, "immutable", f.what+" never changes after creation.")
+		}
 	}
 	if u.Access != nil {
 		u.Access.validate(&v)

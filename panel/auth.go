@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/app"
 	"github.com/roster-app/roster/panel/i18n"
 	"github.com/roster-app/roster/secure"
 )
@@ -154,7 +155,7 @@ func (p *Panel) auth(h handler) http.Handler {
 				return
 			}
 		}
-		r = r.WithContext(roster.NewContextWithActor(r.Context(), actor))
+		r = r.WithContext(roster.NewContextWithActor(app.WithBaseURL(r.Context(), p.baseURL(r)), actor))
 		if err := h(w, r); err != nil {
 			p.renderError(w, r, err)
 		}

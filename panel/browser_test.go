@@ -272,12 +272,15 @@ func TestBrowser(t *testing.T) {
 			chromedp.Click(chromedp.CSS("[data-bulk-submit]")),
 			chromedp.WaitVisible(chromedp.CSS("#bulk-comment")),
 		)
-		if got := b.text("[data-bulk-text]"); got != "Users affected: 2" {
-			t.Errorf("dialog says %q", got)
+		if got := b.text("p.lead"); got != "This affects 2 users." {
+			t.Errorf("confirmation says %q", got)
+		}
+		if got := b.text("[data-bulk-users]"); !strings.Contains(got, f.users["olga"].DisplayName()) || !strings.Contains(got, f.users["boris"].DisplayName()) {
+			t.Errorf("confirmation names %q", got)
 		}
 		b.do(
 			chromedp.SendKeys(chromedp.CSS("#bulk-comment"), "quarterly audit"),
-			chromedp.Click(chromedp.CSS(`[data-bulk-dialog] button[name=confirm]`)),
+			chromedp.Click(chromedp.CSS(`button[name=confirm]`)),
 			chromedp.WaitVisible(chromedp.CSS(".flash")),
 		)
 		if got := b.text(".flash"); got != "2 users blocked." {

@@ -168,22 +168,6 @@ func (p *Panel) jobsWritten() {
 	}
 }
 
-// invitationJob makes a new invitation token and the e-mail carrying it.
-func (p *Panel) invitationJob(r *http.Request, u *roster.User) (hash []byte, expiry time.Time, job *roster.Job, err error) {
-	ctx := r.Context()
-	cs := p.settingsOf(ctx, u.CompanyID)
-	token, hash := secure.NewToken()
-	data := mail.Invitation{BaseURL: p.baseURL(r), Token: token, Name: strings.TrimSpace(u.FirstName + " " + u.LastName), ValidFor: cs.InvitationTTL()}
-	if a := state(r).actor; a != nil && a.User != nil {
-		data.InvitedBy = a.User.DisplayName()
-	}
-	if c, err := p.Companies.CompanyByID(ctx, roster.Scope{All: true}, u.CompanyID); err == nil {
-		data.Company = c.Name
-	}
-	job, err = p.mailJob(ctx, u, mail.KindInvitation, data)
-	return hash, p.Clock().Add(cs.InvitationTTL()), job, err
-}
-
 // anonymous is a context whose events carry only the client address.
 func (p *Panel) anonymous(r *http.Request) context.Context {
 	return roster.NewContextWithActor(r.Context(), &roster.Actor{Address: p.clientAddress(r)})

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/app"
 	"github.com/roster-app/roster/outbox"
 	"github.com/roster-app/roster/secure"
 )
@@ -49,6 +50,9 @@ type Deps struct {
 	BaseURL string
 	// NotifyJobs wakes the mail worker after a job is written; may be nil.
 	NotifyJobs func()
+	// App holds the workflows every handler calls; when nil it is built
+	// from the fields above.
+	App *app.App
 }
 
 // Panel serves the web panel.
@@ -70,6 +74,11 @@ func New(d Deps) *Panel {
 	}
 	p := &Panel{Deps: d, static: loadStatic()}
 	p.credentialDefaults()
+	if p.App == nil {
+		p.App = app.New(app.Deps{Companies: p.Companies, Users: p.Users, Roles: p.Roles, Credentials: p.Credentials,
+			Platform: p.Platform, Hasher: p.Hasher, Clock: p.Clock, Outbox: p.Outbox, SecretKey: p.SecretKey,
+			BaseURL: p.BaseURL, NotifyJobs: p.NotifyJobs})
+	}
 	p.pages = parseTemplates(p.static)
 	return p
 }

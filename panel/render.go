@@ -246,7 +246,7 @@ func errorText(lang string, err error) string {
 // fieldText translates a field error by its code, falling back to its message.
 func fieldText(lang string, f roster.FieldError) string {
 	if i18n.Has(lang, "field."+f.Code) {
-		return i18n.T(lang, "field."+f.Code)
+		return i18n.T(lang, "field."+f.Code, f.Args...)
 	}
 	return f.Message
 }

@@ -7,9 +7,7 @@ import (
 	"strings"
 
 	"github.com/roster-app/roster"
-	"github.com/roster-app/roster/mail"
 	"github.com/roster-app/roster/panel/i18n"
-	"github.com/roster-app/roster/secure"
 )
 
 // This file holds the user card's credential actions (issue 3, U5):
@@ -17,60 +15,28 @@ import (
 // timeout, an e-mailed password-reset link and ending the user's
 // sessions. All need users.credentials, and none applies to oneself.
 
-// errSelfCredentials refuses credential actions on one's own account,
-// which belong on the security page.
-var errSelfCredentials = roster.Errorf(roster.EFORBIDDEN, "Change your own security settings on your profile's Security page.")
-
-// credsTarget loads the user of a card action in the actor's scope.
-func (p *Panel) credsTarget(ctx context.Context, a *roster.Actor, id int64) (*roster.User, error) {
-	if id == a.User.ID {
-		return nil, errSelfCredentials
-	}
-	return p.Users.UserByID(ctx, a.Scope, id)
-}
-
 // handleUserMFAReset switches a user to e-mail codes (their TOTP device is
-// lost), ends their sessions and tells them by e-mail.
+// lost, or they had none), ends their sessions and tells them by e-mail.
 func (p *Panel) handleUserMFAReset(w http.ResponseWriter, r *http.Request) error {
-	return p.setUserMFA(w, r, roster.MFAEmail, mail.KindMFAReset, "flash.mfa_reset")
+	return p.userAction(w, r, roster.PermUsersCredentials, "mfa", "flash.mfa_reset", func(ctx context.Context, a *roster.Actor, id int64) error {
+		_, err := p.App.Users.ResetMFA(ctx, id)
+		return err
+	})
 }
 
 // handleUserMFADisable turns a user's 2FA off, ends their sessions and
 // tells them by e-mail.
 func (p *Panel) handleUserMFADisable(w http.ResponseWriter, r *http.Request) error {
-	return p.setUserMFA(w, r, roster.MFANone, mail.KindMFADisabled, "flash.mfa_disabled")
-}
-
-func (p *Panel) setUserMFA(w http.ResponseWriter, r *http.Request, method, kind, flashKey string) error {
-	wrote := false
-	err := p.userAction(w, r, roster.PermUsersCredentials, "mfa", flashKey, func(ctx context.Context, a *roster.Actor, id int64) error {
-		u, err := p.credsTarget(ctx, a, id)
-		if err != nil {
-			return err
-		}
-		if method == roster.MFAEmail && u.Email == "" {
-			return roster.Errorf(roster.ECONFLICT, "This user has no e-mail address to receive codes.")
-		}
-		var job *roster.Job
-		if u.Email != "" {
-			if job, err = p.mailJob(ctx, u, kind, mail.MFANotice{BaseURL: p.baseURL(r), Name: u.DisplayName(), ChangedBy: a.User.DisplayName()}); err != nil {
-				return err
-			}
-		}
-		_, err = p.Credentials.SetMFAMethod(ctx, a.Scope, u.ID, method, job)
-		wrote = err == nil && job != nil
+	return p.userAction(w, r, roster.PermUsersCredentials, "mfa", "flash.mfa_disabled", func(ctx context.Context, a *roster.Actor, id int64) error {
+		_, err := p.App.Users.DisableMFA(ctx, id)
 		return err
 	})
-	if wrote {
-		p.jobsWritten()
-	}
-	return err
 }
 
 // handleUserUnlock lifts a brute-force lock.
 func (p *Panel) handleUserUnlock(w http.ResponseWriter, r *http.Request) error {
 	return p.userAction(w, r, roster.PermUsersCredentials, "", "flash.user_unlocked", func(ctx context.Context, a *roster.Actor, id int64) error {
-		_, err := p.Credentials.UnlockUser(ctx, a.Scope, id)
+		_, err := p.App.Users.Unlock(ctx, id)
 		return err
 	})
 }
@@ -78,39 +44,16 @@ func (p *Panel) handleUserUnlock(w http.ResponseWriter, r *http.Request) error {
 // handleUserSessionsEnd ends every session of a user.
 func (p *Panel) handleUserSessionsEnd(w http.ResponseWriter, r *http.Request) error {
 	return p.userAction(w, r, roster.PermUsersCredentials, "", "flash.sessions_ended", func(ctx context.Context, a *roster.Actor, id int64) error {
-		if _, err := p.credsTarget(ctx, a, id); err != nil {
-			return err
-		}
-		_, err := p.Credentials.EndAllUserSessions(ctx, a.Scope, id)
+		_, err := p.App.Users.EndSessions(ctx, id)
 		return err
 	})
 }
 
 // handleUserResetLink e-mails a single-use password-reset link valid one
-// hour to an e-mail-method user (U9).
+// hour to an e-mail-method user (U9); a login user gets a new temporary
+// password instead, as from the password-reset action.
 func (p *Panel) handleUserResetLink(w http.ResponseWriter, r *http.Request) error {
-	wrote := false
-	err := p.userAction(w, r, roster.PermUsersCredentials, "", "flash.reset_link_sent", func(ctx context.Context, a *roster.Actor, id int64) error {
-		u, err := p.credsTarget(ctx, a, id)
-		if err != nil {
-			return err
-		}
-		if u.AuthMethod != roster.AuthEmail || u.Email == "" {
-			return roster.Errorf(roster.ECONFLICT, "Users who sign in with a login get a new temporary password instead.")
-		}
-		token, hash := secure.NewToken()
-		job, err := p.resetJob(r, u, token)
-		if err != nil {
-			return err
-		}
-		err = p.Credentials.StartPasswordReset(ctx, u.ID, hash, p.Clock().Add(roster.PasswordResetTTL), job)
-		wrote = err == nil
-		return err
-	})
-	if wrote {
-		p.jobsWritten()
-	}
-	return err
+	return p.handleUserPasswordReset(w, r)
 }
 
 // handleUserAccess saves the IP allowlist (one entry per line, an error
@@ -124,9 +67,6 @@ func (p *Panel) handleUserAccess(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx, st := r.Context(), state(r)
-	if _, err := p.credsTarget(ctx, st.actor, id); err != nil {
-		return err
-	}
 	entries := []string{}
 	var val roster.Validation
 	var bad []string
@@ -159,7 +99,7 @@ func (p *Panel) handleUserAccess(w http.ResponseWriter, r *http.Request) error {
 	}
 	err := val.Err()
 	if err == nil {
-		_, err = p.Credentials.SetUserAccess(ctx, st.actor.Scope, id, upd)
+		_, err = p.App.Users.Update(ctx, id, roster.UserUpdate{Access: &upd})
 	}
 	if err != nil {
 		fe, ok := newFormErrors(st.lang, err)

@@ -95,13 +95,6 @@ func splitCountries(s string) []string {
 // dialogues, allowed client tags, countries rule and masking.
 func (p *Panel) handleUserOperations(w http.ResponseWriter, r *http.Request) error {
 	return p.userAction(w, r, roster.PermUsersEdit, "operations", "flash.user_operations_saved", func(ctx context.Context, a *roster.Actor, id int64) error {
-		u, err := p.Users.UserByID(ctx, a.Scope, id)
-		if err != nil {
-			return err
-		}
-		if u.ID == a.User.ID || (u.HasRole(roster.RoleMainAdmin) && !a.MainAdmin) {
-			return roster.Errorf(roster.EFORBIDDEN, "You cannot change this user's operator settings.")
-		}
 		var v roster.Validation
 		max, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("max_dialogues")))
 		if err != nil {
@@ -133,7 +126,7 @@ func (p *Panel) handleUserOperations(w http.ResponseWriter, r *http.Request) err
 		if err := v.Err(); err != nil {
 			return err
 		}
-		_, err = p.ops().UpdateOperator(ctx, a.Scope, id, upd)
+		_, err = p.App.Users.Update(ctx, id, roster.UserUpdate{Operator: &upd})
 		return err
 	})
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/roster-app/roster"
-	"github.com/roster-app/roster/secure"
+	"github.com/roster-app/roster/app"
 )
 
 // usersFilter is the users list's query string, kept as strings so the
@@ -41,20 +41,58 @@ func (f usersFilter) Active() bool {
 	return f.Q != "" || f.Status != "" || f.Invitation != "" || f.Role != "" || f.Company != "" || f.Queue != ""
 }
 
-// domain converts the filter for the store; ok is false when an ID is garbage.
-func (f usersFilter) domain() roster.UserFilter {
-	uf := roster.UserFilter{Query: f.Q, Status: roster.UserStatus(f.Status), Invitation: f.Invitation,
+// query is the filter as the workflows read it. A company that is not an
+// ID is sent as 0, which no company has, so it is refused, never ignored.
+func (f usersFilter) query() app.UserQuery {
+	q := app.UserQuery{Q: f.Q, Status: f.Status, Invitation: f.Invitation, Role: f.Role, Queue: f.Queue,
 		Sort: f.Sort, Cursor: f.Cursor}
-	if f.Queue == roster.QueueNone || isQueueID(f.Queue) {
-		uf.Queue = f.Queue
+	if f.Company != "" {
+		id, _ := pathID(f.Company)
+		q.CompanyID = &id
 	}
-	if id, ok := pathID(f.Role); ok {
-		uf.RoleID = &id
+	return q
+}
+
+// without returns the filter with the named fields (the workflow's field
+// names) cleared.
+func (f usersFilter) without(fields []roster.FieldError) usersFilter {
+	for _, fe := range fields {
+		switch fe.Field {
+		case "q":
+			f.Q = ""
+		case "status":
+			f.Status = ""
+		case "invitation":
+			f.Invitation = ""
+		case "role":
+			f.Role = ""
+		case "company_id":
+			f.Company = ""
+		case "queue":
+			f.Queue = ""
+		case "sort":
+			f.Sort = ""
+		case "cursor":
+			f.Cursor = ""
+		}
 	}
-	if id, ok := pathID(f.Company); ok {
-		uf.CompanyID = &id
+	return f
+}
+
+// listFilter resolves the list's filter; a field that does not make sense
+// (a hand-edited address, a stale cursor) is dropped rather than refused,
+// so the list always shows.
+func (p *Panel) listFilter(ctx context.Context, f usersFilter) (usersFilter, roster.UserFilter, error) {
+	for range 2 {
+		uf, err := p.App.Users.Filter(ctx, f.query())
+		var e *roster.Error
+		if err == nil || !asErr(err, &e) || e.Code != roster.EINVALID || len(e.Fields) == 0 {
+			return f, uf, err
+		}
+		f = f.without(e.Fields)
 	}
-	return uf
+	uf, err := p.App.Users.Filter(ctx, f.query())
+	return f, uf, err
 }
 
 type usersView struct {
@@ -83,12 +121,15 @@ func (p *Panel) handleUsers(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	a := state(r).actor
-	f := parseUsersFilter(r.URL.Query())
-	res, err := p.Users.Users(ctx, a.Scope, f.domain())
+	f, uf, err := p.listFilter(ctx, parseUsersFilter(r.URL.Query()))
+	if err != nil {
+		return err
+	}
+	res, err := p.App.Users.List(ctx, uf)
 	if roster.ErrorCode(err) == roster.EINVALID && f.Cursor != "" {
 		// A stale or tampered cursor: show the first page.
-		f.Cursor = ""
-		res, err = p.Users.Users(ctx, a.Scope, f.domain())
+		f.Cursor, uf.Cursor = "", ""
+		res, err = p.App.Users.List(ctx, uf)
 	}
 	if err != nil {
 		return err
@@ -184,7 +225,14 @@ type bulkView struct {
 	IDs      []int64
 	All      bool
 	Filter   usersFilter
-	Count    int
+	// FilterValues are the filter's fields, carried by the confirmation
+	// form exactly as the list had them.
+	FilterValues url.Values
+	Count        int
+	// Users are the first users the action acts on, by name; More is how
+	// many it does not name.
+	Users    []*roster.User
+	More     int
 	Errors   formErrors
 	Refusals []refusalView
 	Back     string
@@ -196,90 +244,78 @@ type refusalView struct {
 	Message string
 }
 
-var bulkPerm = map[string]roster.Permission{
-	roster.BulkAddRole: roster.PermUsersRoles, roster.BulkRemoveRole: roster.PermUsersRoles,
-	roster.BulkBlock: roster.PermUsersBlock, roster.BulkUnblock: roster.PermUsersBlock,
-	roster.BulkDelete: roster.PermUsersDelete,
-}
-
+// handleUsersBulk applies a bulk action (U12). The first post names the
+// users — their number and the first of them, from the same query the
+// action runs — and asks for the comment; the confirmed one acts, all or
+// nothing.
 func (p *Panel) handleUsersBulk(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	st := state(r)
 	a := st.actor
-	action := r.PostFormValue("action")
-	perm, ok := bulkPerm[action]
-	if !ok {
-		return roster.Errorf(roster.EINVALID, "Choose an action.")
-	}
-	if err := need(r, perm); err != nil {
-		return err
-	}
-	f := usersFilter{Q: r.PostFormValue("q"), Status: r.PostFormValue("status"), Invitation: r.PostFormValue("invitation"),
-		Role: r.PostFormValue("role"), Company: r.PostFormValue("company"), Sort: r.PostFormValue("sort"), Queue: r.PostFormValue("queue")}
-	v := &bulkView{page: p.newPage(w, r, "bulk.title", "users"), Action: action, Comment: strings.TrimSpace(r.PostFormValue("comment")),
-		IDs: formIDs(r.PostForm["id"]), All: r.PostFormValue("all") == "1", Filter: f}
+	f := parseUsersFilter(r.PostForm)
+	f.Cursor = ""
+	v := &bulkView{page: p.newPage(w, r, "bulk.title", "users"), Action: r.PostFormValue("action"),
+		Comment: strings.TrimSpace(r.PostFormValue("comment")), IDs: formIDs(r.PostForm["id"]),
+		All: r.PostFormValue("all") == "1", Filter: f, FilterValues: f.Values()}
 	v.Back = "/users?" + f.Values().Encode()
-	v.RoleID, _ = strconv.ParseInt(r.PostFormValue("role_id"), 10, 64)
-	if v.RoleID != 0 {
-		role, err := p.Roles.RoleByID(ctx, a.Scope, v.RoleID)
-		if err != nil {
-			return err
+	if v.RoleID, _ = strconv.ParseInt(r.PostFormValue("role_id"), 10, 64); v.RoleID != 0 {
+		if role, err := p.Roles.RoleByID(ctx, a.Scope, v.RoleID); err == nil {
+			v.RoleName = v.page.RoleName(role.Key, role.Name)
 		}
-		v.RoleName = v.page.RoleName(role.Key, role.Name)
 	}
-	b := roster.BulkAction{Action: action, RoleID: v.RoleID, Comment: v.Comment}
+	b := roster.BulkAction{Action: v.Action, RoleID: v.RoleID, Comment: v.Comment}
 	if v.All {
-		df := f.domain()
-		df.Cursor = ""
-		b.Filter = &df
-		ids, err := p.Users.UserIDs(ctx, a.Scope, df, roster.MaxBulkUsers)
+		uf, err := p.App.Users.Filter(ctx, f.query())
 		if err != nil {
 			return err
 		}
-		v.Count = len(ids)
+		b.Filter = &uf
 	} else {
 		b.UserIDs = v.IDs
-		v.Count = len(v.IDs)
 	}
+	if !v.All && len(v.IDs) == 0 {
+		return p.redirect(w, r, v.Back, "flash.bulk_none", 0)
+	}
+	preview, err := p.App.Users.Preview(ctx, b)
+	if err != nil {
+		return p.bulkFailed(w, r, v, err)
+	}
+	v.Count, v.Users, v.More = preview.Count, preview.Users, preview.Count-len(preview.Users)
 	if v.Count == 0 {
 		return p.redirect(w, r, v.Back, "flash.bulk_none", 0)
 	}
 	if r.PostFormValue("confirm") != "1" {
 		return p.render(w, r, http.StatusOK, "bulk", v)
 	}
-	if err := b.Validate(); err != nil {
-		fe, ok := newFormErrors(st.lang, err)
-		if !ok {
-			return err
-		}
-		v.Errors = *fe
-		return p.render(w, r, http.StatusUnprocessableEntity, "bulk", v)
-	}
-	res, err := p.Users.BulkUsers(ctx, a.Scope, b)
+	res, err := p.App.Users.Bulk(ctx, b)
 	if err != nil {
-		var re *roster.Error
-		if asErr(err, &re) && len(re.Refusals) > 0 {
-			for _, rf := range re.Refusals {
-				name := "#" + strconv.FormatInt(rf.UserID, 10)
-				if u, err := p.Users.UserByID(ctx, a.Scope, rf.UserID); err == nil {
-					name = u.DisplayName()
-				}
-				msg := rf.Message
-				if st.lang != "en" {
-					msg = fieldText(st.lang, roster.FieldError{Code: rf.Code, Message: rf.Message})
-				}
-				v.Refusals = append(v.Refusals, refusalView{UserID: rf.UserID, Name: name, Message: msg})
-			}
-			return p.render(w, r, http.StatusConflict, "bulk", v)
-		}
-		fe, ok := newFormErrors(st.lang, err)
-		if !ok {
-			return err
-		}
-		v.Errors = *fe
-		return p.render(w, r, http.StatusUnprocessableEntity, "bulk", v)
+		return p.bulkFailed(w, r, v, err)
 	}
-	return p.redirect(w, r, v.Back, "flash.bulk_"+action, res.Affected)
+	return p.redirect(w, r, v.Back, "flash.bulk_"+v.Action, res.Affected)
+}
+
+// bulkFailed shows the confirmation again with the refusals (each user
+// named) or the form's errors.
+func (p *Panel) bulkFailed(w http.ResponseWriter, r *http.Request, v *bulkView, err error) error {
+	st := state(r)
+	var re *roster.Error
+	if asErr(err, &re) && len(re.Refusals) > 0 {
+		for _, rf := range re.Refusals {
+			name := "#" + strconv.FormatInt(rf.UserID, 10)
+			if u, err := p.Users.UserByID(r.Context(), st.actor.Scope, rf.UserID); err == nil {
+				name = u.DisplayName()
+			}
+			v.Refusals = append(v.Refusals, refusalView{UserID: rf.UserID, Name: name,
+				Message: fieldText(st.lang, roster.FieldError{Code: rf.Code, Message: rf.Message})})
+		}
+		return p.render(w, r, http.StatusConflict, "bulk", v)
+	}
+	fe, ok := newFormErrors(st.lang, err)
+	if !ok {
+		return err
+	}
+	v.Errors = *fe
+	return p.render(w, r, http.StatusUnprocessableEntity, "bulk", v)
 }
 
 // ---- Add user (U4) ----
@@ -357,15 +393,10 @@ type createdView struct {
 }
 
 func (p *Panel) handleUserCreate(w http.ResponseWriter, r *http.Request) error {
-	if err := need(r, roster.PermUsersCreate); err != nil {
-		return err
-	}
-	ctx := r.Context()
 	st := state(r)
-	a := st.actor
 	companyID, ok := pathID(r.PostFormValue("company_id"))
 	if !ok {
-		companyID = a.User.CompanyID
+		companyID = st.actor.User.CompanyID
 	}
 	form := userForm{AuthMethod: r.PostFormValue("auth_method"), Email: r.PostFormValue("email"), Login: r.PostFormValue("login"),
 		FirstName: r.PostFormValue("first_name"), MiddleName: r.PostFormValue("middle_name"), LastName: r.PostFormValue("last_name"),
@@ -373,20 +404,22 @@ func (p *Panel) handleUserCreate(w http.ResponseWriter, r *http.Request) error {
 		Credentials: r.PostFormValue("credentials"), CompanyID: companyID, RoleIDs: formIDs(r.PostForm["role_ids"])}
 	n := roster.NewUser{CompanyID: companyID, AuthMethod: roster.AuthMethod(form.AuthMethod), Email: form.Email,
 		FirstName: form.FirstName, MiddleName: form.MiddleName, LastName: form.LastName, Phone: form.Phone,
-		WorkPhone: form.WorkPhone, Position: form.Position, RoleIDs: form.RoleIDs, Credentials: form.Credentials}
-	// Each method has its own fields; a field of the other method that the
-	// page hid but still sent is ignored.
+		WorkPhone: form.WorkPhone, Position: form.Position, RoleIDs: form.RoleIDs, Credentials: form.Credentials,
+		Lang: st.lang}
+	// The form shows each method's fields only: a field of the other method
+	// that the page hid but still sent is not part of the request, and the
+	// invitation choice, hidden for login users, means "generated" for them.
 	if n.AuthMethod == roster.AuthLogin {
 		n.Email, n.Login = "", form.Login
+		if n.Credentials == roster.CredentialsInvitation {
+			n.Credentials = roster.CredentialsGenerated
+		}
 	}
 	if n.Credentials == roster.CredentialsManual {
 		n.Password = r.PostFormValue("password")
 	}
-	n.Normalize()
-	if n.AuthMethod == roster.AuthLogin && n.Credentials == roster.CredentialsInvitation {
-		n.Credentials = roster.CredentialsGenerated
-	}
-	fail := func(err error) error {
+	u, creds, err := p.App.Users.Create(r.Context(), n)
+	if err != nil {
 		fe, ok := newFormErrors(st.lang, err)
 		if !ok {
 			return err
@@ -398,63 +431,12 @@ func (p *Panel) handleUserCreate(w http.ResponseWriter, r *http.Request) error {
 		v.Form, v.Errors = form, *fe
 		return p.render(w, r, http.StatusUnprocessableEntity, "usernew", v)
 	}
-	val := roster.Validation{}
-	if err := n.Validate(); err != nil {
-		val.Fields = append(val.Fields, err.(*roster.Error).Fields...)
-	}
-	u := &roster.User{CompanyID: companyID, AuthMethod: n.AuthMethod, Email: n.Email, Login: n.Login,
-		FirstName: n.FirstName, MiddleName: n.MiddleName, LastName: n.LastName, Phone: n.Phone,
-		WorkPhone: n.WorkPhone, Position: n.Position, Status: roster.StatusActive, CreatedBy: &a.User.ID}
-	if n.Credentials == roster.CredentialsManual && n.Password != "" {
-		roster.ValidatePassword(&val, "password", n.Password, u, 0)
-	}
-	if err := val.Err(); err != nil {
-		return fail(err)
-	}
-	if _, err := p.Companies.CompanyByID(ctx, a.Scope, companyID); err != nil {
-		return err
-	}
-	var password string
-	var invHash []byte
-	var invExpiry = p.Clock()
-	switch n.Credentials {
-	case roster.CredentialsInvitation:
-		u.Status = roster.StatusInvited
-		_, invHash = secure.NewToken()
-		invExpiry = invExpiry.Add(roster.InvitationTTL)
-	case roster.CredentialsGenerated:
-		password = secure.GeneratePassword()
-	case roster.CredentialsManual:
-		password = n.Password
-	}
-	if password != "" {
-		hash, err := p.Hasher.Hash(ctx, password)
-		if err != nil {
-			return err
-		}
-		u.PasswordHash, u.PasswordTemporary = hash, true
-	}
-	// The invitation e-mail is written with the user, in one transaction.
-	var jobs []*roster.Job
-	if invHash != nil && p.Credentials != nil {
-		h, exp, job, err := p.invitationJob(r, u)
-		if err != nil {
-			return err
-		}
-		invHash, invExpiry, jobs = h, exp, append(jobs, job)
-	}
-	if err := p.Users.CreateUser(ctx, u, n.RoleIDs, invHash, invExpiry, jobs...); err != nil {
-		return fail(err)
-	}
-	if len(jobs) > 0 {
-		p.jobsWritten()
-	}
-	if n.Credentials == roster.CredentialsGenerated {
-		v := &createdView{page: p.newPage(w, r, "created.title", "users"), User: u, Password: password}
+	if creds.TemporaryPassword != "" {
+		v := &createdView{page: p.newPage(w, r, "created.title", "users"), User: u, Password: creds.TemporaryPassword}
 		return p.render(w, r, http.StatusOK, "created", v)
 	}
 	key := "flash.user_created"
-	if n.Credentials == roster.CredentialsInvitation {
+	if creds.Emailed {
 		key = "flash.user_invited"
 	}
 	return p.redirect(w, r, "/users/"+strconv.FormatInt(u.ID, 10), key, 0)
@@ -596,114 +578,65 @@ func (p *Panel) handleUserEdit(w http.ResponseWriter, r *http.Request) error {
 				*dst = &s
 			}
 		}
-		upd.Normalize()
-		if err := upd.Validate(); err != nil {
-			return err
-		}
-		_, err := p.Users.UpdateUser(ctx, a.Scope, id, upd)
+		_, err := p.App.Users.Update(ctx, id, upd)
 		return err
 	})
 }
 
 func (p *Panel) handleUserRoles(w http.ResponseWriter, r *http.Request) error {
 	return p.userAction(w, r, roster.PermUsersRoles, "roles", "flash.roles_changed", func(ctx context.Context, a *roster.Actor, id int64) error {
-		ids := formIDs(r.PostForm["role_ids"])
-		if len(ids) == 0 {
-			return &roster.Error{Code: roster.EINVALID, Message: "Choose at least one role.",
-				Fields: []roster.FieldError{{Field: "role_ids", Code: "required", Message: "Choose at least one role."}}}
-		}
-		_, err := p.Users.SetUserRoles(ctx, a.Scope, id, ids)
+		_, err := p.App.Users.SetRoles(ctx, id, formIDs(r.PostForm["role_ids"]))
 		return err
 	})
 }
 
-func commentErr(comment string) error {
-	var v roster.Validation
-	roster.ValidateComment(&v, "comment", comment, true)
-	return v.Err()
-}
-
 func (p *Panel) handleUserBlock(w http.ResponseWriter, r *http.Request) error {
 	return p.userAction(w, r, roster.PermUsersBlock, "block", "flash.user_blocked", func(ctx context.Context, a *roster.Actor, id int64) error {
-		c := strings.TrimSpace(r.PostFormValue("comment"))
-		if err := commentErr(c); err != nil {
-			return err
-		}
-		_, err := p.Users.BlockUser(ctx, a.Scope, id, c)
+		_, err := p.App.Users.Block(ctx, id, r.PostFormValue("comment"))
 		return err
 	})
 }
 
 func (p *Panel) handleUserUnblock(w http.ResponseWriter, r *http.Request) error {
 	return p.userAction(w, r, roster.PermUsersBlock, "block", "flash.user_unblocked", func(ctx context.Context, a *roster.Actor, id int64) error {
-		c := strings.TrimSpace(r.PostFormValue("comment"))
-		if err := commentErr(c); err != nil {
-			return err
-		}
-		_, err := p.Users.UnblockUser(ctx, a.Scope, id, c)
+		_, err := p.App.Users.Unblock(ctx, id, r.PostFormValue("comment"))
 		return err
 	})
 }
 
 func (p *Panel) handleUserDelete(w http.ResponseWriter, r *http.Request) error {
 	return p.userAction(w, r, roster.PermUsersDelete, "delete", "flash.user_deleted", func(ctx context.Context, a *roster.Actor, id int64) error {
-		if id == a.User.ID {
-			return roster.Errorf(roster.EFORBIDDEN, "You cannot delete yourself.")
-		}
-		return p.Users.DeleteUser(ctx, a.Scope, id)
+		return p.App.Users.Delete(ctx, id)
 	})
 }
 
 func (p *Panel) handleUserInvitation(w http.ResponseWriter, r *http.Request) error {
 	return p.userAction(w, r, roster.PermUsersCredentials, "", "flash.invitation_sent", func(ctx context.Context, a *roster.Actor, id int64) error {
-		if p.Credentials == nil {
-			_, hash := secure.NewToken()
-			return p.Users.ResendInvitation(ctx, a.Scope, id, hash, p.Clock().Add(roster.InvitationTTL))
-		}
-		u, err := p.Users.UserByID(ctx, a.Scope, id)
-		if err != nil {
-			return err
-		}
-		hash, expiry, job, err := p.invitationJob(r, u)
-		if err != nil {
-			return err
-		}
-		if err := p.Users.ResendInvitation(ctx, a.Scope, id, hash, expiry, job); err != nil {
-			return err
-		}
-		p.jobsWritten()
-		return nil
+		_, err := p.App.Users.ResendInvitation(ctx, id)
+		return err
 	})
 }
 
-// handleUserPasswordReset gives a login-method user a new temporary
-// password, shown once (U9). E-mail users get a reset link by e-mail, which
-// arrives with the e-mail feature.
+// handleUserPasswordReset resets another user's password (U9): a
+// login-method user gets a new temporary password, shown once; an e-mail
+// user a reset link by e-mail.
 func (p *Panel) handleUserPasswordReset(w http.ResponseWriter, r *http.Request) error {
-	if err := need(r, roster.PermUsersCredentials); err != nil {
-		return err
-	}
 	id, ok := pathID(r.PathValue("id"))
 	if !ok {
 		return roster.Errorf(roster.ENOTFOUND, "User not found.")
 	}
 	ctx := r.Context()
-	a := state(r).actor
-	u, err := p.Users.UserByID(ctx, a.Scope, id)
+	creds, err := p.App.Users.ResetPassword(ctx, id)
 	if err != nil {
 		return err
 	}
-	if u.AuthMethod != roster.AuthLogin {
-		return roster.Errorf(roster.EINVALID, "Users who sign in with e-mail reset their password by e-mail.")
+	if creds.Emailed {
+		return p.redirect(w, r, "/users/"+strconv.FormatInt(id, 10), "flash.reset_link_sent", 0)
 	}
-	password := secure.GeneratePassword()
-	hash, err := p.Hasher.Hash(ctx, password)
+	u, err := p.Users.UserByID(ctx, state(r).actor.Scope, id)
 	if err != nil {
 		return err
 	}
-	if err := p.Users.SetPassword(ctx, a.Scope, id, hash, true); err != nil {
-		return err
-	}
-	v := &createdView{page: p.newPage(w, r, "created.reset_title", "users"), User: u, Password: password, Reset: true}
+	v := &createdView{page: p.newPage(w, r, "created.reset_title", "users"), User: u, Password: creds.TemporaryPassword, Reset: true}
 	return p.render(w, r, http.StatusOK, "created", v)
 }

@@ -503,3 +503,8 @@ func (s *Store) RoleUsers(ctx context.Context, scope roster.Scope, roleID int64,
 	f.RoleID = &r.ID
 	return s.Users(ctx, scope, f)
 }
+
+// RolesByIDs returns the roles with ids, without user counts.
+func (s *Store) RolesByIDs(ctx context.Context, ids []int64) (map[int64]*roster.Role, error) {
+	return rolesByIDs(ctx, s.rdb, dedupe(ids))
+}

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/roster-app/roster"
 )
@@ -35,21 +34,8 @@ func (s *Server) handleCompanyCreate(w http.ResponseWriter, r *http.Request) err
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	a, ctx := actorOf(r), r.Context()
 	c := &roster.Company{Name: req.Name, ParentID: req.ParentID}
-	err := c.Validate()
-	if req.ParentID != nil {
-		if _, perr := s.Companies.CompanyByID(ctx, a.Scope, *req.ParentID); perr != nil {
-			err = mergeValidation(err, fieldNotFound(perr, "parent_id", "No such company."))
-			if roster.ErrorCode(perr) != roster.ENOTFOUND {
-				return perr
-			}
-		}
-	}
-	if err != nil {
-		return err
-	}
-	if err := s.Companies.CreateCompany(ctx, c); err != nil {
+	if err := s.App.Companies.Create(r.Context(), c); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, c)
@@ -71,23 +57,15 @@ func (s *Server) handleCompanyPatch(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	a, ctx := actorOf(r), r.Context()
-	c, err := s.Companies.CompanyByID(ctx, a.Scope, id)
-	if err != nil {
-		return err
-	}
 	var req companyPatch
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
 	if req.Name == nil {
-		return writeJSON(w, http.StatusOK, c)
+		return getByID(w, r, s.Companies.CompanyByID)
 	}
-	check := roster.Company{Name: strings.TrimSpace(*req.Name)}
-	if err := check.Validate(); err != nil {
-		return err
-	}
-	if c, err = s.Companies.RenameCompany(ctx, a.Scope, id, check.Name); err != nil {
+	c, err := s.App.Companies.Rename(r.Context(), id, *req.Name)
+	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, c)

@@ -131,22 +131,6 @@ func (s *Server) jobsWritten() {
 	}
 }
 
-// invitationJob makes a new invitation token and the e-mail carrying it.
-func (s *Server) invitationJob(r *http.Request, u *roster.User) (hash []byte, expiry time.Time, job *roster.Job, err error) {
-	ctx := r.Context()
-	cs := s.settingsOf(ctx, u.CompanyID)
-	token, hash := secure.NewToken()
-	data := mail.Invitation{BaseURL: s.baseURL(r), Token: token, Name: strings.TrimSpace(u.FirstName + " " + u.LastName), ValidFor: cs.InvitationTTL()}
-	if a := actorOf(r); a != nil && a.User != nil {
-		data.InvitedBy = a.User.DisplayName()
-	}
-	if c, err := s.Companies.CompanyByID(ctx, roster.Scope{All: true}, u.CompanyID); err == nil {
-		data.Company = c.Name
-	}
-	job, err = s.mailJob(ctx, u, mail.KindInvitation, data)
-	return hash, s.now().Add(cs.InvitationTTL()), job, err
-}
-
 // resetJob makes the e-mail carrying a password-reset token to u.
 func (s *Server) resetJob(r *http.Request, u *roster.User, token string) (*roster.Job, error) {
 	return s.mailJob(r.Context(), u, mail.KindPasswordReset, mail.PasswordReset{BaseURL: s.baseURL(r), Token: token,
@@ -620,22 +604,6 @@ func (s *Server) handleMyPassword(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// resetByEmail starts an admin-triggered reset of an e-mail-method user.
-func (s *Server) resetByEmail(w http.ResponseWriter, r *http.Request, u *roster.User) error {
-	ctx := r.Context()
-	token, hash := secure.NewToken()
-	job, err := s.resetJob(r, u, token)
-	if err != nil {
-		return err
-	}
-	if err := s.Credentials.StartPasswordReset(ctx, u.ID, hash, s.now().Add(roster.PasswordResetTTL), job); err != nil {
-		return err
-	}
-	s.jobsWritten()
-	return writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted",
-		"detail": "A single-use password-reset link valid 1 hour was e-mailed to the user."})
-}
-
 // ---- two-factor enrolment and admin actions ----
 
 // totpStart answers POST /api/v1/me/2fa/totp.
@@ -821,49 +789,30 @@ func (s *Server) handleMyMFA(w http.ResponseWriter, r *http.Request) error {
 }
 
 // handleUserMFAReset switches a user to e-mail codes (their TOTP device is
-// lost), ends their sessions and tells them by e-mail.
+// lost, or they had none), ends their sessions and tells them by e-mail.
 func (s *Server) handleUserMFAReset(w http.ResponseWriter, r *http.Request) error {
-	return s.setMFA(w, r, roster.MFAEmail, mail.KindMFAReset)
+	return s.userAction(w, r, s.App.Users.ResetMFA)
 }
 
 // handleUserMFADisable turns a user's 2FA off, ends their sessions and
 // tells them by e-mail.
 func (s *Server) handleUserMFADisable(w http.ResponseWriter, r *http.Request) error {
-	return s.setMFA(w, r, roster.MFANone, mail.KindMFADisabled)
-}
-
-func (s *Server) setMFA(w http.ResponseWriter, r *http.Request, method, kind string) error {
-	u, err := s.targetUser(r)
-	if err != nil {
-		return err
-	}
-	a, ctx := actorOf(r), r.Context()
-	if err := notSelf(a, u.ID, "reset the two-factor authentication of"); err != nil {
-		return err
-	}
-	if method == roster.MFAEmail && u.Email == "" {
-		return roster.Errorf(roster.ECONFLICT, "This user has no e-mail address to receive codes.")
-	}
-	var job *roster.Job
-	if u.Email != "" {
-		if job, err = s.mailJob(ctx, u, kind, mail.MFANotice{BaseURL: s.baseURL(r), Name: u.DisplayName(), ChangedBy: a.User.DisplayName()}); err != nil {
-			return err
-		}
-	}
-	if u, err = s.Credentials.SetMFAMethod(ctx, a.Scope, u.ID, method, job); err != nil {
-		return err
-	}
-	s.jobsWritten()
-	return writeJSON(w, http.StatusOK, u)
+	return s.userAction(w, r, s.App.Users.DisableMFA)
 }
 
 // handleUserUnlock lifts a brute-force lock.
 func (s *Server) handleUserUnlock(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.targetUser(r)
+	return s.userAction(w, r, s.App.Users.Unlock)
+}
+
+// userAction runs a workflow on the {id} user and answers the user.
+func (s *Server) userAction(w http.ResponseWriter, r *http.Request, do func(context.Context, int64) (*roster.User, error)) error {
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	if u, err = s.Credentials.UnlockUser(r.Context(), actorOf(r).Scope, u.ID); err != nil {
+	u, err := do(r.Context(), id)
+	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, u)
@@ -917,15 +866,11 @@ func (s *Server) handleMySessionDelete(w http.ResponseWriter, r *http.Request) e
 
 // handleUserSessionsDelete ends every session of a user.
 func (s *Server) handleUserSessionsDelete(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.targetUser(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	a := actorOf(r)
-	if err := notSelf(a, u.ID, "end the sessions of"); err != nil {
-		return err
-	}
-	n, err := s.Credentials.EndAllUserSessions(r.Context(), a.Scope, u.ID)
+	n, err := s.App.Users.EndSessions(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -934,28 +879,13 @@ func (s *Server) handleUserSessionsDelete(w http.ResponseWriter, r *http.Request
 
 // ---- company settings ----
 
-// companySettingsFor loads the settings of {id} for a caller allowed to
-// manage them: the Main administrator, or a Company administrator of the
-// company or of its reseller.
-func (s *Server) companySettingsFor(r *http.Request) (*roster.CompanySettings, error) {
-	id, err := pathID(r)
-	if err != nil {
-		return nil, err
-	}
-	a := actorOf(r)
-	cs, err := s.Credentials.CompanySettings(r.Context(), a.Scope, id)
-	if err != nil {
-		return nil, err
-	}
-	if !a.MainAdmin && !a.User.HasRole(roster.RoleCompanyAdmin) {
-		return nil, roster.Errorf(roster.EFORBIDDEN, "Only a Company administrator or the Main administrator manages these settings.")
-	}
-	return cs, nil
-}
-
 // handleCompanySettingsGet shows a company's credential rules.
 func (s *Server) handleCompanySettingsGet(w http.ResponseWriter, r *http.Request) error {
-	cs, err := s.companySettingsFor(r)
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	cs, err := s.App.Companies.Settings(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -964,7 +894,7 @@ func (s *Server) handleCompanySettingsGet(w http.ResponseWriter, r *http.Request
 
 // handleCompanySettingsPatch changes a company's credential rules.
 func (s *Server) handleCompanySettingsPatch(w http.ResponseWriter, r *http.Request) error {
-	cs, err := s.companySettingsFor(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
@@ -972,10 +902,8 @@ func (s *Server) handleCompanySettingsPatch(w http.ResponseWriter, r *http.Reque
 	if err := decodeJSON(r, &upd); err != nil {
 		return err
 	}
-	if err := upd.Validate(); err != nil {
-		return err
-	}
-	if cs, err = s.Credentials.UpdateCompanySettings(r.Context(), actorOf(r).Scope, cs.CompanyID, upd); err != nil {
+	cs, err := s.App.Companies.UpdateSettings(r.Context(), id, upd)
+	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, cs)
@@ -1038,16 +966,12 @@ type accessPatch struct {
 	Lang               *string         `json:"lang"`
 }
 
-// update validates the fields and returns the store update, or nil when
-// none is set.
-func (p accessPatch) update(a *roster.Actor) (*roster.AccessUpdate, error) {
+// update returns the store update, or nil when no field is set; the
+// workflow validates it and checks who may change what.
+func (p accessPatch) update() (*roster.AccessUpdate, error) {
 	var upd roster.AccessUpdate
-	var v roster.Validation
 	set := false
 	if p.IPAllowlist != nil {
-		if _, err := roster.ParseAllowlist(*p.IPAllowlist); err != nil {
-			return nil, err
-		}
 		upd.IPAllowlist, set = p.IPAllowlist, true
 	}
 	if len(p.IdleTimeoutSeconds) > 0 {
@@ -1057,28 +981,18 @@ func (p accessPatch) update(a *roster.Actor) (*roster.AccessUpdate, error) {
 		} else {
 			var n int
 			if err := json.Unmarshal(p.IdleTimeoutSeconds, &n); err != nil {
+				var v roster.Validation
 				v.Add("idle_timeout_seconds", "invalid_type", "The idle timeout is a number of seconds, or null for the company default.")
-			} else {
-				roster.ValidateIdleTimeout(&v, "idle_timeout_seconds", n)
-				upd.IdleTimeoutSeconds = &n
+				return nil, v.Err()
 			}
+			upd.IdleTimeoutSeconds = &n
 		}
 	}
 	if p.Lang != nil {
-		set = true
-		if *p.Lang != roster.LangEnglish && *p.Lang != roster.LangRussian {
-			v.Add("lang", "invalid_choice", `The language is "en" or "ru".`)
-		}
-		upd.Lang = p.Lang
-	}
-	if err := v.Err(); err != nil {
-		return nil, err
+		upd.Lang, set = p.Lang, true
 	}
 	if !set {
 		return nil, nil
-	}
-	if (upd.IPAllowlist != nil || upd.IdleTimeoutSeconds != nil || upd.ClearIdleTimeout) && !a.Can(roster.PermUsersCredentials) {
-		return nil, roster.Errorf(roster.EFORBIDDEN, "Changing the IP allowlist or idle timeout needs users.credentials.")
 	}
 	return &upd, nil
 }

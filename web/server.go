@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/app"
 	"github.com/roster-app/roster/outbox"
 	"github.com/roster-app/roster/secure"
 )
@@ -57,6 +58,9 @@ type Deps struct {
 	BaseURL string
 	// NotifyJobs wakes the job worker after a job is written; may be nil.
 	NotifyJobs func()
+	// App holds the workflows every handler calls; when nil it is built
+	// from the fields above.
+	App *app.App
 }
 
 // Server holds the dependencies of every handler.
@@ -86,6 +90,11 @@ func NewServer(d Deps) *Server {
 	}
 	if d.Jobs == nil {
 		d.Jobs, _ = d.Users.(roster.JobService)
+	}
+	if d.App == nil {
+		d.App = app.New(app.Deps{Companies: d.Companies, Users: d.Users, Roles: d.Roles, Credentials: d.Credentials,
+			Platform: d.Platform, Hasher: d.Hasher, Clock: d.Clock, Outbox: d.Outbox, SecretKey: d.SecretKey,
+			BaseURL: d.BaseURL, NotifyJobs: d.NotifyJobs})
 	}
 	s := &Server{Deps: d}
 	s.routes = append(append(s.routeTable(), s.credentialRoutes()...), s.operationRoutes()...)
@@ -225,7 +234,7 @@ func (s *Server) endpoint(rt route) http.Handler {
 		if err := authorize(actor, rt.access.perms...); err != nil {
 			return err
 		}
-		ctx := roster.NewContextWithActor(r.Context(), actor)
+		ctx := roster.NewContextWithActor(app.WithBaseURL(r.Context(), s.baseURL(r)), actor)
 		ctx = context.WithValue(ctx, sessionKey{}, sess)
 		return rt.handle(w, r.WithContext(ctx))
 	})

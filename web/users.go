@@ -4,12 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strconv"
-	"strings"
-	"time"
+	"reflect"
 
 	"github.com/roster-app/roster"
-	"github.com/roster-app/roster/secure"
+	"github.com/roster-app/roster/app"
 )
 
 // userListParams are the query parameters of the users list.
@@ -18,41 +16,12 @@ var userListParams = []string{"q", "status", "role", "invitation", "company_id",
 // userFilter reads a users filter from the query string; role is an ID or a key.
 func (s *Server) userFilter(r *http.Request) (roster.UserFilter, error) {
 	q := newQuery(r, userListParams...)
-	f := roster.UserFilter{
-		Query: q.str("q"), Status: roster.UserStatus(q.str("status")), Invitation: q.str("invitation"), Queue: q.str("queue"),
-		CompanyID: q.id("company_id"), Sort: q.str("sort"), Limit: q.limit(), Cursor: q.str("cursor"),
-	}
+	uq := app.UserQuery{Q: q.str("q"), Status: q.str("status"), Invitation: q.str("invitation"), Queue: q.str("queue"),
+		Role: q.str("role"), CompanyID: q.id("company_id"), Sort: q.str("sort"), Limit: q.limit(), Cursor: q.str("cursor")}
 	if err := q.err(); err != nil {
-		return f, err
+		return roster.UserFilter{}, err
 	}
-	return f, s.checkUserFilter(r.Context(), &f, q.str("role"))
-}
-
-// checkUserFilter validates a filter, resolves a role given by ID or key
-// and checks that a named company is in the actor's scope.
-func (s *Server) checkUserFilter(ctx context.Context, f *roster.UserFilter, role string) error {
-	a := roster.ActorFromContext(ctx)
-	if err := f.Validate(); err != nil {
-		return err
-	}
-	companyID, err := s.companyIn(ctx, a, f.CompanyID)
-	if err != nil {
-		return err
-	}
-	if role == "" {
-		return nil
-	}
-	var r *roster.Role
-	if id, perr := strconv.ParseInt(role, 10, 64); perr == nil {
-		r, err = s.Roles.RoleByID(ctx, a.Scope, id)
-	} else {
-		r, err = s.Roles.RoleByKey(ctx, companyID, role)
-	}
-	if err != nil {
-		return fieldNotFound(err, "role", "No such role: give a role ID or key.")
-	}
-	f.RoleID = &r.ID
-	return nil
+	return s.App.Users.Filter(r.Context(), uq)
 }
 
 // fieldNotFound turns ENOTFOUND into a validation error on field.
@@ -71,7 +40,7 @@ func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.Users.Users(r.Context(), actorOf(r).Scope, f)
+	page, err := s.App.Users.List(r.Context(), f)
 	if err != nil {
 		return err
 	}
@@ -109,130 +78,24 @@ type createdUser struct {
 	TemporaryPassword string `json:"temporary_password,omitempty"`
 }
 
-// handleUserCreate adds a user (U4). Passwords are hashed before the store
-// is called; the store writes the user, roles, invitation and event in one
-// transaction, so a refused create leaves nothing behind.
+// handleUserCreate adds a user (U4).
 func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) error {
 	var req createUserRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	a, ctx := actorOf(r), r.Context()
-	n := roster.NewUser{
-		CompanyID: a.Company.ID, AuthMethod: req.AuthMethod, Email: req.Email, Login: req.Login,
+	n := roster.NewUser{AuthMethod: req.AuthMethod, Email: req.Email, Login: req.Login,
 		FirstName: req.FirstName, MiddleName: req.MiddleName, LastName: req.LastName,
 		Phone: req.Phone, WorkPhone: req.WorkPhone, Position: req.Position,
-		RoleIDs: req.RoleIDs, Credentials: req.Credentials, Password: req.Password,
+		RoleIDs: req.RoleIDs, Credentials: req.Credentials, Password: req.Password, Lang: req.Lang}
+	if req.CompanyID != nil {
+		n.CompanyID = *req.CompanyID
 	}
-	var err error
-	if n.CompanyID, err = s.companyIn(ctx, a, req.CompanyID); err != nil {
-		return err
-	}
-	n.Normalize()
-	u := &roster.User{
-		CompanyID: n.CompanyID, AuthMethod: n.AuthMethod, Email: n.Email, Login: n.Login,
-		FirstName: n.FirstName, MiddleName: n.MiddleName, LastName: n.LastName,
-		Phone: n.Phone, WorkPhone: n.WorkPhone, Position: n.Position, CreatedBy: &a.User.ID,
-		Lang: roster.NormalizeUserLang(req.Lang),
-	}
-	err = n.Validate()
-	if req.Lang != "" && req.Lang != roster.LangEnglish && req.Lang != roster.LangRussian {
-		var v roster.Validation
-		v.Add("lang", "invalid_choice", `The language is "en" or "ru".`)
-		err = mergeValidation(err, v.Err())
-	}
-	if n.Credentials == roster.CredentialsManual && n.Password != "" {
-		var v roster.Validation
-		roster.ValidatePassword(&v, "password", n.Password, u, s.settingsOf(ctx, n.CompanyID).PasswordMinLength)
-		err = mergeValidation(err, v.Err())
-	}
-	if len(n.RoleIDs) > 0 {
-		err = mergeValidation(err, s.checkRoleIDs(ctx, n.CompanyID, "role_ids", n.RoleIDs))
-	}
+	u, creds, err := s.App.Users.Create(r.Context(), n)
 	if err != nil {
 		return err
 	}
-
-	var invitationHash []byte
-	var invitationExpiry time.Time
-	var jobs []*roster.Job
-	var temporary string
-	switch n.Credentials {
-	case roster.CredentialsInvitation:
-		// The raw token goes only into the e-mail, written in the same
-		// transaction as the user; the user row keeps its hash.
-		var job *roster.Job
-		if invitationHash, invitationExpiry, job, err = s.invitationJob(r, u); err != nil {
-			return err
-		}
-		jobs = append(jobs, job)
-		u.Status = roster.StatusInvited
-	case roster.CredentialsGenerated:
-		temporary = secure.GeneratePassword()
-		u.Status, u.PasswordTemporary = roster.StatusActive, true
-	case roster.CredentialsManual:
-		temporary = ""
-		u.Status, u.PasswordTemporary = roster.StatusActive, true
-	}
-	if pw := firstNonEmpty(temporary, n.Password); pw != "" {
-		if u.PasswordHash, err = s.Hasher.Hash(ctx, pw); err != nil {
-			return err
-		}
-	}
-	if err := s.Users.CreateUser(ctx, u, n.RoleIDs, invitationHash, invitationExpiry, jobs...); err != nil {
-		return err
-	}
-	if len(jobs) > 0 {
-		s.jobsWritten()
-	}
-	created, err := s.Users.UserByID(ctx, a.Scope, u.ID)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, createdUser{User: created, TemporaryPassword: temporary})
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
-// mergeValidation joins the field lists of two validation errors.
-func mergeValidation(a, b error) error {
-	if a == nil {
-		return b
-	}
-	if b == nil {
-		return a
-	}
-	ea, oka := a.(*roster.Error)
-	eb, okb := b.(*roster.Error)
-	if !oka || !okb || ea.Code != roster.EINVALID || eb.Code != roster.EINVALID {
-		return a
-	}
-	return &roster.Error{Code: roster.EINVALID, Message: ea.Message, Fields: append(append([]roster.FieldError{}, ea.Fields...), eb.Fields...)}
-}
-
-// checkRoleIDs reports role IDs that are neither system roles nor roles of
-// the company, as a validation error on field.
-func (s *Server) checkRoleIDs(ctx context.Context, companyID int64, field string, ids []int64) error {
-	var v roster.Validation
-	scope := roster.Scope{CompanyIDs: []int64{companyID}}
-	for _, id := range ids {
-		r, err := s.Roles.RoleByID(ctx, scope, id)
-		if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
-			return err
-		}
-		if err != nil || (!r.System && (r.CompanyID == nil || *r.CompanyID != companyID)) {
-			v.Add(field, "unknown_role", "Unknown role: "+strconv.FormatInt(id, 10)+".")
-			break
-		}
-	}
-	return v.Err()
+	return writeJSON(w, http.StatusCreated, createdUser{User: u, TemporaryPassword: creds.TemporaryPassword})
 }
 
 // handleUserGet shows one user.
@@ -257,76 +120,51 @@ type patchUserRequest struct {
 	operatorPatch
 }
 
-// handleUserPatch edits a user's name, phones and position (U6).
+// handleUserPatch edits a user (U6) with their access and operations settings.
 func (s *Server) handleUserPatch(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
-		return err
-	}
-	a, ctx := actorOf(r), r.Context()
-	if _, err := s.Users.UserByID(ctx, a.Scope, id); err != nil {
 		return err
 	}
 	var req patchUserRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	var v roster.Validation
-	if req.Email != nil {
-		v.Add("email", "immutable", "E-mail never changes after creation.")
-	}
-	if req.Login != nil {
-		v.Add("login", "immutable", "A login never changes after creation.")
-	}
-	if req.AuthMethod != nil {
-		v.Add("auth_method", "immutable", "The authorization method never changes after creation.")
-	}
 	upd := roster.UserUpdate{FirstName: req.FirstName, MiddleName: req.MiddleName, LastName: req.LastName,
-		Phone: req.Phone, WorkPhone: req.WorkPhone, Position: req.Position}
-	upd.Normalize()
-	access, aerr := req.accessPatch.update(a)
+		Phone: req.Phone, WorkPhone: req.WorkPhone, Position: req.Position,
+		Email: rawSet(req.Email), Login: rawSet(req.Login), AuthMethod: rawSet(req.AuthMethod)}
+	access, err := req.accessPatch.update()
+	if err != nil {
+		return err
+	}
 	upd.Access = access
 	if op := req.operatorPatch.update(); !op.Empty() {
 		upd.Operator = &op
 	}
-	if err := mergeValidation(mergeValidation(v.Err(), upd.Validate()), aerr); err != nil {
-		return err
-	}
-	u, err := s.Users.UpdateUser(ctx, a.Scope, id, upd)
+	u, err := s.App.Users.Update(r.Context(), id, upd)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, u)
 }
 
-// notSelf refuses admin actions that would lock the actor out.
-func notSelf(a *roster.Actor, id int64, what string) error {
-	if a.User.ID == id {
-		return roster.Errorf(roster.EFORBIDDEN, "You cannot %s yourself.", what)
+// rawSet marks a field that was sent, whatever its value, so that the
+// workflow can refuse it.
+func rawSet(m *json.RawMessage) *string {
+	if m == nil {
+		return nil
 	}
-	return nil
-}
-
-// targetUser resolves the {id} of a user route, in scope.
-func (s *Server) targetUser(r *http.Request) (*roster.User, error) {
-	id, err := pathID(r)
-	if err != nil {
-		return nil, err
-	}
-	return s.Users.UserByID(r.Context(), actorOf(r).Scope, id)
+	s := string(*m)
+	return &s
 }
 
 // handleUserDelete deletes a user for good (U11).
 func (s *Server) handleUserDelete(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.targetUser(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	a := actorOf(r)
-	if err := notSelf(a, u.ID, "delete"); err != nil {
-		return err
-	}
-	if err := s.Users.DeleteUser(r.Context(), a.Scope, u.ID); err != nil {
+	if err := s.App.Users.Delete(r.Context(), id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -338,48 +176,27 @@ type commentRequest struct {
 	Comment string `json:"comment"`
 }
 
-func decodeComment(r *http.Request) (string, error) {
-	var req commentRequest
-	if err := decodeJSON(r, &req); err != nil {
-		return "", err
-	}
-	req.Comment = strings.TrimSpace(req.Comment)
-	var v roster.Validation
-	roster.ValidateComment(&v, "comment", req.Comment, true)
-	return req.Comment, v.Err()
-}
-
 // handleUserBlock blocks a user with a required comment; their sessions end at once (U10).
 func (s *Server) handleUserBlock(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.targetUser(r)
-	if err != nil {
-		return err
-	}
-	a := actorOf(r)
-	if err := notSelf(a, u.ID, "block"); err != nil {
-		return err
-	}
-	comment, err := decodeComment(r)
-	if err != nil {
-		return err
-	}
-	if u, err = s.Users.BlockUser(r.Context(), a.Scope, u.ID, comment); err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, u)
+	return s.userComment(w, r, s.App.Users.Block)
 }
 
 // handleUserUnblock makes a blocked user active again, with a comment.
 func (s *Server) handleUserUnblock(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.targetUser(r)
+	return s.userComment(w, r, s.App.Users.Unblock)
+}
+
+func (s *Server) userComment(w http.ResponseWriter, r *http.Request, do func(context.Context, int64, string) (*roster.User, error)) error {
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	comment, err := decodeComment(r)
-	if err != nil {
+	var req commentRequest
+	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if u, err = s.Users.UnblockUser(r.Context(), actorOf(r).Scope, u.ID, comment); err != nil {
+	u, err := do(r.Context(), id, req.Comment)
+	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, u)
@@ -392,78 +209,48 @@ type rolesRequest struct {
 
 // handleUserRoles replaces a user's roles, within the grant rules of U7.
 func (s *Server) handleUserRoles(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.targetUser(r)
+	id, err := pathID(r)
 	if err != nil {
-		return err
-	}
-	a, ctx := actorOf(r), r.Context()
-	if err := notSelf(a, u.ID, "change the roles of"); err != nil {
 		return err
 	}
 	var req rolesRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if len(req.RoleIDs) == 0 {
-		var v roster.Validation
-		v.Add("role_ids", "required", "Choose at least one role.")
-		return v.Err()
-	}
-	if err := s.checkRoleIDs(ctx, u.CompanyID, "role_ids", req.RoleIDs); err != nil {
-		return err
-	}
-	if u, err = s.Users.SetUserRoles(ctx, a.Scope, u.ID, req.RoleIDs); err != nil {
+	u, err := s.App.Users.SetRoles(r.Context(), id, req.RoleIDs)
+	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, u)
 }
 
-// handleUserPasswordReset resets a password (U9). Login-method users get
-// a new temporary password, shown once; e-mail-method users will get a
-// single-use link by e-mail once e-mail delivery exists, so for now the
-// request is only accepted.
+// handleUserPasswordReset resets a password (U9): a new temporary password
+// for a login-method user, shown once, or a reset link e-mailed to an
+// e-mail user (202).
 func (s *Server) handleUserPasswordReset(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.targetUser(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	a, ctx := actorOf(r), r.Context()
-	if err := notSelf(a, u.ID, "reset the password of"); err != nil {
-		return err
-	}
-	if u.AuthMethod != roster.AuthLogin {
-		return s.resetByEmail(w, r, u)
-	}
-	pw := secure.GeneratePassword()
-	hash, err := s.Hasher.Hash(ctx, pw)
+	creds, err := s.App.Users.ResetPassword(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	if err := s.Users.SetPassword(ctx, a.Scope, u.ID, hash, true); err != nil {
-		return err
+	if creds.Emailed {
+		return writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted",
+			"detail": "A single-use password-reset link valid 1 hour was e-mailed to the user."})
 	}
-	return writeJSON(w, http.StatusOK, map[string]string{"temporary_password": pw})
+	return writeJSON(w, http.StatusOK, map[string]string{"temporary_password": creds.TemporaryPassword})
 }
 
 // handleUserInvitation sends a new invitation; the old link dies (U8).
 func (s *Server) handleUserInvitation(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.targetUser(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	if u.Status != roster.StatusInvited {
-		return roster.Errorf(roster.ECONFLICT, "Only a user who has not accepted their invitation can be invited again.")
-	}
-	a, ctx := actorOf(r), r.Context()
-	hash, expiry, job, err := s.invitationJob(r, u)
+	u, err := s.App.Users.ResendInvitation(r.Context(), id)
 	if err != nil {
-		return err
-	}
-	if err := s.Users.ResendInvitation(ctx, a.Scope, u.ID, hash, expiry, job); err != nil {
-		return err
-	}
-	s.jobsWritten()
-	if u, err = s.Users.UserByID(ctx, a.Scope, u.ID); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, u)
@@ -478,60 +265,55 @@ type bulkRequest struct {
 	Comment string             `json:"comment"`
 }
 
-// bulkFilterRequest selects every user matching the list's filter.
+// bulkFilterRequest selects every user the list would show with the same
+// filters: the list's query parameters as a JSON object.
 type bulkFilterRequest struct {
-	Q          string `json:"q"`
-	Status     string `json:"status"`
-	Role       string `json:"role"`
-	Invitation string `json:"invitation"`
-	CompanyID  *int64 `json:"company_id"`
+	Q          string  `json:"q"`
+	Status     string  `json:"status"`
+	Role       idOrKey `json:"role"`
+	Invitation string  `json:"invitation"`
+	CompanyID  *int64  `json:"company_id"`
+	Queue      idOrKey `json:"queue"`
 }
 
-// bulkPermission is the permission each bulk action needs.
-var bulkPermission = map[string]roster.Permission{
-	roster.BulkAddRole:    roster.PermUsersRoles,
-	roster.BulkRemoveRole: roster.PermUsersRoles,
-	roster.BulkBlock:      roster.PermUsersBlock,
-	roster.BulkUnblock:    roster.PermUsersBlock,
-	roster.BulkDelete:     roster.PermUsersDelete,
+// idOrKey is a JSON string or integer, read as its text: a role is an ID
+// or a key, a queue an ID or "none".
+type idOrKey string
+
+func (k *idOrKey) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*k = idOrKey(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return &json.UnmarshalTypeError{Value: "value", Type: reflect.TypeFor[string]()}
+	}
+	*k = idOrKey(n.String())
+	return nil
 }
 
 // handleUserBulk applies one action to many users, all or nothing (U12).
+// A filter selects exactly the users the list shows with the same filters.
 func (s *Server) handleUserBulk(w http.ResponseWriter, r *http.Request) error {
 	var req bulkRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	a, ctx := actorOf(r), r.Context()
-	b := roster.BulkAction{Action: req.Action, UserIDs: req.UserIDs, RoleID: req.RoleID, Comment: strings.TrimSpace(req.Comment)}
+	ctx := r.Context()
+	b := roster.BulkAction{Action: req.Action, UserIDs: req.UserIDs, RoleID: req.RoleID, Comment: req.Comment}
 	if req.Filter != nil {
-		b.Filter = &roster.UserFilter{Query: req.Filter.Q, Status: roster.UserStatus(req.Filter.Status),
-			Invitation: req.Filter.Invitation, CompanyID: req.Filter.CompanyID}
-	}
-	if err := b.Validate(); err != nil {
-		return err
-	}
-	// The table lets in holders of any bulk permission; the action decides
-	// which one is needed.
-	if err := authorize(a, bulkPermission[b.Action]); err != nil {
-		return err
-	}
-	if b.Filter != nil {
-		if err := s.checkUserFilter(ctx, b.Filter, req.Filter.Role); err != nil {
+		f, err := s.App.Users.Filter(ctx, app.UserQuery{Q: req.Filter.Q, Status: req.Filter.Status, Role: string(req.Filter.Role),
+			Invitation: req.Filter.Invitation, CompanyID: req.Filter.CompanyID, Queue: string(req.Filter.Queue)})
+		if err != nil {
 			return prefixFields(err, "filter.")
 		}
+		b.Filter = &f
 	}
-	if b.Action == roster.BulkAddRole || b.Action == roster.BulkRemoveRole {
-		if _, err := s.Roles.RoleByID(ctx, a.Scope, b.RoleID); err != nil {
-			return fieldNotFound(err, "role_id", "No such role.")
-		}
-	}
-	res, err := s.Users.BulkUsers(ctx, a.Scope, b)
+	res, err := s.App.Users.Bulk(ctx, b)
 	if err != nil {
 		return err
-	}
-	if res.UserIDs == nil {
-		res.UserIDs = []int64{}
 	}
 	return writeJSON(w, http.StatusOK, res)
 }

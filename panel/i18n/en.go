@@ -72,7 +72,7 @@ var en = map[string]string{
 	"field.taken":                  "This is already taken.",
 	"field.not_allowed":            "This field is not allowed here.",
 	"field.invitation_needs_email": "Only users who sign in with e-mail can be invited.",
-	"field.password_too_short":     "A password needs at least 12 characters.",
+	"field.password_too_short":     "A password needs at least %d characters.",
 	"field.password_too_long":      "A password is at most 256 characters.",
 	"field.password_common":        "This password is too common; choose another.",
 	"field.password_personal":      "A password cannot contain the login, e-mail or name.",
@@ -179,6 +179,8 @@ var en = map[string]string{
 	"bulk.action.delete":       "Delete",
 	"bulk.confirm_count.one":   "This affects %d user.",
 	"bulk.confirm_count.other": "This affects %d users.",
+	"bulk.and_more.one":        "and %d more user",
+	"bulk.and_more.other":      "and %d more users",
 	"bulk.delete_warning":      "Deleting cannot be undone. Past events keep the users' names.",
 	"bulk.refused":             "Nothing was changed: some users cannot be changed.",
 

@@ -91,16 +91,9 @@
       if (!action.value) { action.focus(); return; }
       if (/role$/.test(action.value) && role && !role.value) { role.focus(); return; }
       if (!n) { var first = $("[data-row]", form); if (first) first.focus(); return; }
-      var dlg = $("[data-bulk-dialog]", form);
-      var label = form.getAttribute("data-label-" + action.value) || action.value;
-      if (role && /role$/.test(action.value)) label += ": " + role.options[role.selectedIndex].text;
-      $("[data-bulk-title]", dlg).textContent = label;
-      $("[data-bulk-text]", dlg).textContent = form.getAttribute("data-affected").replace("%d", n);
-      var needs = action.value === "block" || action.value === "unblock";
-      var box = $("[data-bulk-comment]", dlg), ta = $("textarea", box);
-      box.hidden = !needs; ta.required = needs;
-      dlg.showModal();
-      (needs ? ta : $("button[name=confirm]", dlg)).focus();
+      // The server's confirmation names the users and counts them with the
+      // same query the action runs: never the list's estimate.
+      form.submit();
       return;
     }
     if (form.matches("form[data-confirm]") && !form.dataset.confirmed) {
