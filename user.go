@@ -283,7 +283,7 @@ func (u *UserUpdate) Validate() error {
 	}
 	for _, f := range []struct {
 		field, what string
-		p       *string
+		p           *string
 	}{{"email", "E-mail", u.Email}, {"login", "A login", u.Login}, {"auth_method", "The authorization method", u.AuthMethod}} {
 		if f.p != nil {
 			v.Add(f.field, "immutable", f.what+" never changes after creation.")
