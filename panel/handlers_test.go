@@ -174,7 +174,7 @@ func TestPanelScenarios(t *testing.T) {
 				{name: "add login user with generated password", as: "admin", method: post, path: "/users", form: url.Values{"auth_method": {"login"}, "login": {"Driver42"}, "first_name": {"Nina"}, "last_name": {"Kaur"}, "role_ids": {"{role:employee}"}, "credentials": {"generated"}, "company_id": {"{reseller}"}},
 					wantStatus: 200, want: []string{"shown only once", `value="driver42"`, `id="once-password"`}},
 				{name: "duplicate login", as: "admin", method: post, path: "/users", form: url.Values{"auth_method": {"login"}, "login": {"driver42"}, "first_name": {"N"}, "last_name": {"K"}, "role_ids": {"{role:employee}"}, "credentials": {"generated"}},
-					wantStatus: 422, want: []string{"already"}},
+					wantStatus: 409, want: []string{"already"}},
 				{name: "invalid e-mail shown beside the field", as: "admin", method: post, path: "/users", form: url.Values{"auth_method": {"email"}, "email": {"not-an-email"}, "role_ids": {"{role:employee}"}, "credentials": {"invitation"}},
 					wantStatus: 422, want: []string{"Enter a valid e-mail address", `value="not-an-email"`}},
 				{name: "invite by e-mail", as: "admin", method: post, path: "/users", form: url.Values{"auth_method": {"email"}, "email": {"newbie@northwind.test"}, "role_ids": {"{role:employee}"}, "credentials": {"invitation"}},

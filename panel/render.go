@@ -284,6 +284,15 @@ func newFormErrors(lang string, err error) (fe *formErrors, ok bool) {
 	return fe, true
 }
 
+// formStatus is the status of a form shown again with its errors: 409 for
+// a conflict (a taken e-mail), 422 for invalid input.
+func formStatus(err error) int {
+	if roster.ErrorCode(err) == roster.ECONFLICT {
+		return http.StatusConflict
+	}
+	return http.StatusUnprocessableEntity
+}
+
 // passwordFormErrors is newFormErrors for a form with a new password: a
 // too-short password is explained with the company's minimum length.
 func passwordFormErrors(lang string, err error, minLen int) (*formErrors, bool) {

@@ -315,7 +315,7 @@ func (p *Panel) bulkFailed(w http.ResponseWriter, r *http.Request, v *bulkView, 
 		return err
 	}
 	v.Errors = *fe
-	return p.render(w, r, http.StatusUnprocessableEntity, "bulk", v)
+	return p.render(w, r, formStatus(err), "bulk", v)
 }
 
 // ---- Add user (U4) ----
@@ -429,7 +429,7 @@ func (p *Panel) handleUserCreate(w http.ResponseWriter, r *http.Request) error {
 			return ferr
 		}
 		v.Form, v.Errors = form, *fe
-		return p.render(w, r, http.StatusUnprocessableEntity, "usernew", v)
+		return p.render(w, r, formStatus(err), "usernew", v)
 	}
 	if creds.TemporaryPassword != "" {
 		v := &createdView{page: p.newPage(w, r, "created.title", "users"), User: u, Password: creds.TemporaryPassword}
@@ -560,7 +560,7 @@ func (p *Panel) userAction(w http.ResponseWriter, r *http.Request, perm roster.P
 				v.Form[k] = val[0]
 			}
 		}
-		return p.render(w, r, http.StatusUnprocessableEntity, "user", v)
+		return p.render(w, r, formStatus(err), "user", v)
 	}
 	if flashKey == "flash.user_deleted" {
 		return p.redirect(w, r, "/users", flashKey, 0)
@@ -571,8 +571,11 @@ func (p *Panel) userAction(w http.ResponseWriter, r *http.Request, perm roster.P
 func (p *Panel) handleUserEdit(w http.ResponseWriter, r *http.Request) error {
 	return p.userAction(w, r, roster.PermUsersEdit, "edit", "flash.user_updated", func(ctx context.Context, a *roster.Actor, id int64) error {
 		var upd roster.UserUpdate
+		// The form has no e-mail, login or method; one that comes anyway
+		// goes to the workflow, which refuses it.
 		for field, dst := range map[string]**string{"first_name": &upd.FirstName, "middle_name": &upd.MiddleName,
-			"last_name": &upd.LastName, "phone": &upd.Phone, "work_phone": &upd.WorkPhone, "position": &upd.Position} {
+			"last_name": &upd.LastName, "phone": &upd.Phone, "work_phone": &upd.WorkPhone, "position": &upd.Position,
+			"email": &upd.Email, "login": &upd.Login, "auth_method": &upd.AuthMethod} {
 			if vals, ok := r.PostForm[field]; ok {
 				s := vals[0]
 				*dst = &s
