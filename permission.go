@@ -137,6 +137,19 @@ func (s PermissionSet) Contains(ps []Permission) bool {
 	return true
 }
 
+// Equal reports whether both sets hold the same permissions.
+func (s PermissionSet) Equal(o PermissionSet) bool {
+	if len(s) != len(o) {
+		return false
+	}
+	for p := range s {
+		if !o[p] {
+			return false
+		}
+	}
+	return true
+}
+
 // Sorted returns the set's keys in catalog order.
 func (s PermissionSet) Sorted() []Permission {
 	out := make([]Permission, 0, len(s))

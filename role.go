@@ -43,6 +43,29 @@ type RoleRef struct {
 type RoleUpdate struct {
 	Name        *string
 	Permissions *[]Permission
+	// Key and CompanyID never change: an update that sets them is refused.
+	Key       *string
+	CompanyID *int64
+}
+
+// Validate trims the name and checks the set fields.
+func (u *RoleUpdate) Validate() error {
+	var v Validation
+	if u.Key != nil {
+		v.Add("key", "immutable", "A role's key never changes.")
+	}
+	if u.CompanyID != nil {
+		v.Add("company_id", "immutable", "A role stays in its company.")
+	}
+	if u.Name != nil {
+		name := strings.TrimSpace(*u.Name)
+		u.Name = &name
+		ValidateRoleName(&v, "name", name)
+	}
+	if u.Permissions != nil {
+		ValidatePermissions(&v, "permissions", *u.Permissions)
+	}
+	return v.Err()
 }
 
 // RoleExport is one role in an export file; roles are matched by key on import.

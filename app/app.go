@@ -58,6 +58,8 @@ type App struct {
 	Users *Users
 	// Companies are the workflows on companies and their settings.
 	Companies *Companies
+	// Roles are the workflows on roles.
+	Roles *Roles
 
 	keysOnce sync.Once
 	keysErr  error
@@ -80,6 +82,7 @@ func New(d Deps) *App {
 	a := &App{d: d}
 	a.Users = &Users{app: a}
 	a.Companies = &Companies{app: a}
+	a.Roles = &Roles{app: a}
 	return a
 }
 

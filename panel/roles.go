@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/app"
 )
 
 // permGroup is one group of the permission catalog, in catalog order.
@@ -111,22 +112,13 @@ func (p *Panel) handleRoles(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (p *Panel) handleRoleCreate(w http.ResponseWriter, r *http.Request) error {
-	if err := need(r, roster.PermRolesManage); err != nil {
-		return err
-	}
 	st := state(r)
 	c, err := p.companyParam(r, r.PostFormValue("company"))
 	if err != nil {
 		return err
 	}
 	name := strings.TrimSpace(r.PostFormValue("name"))
-	var val roster.Validation
-	roster.ValidateRoleName(&val, "name", name)
-	role := &roster.Role{CompanyID: &c.ID, Key: roster.RoleKeyFromName(name), Name: name, Permissions: []roster.Permission{}}
-	err = val.Err()
-	if err == nil {
-		err = p.Roles.CreateRole(r.Context(), role)
-	}
+	role, err := p.App.Roles.Create(r.Context(), app.NewRole{CompanyID: c.ID, Name: name})
 	if err != nil {
 		fe, ok := newFormErrors(st.lang, err)
 		if !ok {
@@ -140,7 +132,7 @@ func (p *Panel) handleRoleCreate(w http.ResponseWriter, r *http.Request) error {
 			return perr
 		}
 		v.Errors, v.NewName = *fe, name
-		return p.render(w, r, http.StatusUnprocessableEntity, "roles", v)
+		return p.render(w, r, formStatus(err), "roles", v)
 	}
 	return p.redirect(w, r, "/roles/"+strconv.FormatInt(role.ID, 10), "flash.role_created", 0)
 }
@@ -148,47 +140,29 @@ func (p *Panel) handleRoleCreate(w http.ResponseWriter, r *http.Request) error {
 // handleRoleMatrix saves the permission matrix: every editable role whose
 // checked permissions differ from its current ones is updated.
 func (p *Panel) handleRoleMatrix(w http.ResponseWriter, r *http.Request) error {
-	if err := need(r, roster.PermRolesManage); err != nil {
-		return err
-	}
-	ctx := r.Context()
 	st := state(r)
-	a := st.actor
-	changes := map[int64][]roster.Permission{}
+	perms := map[int64][]roster.Permission{}
 	for _, id := range formIDs(r.PostForm["role"]) {
-		role, err := p.Roles.RoleByID(ctx, a.Scope, id)
-		if err != nil {
+		perms[id] = checkedPermissions(r.PostForm["perm_"+strconv.FormatInt(id, 10)])
+	}
+	// All changed roles are saved in one transaction: a refused change
+	// leaves every role as it was.
+	if _, err := p.App.Roles.SetPermissions(r.Context(), perms); err != nil {
+		fe, ok := newFormErrors(st.lang, err)
+		if !ok {
 			return err
 		}
-		if role.System {
-			continue
+		v, perr := p.rolesPage(w, r, r.PostFormValue("company"))
+		if perr != nil {
+			return perr
 		}
-		perms := checkedPermissions(r.PostForm["perm_"+strconv.FormatInt(id, 10)])
-		if samePermissions(perms, role.Permissions) {
-			continue
+		if fe.Other == "" {
+			for _, m := range fe.Fields {
+				fe.Other = m
+			}
 		}
-		changes[id] = perms
-	}
-	if len(changes) > 0 {
-		// All changed roles are saved in one transaction: a refused change
-		// leaves every role as it was.
-		if _, err := p.Roles.UpdateRolePermissions(ctx, a.Scope, changes); err != nil {
-			fe, ok := newFormErrors(st.lang, err)
-			if !ok {
-				return err
-			}
-			v, perr := p.rolesPage(w, r, r.PostFormValue("company"))
-			if perr != nil {
-				return perr
-			}
-			if fe.Other == "" {
-				for _, m := range fe.Fields {
-					fe.Other = m
-				}
-			}
-			v.Errors = *fe
-			return p.render(w, r, http.StatusUnprocessableEntity, "roles", v)
-		}
+		v.Errors = *fe
+		return p.render(w, r, formStatus(err), "roles", v)
 	}
 	back := "/roles"
 	if c := r.PostFormValue("company"); c != "" {
@@ -266,9 +240,6 @@ func (p *Panel) handleRole(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (p *Panel) handleRoleUpdate(w http.ResponseWriter, r *http.Request) error {
-	if err := need(r, roster.PermRolesManage); err != nil {
-		return err
-	}
 	id, ok := pathID(r.PathValue("id"))
 	if !ok {
 		return roster.Errorf(roster.ENOTFOUND, "Role not found.")
@@ -276,13 +247,7 @@ func (p *Panel) handleRoleUpdate(w http.ResponseWriter, r *http.Request) error {
 	st := state(r)
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	perms := checkedPermissions(r.PostForm["perm"])
-	var val roster.Validation
-	roster.ValidateRoleName(&val, "name", name)
-	err := val.Err()
-	if err == nil {
-		_, err = p.Roles.UpdateRole(r.Context(), st.actor.Scope, id, roster.RoleUpdate{Name: &name, Permissions: &perms})
-	}
-	if err != nil {
+	if _, err := p.App.Roles.Update(r.Context(), id, roster.RoleUpdate{Name: &name, Permissions: &perms}); err != nil {
 		fe, ok := newFormErrors(st.lang, err)
 		if !ok {
 			return err
@@ -293,21 +258,18 @@ func (p *Panel) handleRoleUpdate(w http.ResponseWriter, r *http.Request) error {
 		}
 		v.Errors, v.Name = *fe, name
 		v.Role.Permissions = perms
-		return p.render(w, r, http.StatusUnprocessableEntity, "role", v)
+		return p.render(w, r, formStatus(err), "role", v)
 	}
 	return p.redirect(w, r, "/roles/"+strconv.FormatInt(id, 10), "flash.role_saved", 0)
 }
 
 func (p *Panel) handleRoleDelete(w http.ResponseWriter, r *http.Request) error {
-	if err := need(r, roster.PermRolesManage); err != nil {
-		return err
-	}
 	id, ok := pathID(r.PathValue("id"))
 	if !ok {
 		return roster.Errorf(roster.ENOTFOUND, "Role not found.")
 	}
 	st := state(r)
-	if err := p.Roles.DeleteRole(r.Context(), st.actor.Scope, id, r.PostFormValue("force") == "1"); err != nil {
+	if err := p.App.Roles.Delete(r.Context(), id, r.PostFormValue("force") == "1"); err != nil {
 		if roster.ErrorCode(err) != roster.ECONFLICT && roster.ErrorCode(err) != roster.EINVALID {
 			return err
 		}
@@ -324,26 +286,18 @@ func (p *Panel) handleRoleDelete(w http.ResponseWriter, r *http.Request) error {
 	return p.redirect(w, r, "/roles", "flash.role_deleted", 0)
 }
 
-// handleRolesExport downloads the company's custom roles as JSON (R2).
+// handleRolesExport downloads the company's roles as JSON (R2), the same
+// file as the API's export.
 func (p *Panel) handleRolesExport(w http.ResponseWriter, r *http.Request) error {
-	if err := need(r, roster.PermRolesView); err != nil {
-		return err
-	}
 	c, err := p.companyParam(r, r.URL.Query().Get("company"))
 	if err != nil {
 		return err
 	}
-	roles, err := p.Roles.Roles(r.Context(), c.ID)
+	file, err := p.App.Roles.Export(r.Context(), c.ID)
 	if err != nil {
 		return err
 	}
-	out := []roster.RoleExport{}
-	for _, role := range roles {
-		if !role.System {
-			out = append(out, roster.RoleExport{Key: role.Key, Name: role.Name, Permissions: role.Permissions})
-		}
-	}
-	b, err := json.MarshalIndent(out, "", "  ")
+	b, err := json.MarshalIndent(file, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -359,9 +313,6 @@ const maxImportSize = 1 << 20
 // handleRolesImport previews an import file (a dry run) and, when the
 // preview's form is confirmed, applies it (R2).
 func (p *Panel) handleRolesImport(w http.ResponseWriter, r *http.Request) error {
-	if err := need(r, roster.PermRolesManage); err != nil {
-		return err
-	}
 	st := state(r)
 	raw := r.PostFormValue("data")
 	if raw == "" {
@@ -382,7 +333,7 @@ func (p *Panel) handleRolesImport(w http.ResponseWriter, r *http.Request) error 
 	roles, perr := parseRoleExport(raw)
 	if perr == nil {
 		apply := r.PostFormValue("apply") == "1"
-		v.Changes, perr = p.Roles.ImportRoles(r.Context(), v.Company.ID, roles, !apply)
+		v.Changes, perr = p.App.Roles.Import(r.Context(), v.Company.ID, roles, !apply)
 		if perr == nil && apply {
 			return p.redirect(w, r, "/roles?company="+strconv.FormatInt(v.Company.ID, 10), "flash.roles_imported", 0)
 		}
@@ -404,27 +355,27 @@ func (p *Panel) handleRolesImport(w http.ResponseWriter, r *http.Request) error 
 	return p.render(w, r, http.StatusOK, "roles", v)
 }
 
-func parseRoleExport(raw string) ([]roster.RoleExport, error) {
+// parseRoleExport reads an export file: Roster's {"roles": […]}, or the
+// bare list older versions wrote.
+func parseRoleExport(raw string) (app.RoleFile, error) {
+	var file app.RoleFile
 	bad := func(msg string) error {
 		return &roster.Error{Code: roster.EINVALID, Message: msg,
 			Fields: []roster.FieldError{{Field: "file", Code: "invalid_import", Message: msg}}}
 	}
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return nil, bad("Choose a roles file exported from Roster.")
+		return file, bad("Choose a roles file exported from Roster.")
 	}
 	if len(raw) > maxImportSize {
-		return nil, bad("The file is larger than 1 MB.")
+		return file, bad("The file is larger than 1 MB.")
 	}
-	var roles []roster.RoleExport
-	if err := json.Unmarshal([]byte(raw), &roles); err != nil {
-		var wrapped struct{ Roles []roster.RoleExport }
-		if err2 := json.Unmarshal([]byte(raw), &wrapped); err2 != nil || wrapped.Roles == nil {
-			return nil, bad("The file is not a roles export: " + jsonErrText(err))
+	if err := json.Unmarshal([]byte(raw), &file.Roles); err != nil {
+		if err2 := json.Unmarshal([]byte(raw), &file); err2 != nil || file.Roles == nil {
+			return file, bad("The file is not a roles export: " + jsonErrText(err))
 		}
-		roles = wrapped.Roles
 	}
-	return roles, nil
+	return file, nil
 }
 
 func jsonErrText(err error) string {

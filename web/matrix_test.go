@@ -84,14 +84,14 @@ func matrixRows() []matrixRow {
 			return path("/api/v1/users/%d/invitation", e.invited().ID), nil
 		}, w{401, 200, 200, 403, 403, 404, 200}},
 
-		{"GET", "/api/v1/roles", onAcme("/api/v1/roles?company_id=%d", nil), w{401, 200, 200, 200, 403, 404, 200}},
+		{"GET", "/api/v1/roles", onAcme("/api/v1/roles?company_id=%d", nil), w{401, 200, 200, 200, 403, 422, 200}},
 		{"POST", "/api/v1/roles", func(e *env) (string, any) {
 			return "/api/v1/roles", map[string]any{"name": path("Night shift %d", e.seq.Add(1)), "permissions": []string{"users.view"}, "company_id": e.acme.ID}
 		}, w{401, 201, 201, 403, 403, 422, 201}},
-		{"GET", "/api/v1/roles/export", onAcme("/api/v1/roles/export?company_id=%d", nil), w{401, 200, 200, 403, 403, 404, 200}},
+		{"GET", "/api/v1/roles/export", onAcme("/api/v1/roles/export?company_id=%d", nil), w{401, 200, 200, 403, 403, 422, 200}},
 		{"POST", "/api/v1/roles/import", onAcme("/api/v1/roles/import?dry_run=true&company_id=%d",
 			map[string]any{"roles": []map[string]any{{"key": "auditor", "name": "Auditor", "permissions": []string{"audit.view"}}}}),
-			w{401, 200, 200, 403, 403, 404, 200}},
+			w{401, 200, 200, 403, 403, 422, 200}},
 		{"GET", "/api/v1/roles/{id}", onRole("", nil), w{401, 200, 200, 200, 403, 404, 200}},
 		{"PATCH", "/api/v1/roles/{id}", onRole("", map[string]any{"name": "Renamed"}), w{401, 200, 200, 403, 403, 404, 200}},
 		{"DELETE", "/api/v1/roles/{id}", onRole("", nil), w{401, 204, 204, 403, 403, 404, 204}},

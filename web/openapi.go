@@ -361,7 +361,7 @@ func schemas() map[string]any {
 	list := func(item string) map[string]any {
 		return obj([]string{"items"}, map[string]any{"items": arr(ref(item))})
 	}
-	roleExport := obj([]string{"key", "name", "permissions"}, map[string]any{"key": str(), "name": str(), "permissions": arr(perm)})
+	roleExport := obj([]string{"key", "name", "permissions"}, map[string]any{"key": str(), "name": str(), "system": boolean(), "permissions": arr(perm)})
 
 	return map[string]any{
 		"Problem": obj([]string{"type", "title", "status", "detail", "code"}, map[string]any{
@@ -407,8 +407,10 @@ func schemas() map[string]any {
 		"BulkRequest": closed(obj([]string{"action"}, map[string]any{
 			"action":   enum(roster.BulkAddRole, roster.BulkRemoveRole, roster.BulkBlock, roster.BulkUnblock, roster.BulkDelete),
 			"user_ids": arr(integer()),
-			"filter": closed(obj(nil, map[string]any{"q": str(), "status": enum("invited", "active", "blocked"), "role": str(),
-				"invitation": enum("pending", "expired", "accepted"), "company_id": integer()})),
+			"filter": closed(obj(nil, map[string]any{"q": str(), "status": enum("invited", "active", "blocked"),
+				"role":       map[string]any{"type": []string{"string", "integer"}, "description": "A role ID or key."},
+				"invitation": enum("pending", "expired", "accepted"), "company_id": integer(),
+				"queue": map[string]any{"type": []string{"string", "integer"}, "description": `A queue ID, or "none" for active users in no queue.`}})),
 			"role_id": integer(), "comment": str(),
 		})),
 		"BulkResult": obj([]string{"action", "affected", "user_ids"}, map[string]any{"action": str(), "affected": integer(), "user_ids": arr(integer())}),

@@ -1,48 +1,37 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/app"
 )
 
-// roleCompany resolves the company_id query parameter (default: the
-// actor's company); a company out of scope is not found.
-func (s *Server) roleCompany(r *http.Request, q *queryParams) (int64, error) {
-	a := actorOf(r)
-	id := q.id("company_id")
-	if err := q.err(); err != nil {
-		return 0, err
+// roleCompany reads company_id (the actor's own company when absent); a
+// company outside the actor's scope is a 422 on company_id, as on /users.
+func roleCompany(q *queryParams) int64 {
+	if id := q.id("company_id"); id != nil {
+		return *id
 	}
-	if id == nil {
-		return a.Company.ID, nil
-	}
-	c, err := s.Companies.CompanyByID(r.Context(), a.Scope, *id)
-	if err != nil {
-		return 0, err
-	}
-	return c.ID, nil
+	return 0
 }
 
-// handleRoleList lists the system roles and a company's roles.
+// handleRoleList lists the system roles and the roles of a company.
 func (s *Server) handleRoleList(w http.ResponseWriter, r *http.Request) error {
-	companyID, err := s.roleCompany(r, newQuery(r, "company_id"))
-	if err != nil {
+	q := newQuery(r, "company_id")
+	companyID := roleCompany(q)
+	if err := q.err(); err != nil {
 		return err
 	}
-	roles, err := s.Roles.Roles(r.Context(), companyID)
+	roles, err := s.App.Roles.List(r.Context(), companyID)
 	if err != nil {
 		return err
-	}
-	if roles == nil {
-		roles = []*roster.Role{}
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"items": roles})
 }
 
-// roleRequest is the body of POST /api/v1/roles and PATCH /api/v1/roles/{id}.
+// roleRequest is the body of POST and PATCH on roles. Key and company are
+// accepted on PATCH only to be refused with a clear message.
 type roleRequest struct {
 	Name        *string              `json:"name"`
 	Key         *string              `json:"key"`
@@ -50,58 +39,31 @@ type roleRequest struct {
 	CompanyID   *int64               `json:"company_id"`
 }
 
-// checkOwnPermissions refuses granting permissions the actor lacks (U7).
-func checkOwnPermissions(a *roster.Actor, ps []roster.Permission) error {
-	for _, p := range ps {
-		if !a.Can(p) {
-			return roster.Errorf(roster.EFORBIDDEN, "You cannot give a role the %s permission: you do not have it.", p)
-		}
-	}
-	return nil
-}
-
-// handleRoleCreate creates a custom role; its key comes from the name
-// unless given.
+// handleRoleCreate creates a custom role (R1).
 func (s *Server) handleRoleCreate(w http.ResponseWriter, r *http.Request) error {
 	var req roleRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	a, ctx := actorOf(r), r.Context()
-	companyID, err := s.companyIn(ctx, a, req.CompanyID)
+	n := app.NewRole{Name: deref(req.Name), Key: deref(req.Key)}
+	if req.CompanyID != nil {
+		n.CompanyID = *req.CompanyID
+	}
+	if req.Permissions != nil {
+		n.Permissions = *req.Permissions
+	}
+	role, err := s.App.Roles.Create(r.Context(), n)
 	if err != nil {
 		return err
 	}
-	role := &roster.Role{CompanyID: &companyID}
-	var v roster.Validation
-	if req.Name != nil {
-		role.Name = strings.TrimSpace(*req.Name)
-	}
-	roster.ValidateRoleName(&v, "name", role.Name)
-	if req.Key != nil {
-		role.Key = strings.TrimSpace(*req.Key)
-	} else {
-		role.Key = roster.RoleKeyFromName(role.Name)
-	}
-	roster.ValidateRoleKey(&v, "key", role.Key)
-	if role.Key == roster.RoleMainAdmin || role.Key == roster.RoleCompanyAdmin {
-		v.Add("key", "reserved", "This key belongs to a system role.")
-	}
-	role.Permissions = []roster.Permission{}
-	if req.Permissions != nil {
-		role.Permissions = *req.Permissions
-	}
-	roster.ValidatePermissions(&v, "permissions", role.Permissions)
-	if err := v.Err(); err != nil {
-		return err
-	}
-	if err := checkOwnPermissions(a, role.Permissions); err != nil {
-		return err
-	}
-	if err := s.Roles.CreateRole(ctx, role); err != nil {
-		return err
-	}
 	return writeJSON(w, http.StatusCreated, role)
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 // handleRoleGet shows one role.
@@ -109,74 +71,26 @@ func (s *Server) handleRoleGet(w http.ResponseWriter, r *http.Request) error {
 	return getByID(w, r, s.Roles.RoleByID)
 }
 
-// handleRolePatch renames a role or replaces its permissions.
+// handleRolePatch renames a custom role or replaces its permissions.
 func (s *Server) handleRolePatch(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	a, ctx := actorOf(r), r.Context()
-	role, err := s.Roles.RoleByID(ctx, a.Scope, id)
-	if err != nil {
-		return err
-	}
-	if role.System {
-		return roster.Errorf(roster.EFORBIDDEN, "%s is a system role and cannot be changed.", role.Name)
-	}
 	var req roleRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	var v roster.Validation
-	if req.Key != nil {
-		v.Add("key", "immutable", "A role's key never changes.")
-	}
-	if req.CompanyID != nil {
-		v.Add("company_id", "immutable", "A role stays in its company.")
-	}
-	upd := roster.RoleUpdate{Permissions: req.Permissions}
-	if req.Name != nil {
-		name := strings.TrimSpace(*req.Name)
-		upd.Name = &name
-		roster.ValidateRoleName(&v, "name", name)
-	}
-	if req.Permissions != nil {
-		roster.ValidatePermissions(&v, "permissions", *req.Permissions)
-	}
-	if err := v.Err(); err != nil {
-		return err
-	}
-	if req.Permissions != nil {
-		if err := checkOwnPermissions(a, diffPermissions(role.Permissions, *req.Permissions)); err != nil {
-			return err
-		}
-	}
-	role, err = s.Roles.UpdateRole(ctx, a.Scope, id, upd)
+	role, err := s.App.Roles.Update(r.Context(), id, roster.RoleUpdate{Name: req.Name, Permissions: req.Permissions,
+		Key: req.Key, CompanyID: req.CompanyID})
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, role)
 }
 
-// diffPermissions returns the permissions added or removed between two lists.
-func diffPermissions(old, new []roster.Permission) []roster.Permission {
-	o, n := roster.NewPermissionSet(old...), roster.NewPermissionSet(new...)
-	var out []roster.Permission
-	for p := range n {
-		if !o[p] {
-			out = append(out, p)
-		}
-	}
-	for p := range o {
-		if !n[p] {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// handleRoleDelete deletes a custom role; with force=true even while users
-// hold it.
+// handleRoleDelete deletes a custom role; ?force=true takes it from its
+// holders first.
 func (s *Server) handleRoleDelete(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
@@ -187,99 +101,44 @@ func (s *Server) handleRoleDelete(w http.ResponseWriter, r *http.Request) error 
 	if err := q.err(); err != nil {
 		return err
 	}
-	a, ctx := actorOf(r), r.Context()
-	role, err := s.Roles.RoleByID(ctx, a.Scope, id)
-	if err != nil {
-		return err
-	}
-	if role.System {
-		return roster.Errorf(roster.EFORBIDDEN, "%s is a system role and cannot be deleted.", role.Name)
-	}
-	if err := checkOwnPermissions(a, role.Permissions); err != nil {
-		return err
-	}
-	if err := s.Roles.DeleteRole(ctx, a.Scope, id, force); err != nil {
+	if err := s.App.Roles.Delete(r.Context(), id, force); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-// roleFile is the export and import document.
-type roleFile struct {
-	Roles []roster.RoleExport `json:"roles"`
-}
-
-// handleRoleExport exports a company's custom roles with their permissions (R2).
+// handleRoleExport downloads the roles of a company as JSON (R2).
 func (s *Server) handleRoleExport(w http.ResponseWriter, r *http.Request) error {
-	companyID, err := s.roleCompany(r, newQuery(r, "company_id"))
-	if err != nil {
+	q := newQuery(r, "company_id")
+	companyID := roleCompany(q)
+	if err := q.err(); err != nil {
 		return err
 	}
-	roles, err := s.Roles.Roles(r.Context(), companyID)
+	file, err := s.App.Roles.Export(r.Context(), companyID)
 	if err != nil {
 		return err
-	}
-	out := roleFile{Roles: []roster.RoleExport{}}
-	for _, role := range roles {
-		if !role.System {
-			out.Roles = append(out.Roles, roster.RoleExport{Key: role.Key, Name: role.Name, Permissions: role.Permissions})
-		}
 	}
 	w.Header().Set("Content-Disposition", `attachment; filename="roles.json"`)
-	return writeJSON(w, http.StatusOK, out)
+	return writeJSON(w, http.StatusOK, file)
 }
 
-// handleRoleImport creates or updates custom roles by key from an export
-// file; dry_run=true only previews the changes.
+// handleRoleImport creates or updates custom roles from an export (R2);
+// ?dry_run=true only reports what would change.
 func (s *Server) handleRoleImport(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r, "company_id", "dry_run")
 	dryRun := q.boolean("dry_run")
-	companyID, err := s.roleCompany(r, q)
-	if err != nil {
+	companyID := roleCompany(q)
+	if err := q.err(); err != nil {
 		return err
 	}
-	var file roleFile
+	var file app.RoleFile
 	if err := decodeJSON(r, &file); err != nil {
 		return err
 	}
-	a := actorOf(r)
-	var v roster.Validation
-	if file.Roles == nil {
-		v.Add("roles", "required", "Give a list of roles.")
-	}
-	seen := map[string]bool{}
-	for i, role := range file.Roles {
-		f := fmt.Sprintf("roles[%d].", i)
-		roster.ValidateRoleKey(&v, f+"key", role.Key)
-		if role.Key == roster.RoleMainAdmin || role.Key == roster.RoleCompanyAdmin {
-			v.Add(f+"key", "reserved", "System roles cannot be imported.")
-		}
-		if seen[role.Key] {
-			v.Add(f+"key", "duplicate", "This key appears twice in the file.")
-		}
-		seen[role.Key] = true
-		roster.ValidateRoleName(&v, f+"name", role.Name)
-		roster.ValidatePermissions(&v, f+"permissions", role.Permissions)
-		file.Roles[i].Name = strings.TrimSpace(role.Name)
-		if file.Roles[i].Permissions == nil {
-			file.Roles[i].Permissions = []roster.Permission{}
-		}
-	}
-	if err := v.Err(); err != nil {
-		return err
-	}
-	for _, role := range file.Roles {
-		if err := checkOwnPermissions(a, role.Permissions); err != nil {
-			return err
-		}
-	}
-	changes, err := s.Roles.ImportRoles(r.Context(), companyID, file.Roles, dryRun)
+	changes, err := s.App.Roles.Import(r.Context(), companyID, file, dryRun)
 	if err != nil {
 		return err
-	}
-	if changes == nil {
-		changes = []roster.RoleImportChange{}
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"dry_run": dryRun, "changes": changes})
 }
