@@ -58,22 +58,13 @@ func (p *Panel) handleCompanies(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (p *Panel) handleCompanyCreate(w http.ResponseWriter, r *http.Request) error {
-	if err := need(r, roster.PermCompaniesManage); err != nil {
-		return err
-	}
 	st := state(r)
 	c := &roster.Company{Name: strings.TrimSpace(r.PostFormValue("name"))}
-	if id, ok := pathID(r.PostFormValue("parent_id")); ok {
-		if _, err := p.Companies.CompanyByID(r.Context(), st.actor.Scope, id); err != nil {
-			return err
-		}
+	if raw := r.PostFormValue("parent_id"); raw != "" {
+		id, _ := pathID(raw) // not an ID: 0, which no company has
 		c.ParentID = &id
 	}
-	err := c.Validate()
-	if err == nil {
-		err = p.Companies.CreateCompany(r.Context(), c)
-	}
-	if err != nil {
+	if err := p.App.Companies.Create(r.Context(), c); err != nil {
 		fe, ok := newFormErrors(st.lang, err)
 		if !ok {
 			return err
@@ -86,7 +77,7 @@ func (p *Panel) handleCompanyCreate(w http.ResponseWriter, r *http.Request) erro
 		if c.ParentID != nil {
 			v.NewParent = *c.ParentID
 		}
-		return p.render(w, r, http.StatusUnprocessableEntity, "companies", v)
+		return p.render(w, r, formStatus(err), "companies", v)
 	}
 	return p.redirect(w, r, "/companies", "flash.company_created", 0)
 }

@@ -116,10 +116,7 @@ func (p *Panel) handleCredentialSettings(w http.ResponseWriter, r *http.Request)
 
 func (p *Panel) handleCredentialSettingsSave(w http.ResponseWriter, r *http.Request) error {
 	a, ctx := state(r).actor, r.Context()
-	if err := settingsAllowed(a); err != nil {
-		return err
-	}
-	cs, err := p.Credentials.CompanySettings(ctx, a.Scope, a.User.CompanyID)
+	cs, err := p.App.Companies.Settings(ctx, a.User.CompanyID)
 	if err != nil {
 		return err
 	}
@@ -139,10 +136,7 @@ func (p *Panel) handleCredentialSettingsSave(w http.ResponseWriter, r *http.Requ
 	}
 	err = val.Err()
 	if err == nil {
-		err = upd.Validate()
-	}
-	if err == nil {
-		_, err = p.Credentials.UpdateCompanySettings(ctx, a.Scope, cs.CompanyID, upd)
+		_, err = p.App.Companies.UpdateSettings(ctx, cs.CompanyID, upd)
 	}
 	if err != nil {
 		fe, ok := newFormErrors(state(r).lang, err)
