@@ -177,11 +177,6 @@ func (r *CountriesRule) Validate(v *Validation, field string) {
 	r.Countries = out
 }
 
-// ValidCountry reports whether c looks like an ISO 3166-1 alpha-2 code.
-func ValidCountry(c string) bool {
-	return len(c) == 2 && c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z'
-}
-
 // OperatorUpdate holds the operations settings of a user (U5, R4); nil
 // means unchanged.
 type OperatorUpdate struct {

@@ -298,6 +298,7 @@ func TestUserPatchAllOrNothing(t *testing.T) {
 			{"position": "Night shift lead", "client_tags": []int64{999999}},
 			{"position": "Night shift lead", "client_tags": []int64{otherTag}},
 			{"position": "Night shift lead", "countries_rule": map[string]any{"mode": "only", "countries": []string{"XYZ"}}},
+			{"position": "Night shift lead", "countries_rule": map[string]any{"mode": "only", "countries": []string{"DE", "XX"}}},
 			{"position": "Night shift lead", "ip_allowlist": []string{"not an address"}},
 			{"position": "Night shift lead", "idle_timeout_seconds": 5},
 			{"position": "Night shift lead", "lang": "de"},
