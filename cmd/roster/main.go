@@ -35,7 +35,8 @@ Usage:
   roster serve   [--addr 127.0.0.1:8080] [--data ./roster-data] [--database-url postgres://…]
   roster migrate [--data DIR] [--database-url URL]
   roster admin create --email E --password P [--first-name F] [--last-name L]
-  roster dev load [--users 1000000] [--companies 1000] [--big 100000]
+  roster dev load [--users 1000000] [--companies 1000] [--big 100000] [--bench-password P]
+  roster bench   --url URL --password P [--kinds get:64,search:8,…] [--duration 10s] [--pid PID]
   roster version
 
 Every flag has a ROSTER_* environment variable; see README.md.
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return errors.New(`usage: roster dev load [--users N] [--companies N] [--big N]`)
 		}
 		return runDevLoad(ctx, rest[1:], stdout, stderr)
+	case "bench":
+		return runBench(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "roster", versionString())
 		return nil
@@ -366,6 +369,7 @@ func runDevLoad(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.IntVar(&opts.Companies, "companies", 1_000, "companies to spread them over")
 	fs.IntVar(&opts.BigCompanyUsers, "big", 100_000, "users of the one big company")
 	fs.Int64Var(&opts.Seed, "seed", 1, "random seed")
+	benchPassword := fs.String("bench-password", "", "also create bench@bigcorp.example, administrator of the big company, with this password (for roster bench)")
 	if err := parse(fs, args, &cfg); err != nil {
 		return err
 	}
@@ -379,5 +383,39 @@ func runDevLoad(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	fmt.Fprintf(stdout, "Loaded %d users in %d companies in %s.\n", opts.Users, opts.Companies, time.Since(start).Round(time.Millisecond))
+	if *benchPassword != "" {
+		if err := createBenchAdmin(ctx, store, *benchPassword); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Created %s, administrator of %s, for roster bench.\n", benchAdminEmail, sqlstore.BigCompanyName)
+	}
 	return nil
+}
+
+// benchAdminEmail is the account "dev load --bench-password" creates.
+const benchAdminEmail = "bench@bigcorp.example"
+
+// createBenchAdmin adds an active Company administrator with a permanent
+// password to the big company of a fake load.
+func createBenchAdmin(ctx context.Context, store *sqlstore.Store, password string) error {
+	var v roster.Validation
+	roster.ValidatePassword(&v, "bench-password", password, &roster.User{Email: benchAdminEmail}, 0)
+	if err := v.Err(); err != nil {
+		return fmt.Errorf("--bench-password: %s", v.Fields[0].Message)
+	}
+	var big int64
+	if err := store.DB().QueryRowContext(ctx, `SELECT id FROM companies WHERE name = $1 ORDER BY id LIMIT 1`, sqlstore.BigCompanyName).Scan(&big); err != nil {
+		return fmt.Errorf("find %s: %w", sqlstore.BigCompanyName, err)
+	}
+	role, err := store.RoleByKey(ctx, big, roster.RoleCompanyAdmin)
+	if err != nil {
+		return err
+	}
+	hash, err := secure.NewHasher(secure.OWASP, 0).Hash(ctx, password)
+	if err != nil {
+		return err
+	}
+	u := &roster.User{CompanyID: big, AuthMethod: roster.AuthEmail, Email: benchAdminEmail, FirstName: "Bench",
+		LastName: "Admin", Status: roster.StatusActive, NameSetBySelf: true, PasswordHash: hash}
+	return store.CreateUser(ctx, u, []int64{role.ID}, nil, time.Time{})
 }
