@@ -121,6 +121,7 @@ var enCredentials = map[string]string{
 	"creds.unlock":               "Unlock",
 	"creds.mfa_actions":          "Two-step verification",
 	"creds.mfa_hint":             "The user is told by e-mail and their sessions end.",
+	"creds.mfa_enable_email":     "Reset 2FA to e-mail (turn on e-mail codes)",
 	"creds.mfa_reset":            "Reset 2FA to e-mail",
 	"creds.mfa_reset_confirm":    "Switch %s to e-mail codes? Their authenticator app stops working.",
 	"creds.mfa_disable":          "Disable 2FA",

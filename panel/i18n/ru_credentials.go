@@ -122,6 +122,7 @@ var ruCredentials = map[string]string{
 	"creds.unlock":               "Разблокировать",
 	"creds.mfa_actions":          "Двухэтапная проверка",
 	"creds.mfa_hint":             "Пользователь получит письмо, его сеансы завершатся.",
+	"creds.mfa_enable_email":     "Сбросить 2FA на коды по почте (включить коды по почте)",
 	"creds.mfa_reset":            "Сбросить 2FA на коды по почте",
 	"creds.mfa_reset_confirm":    "Перевести %s на коды по почте? Приложение-аутентификатор перестанет работать.",
 	"creds.mfa_disable":          "Отключить 2FA",
