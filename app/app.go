@@ -33,6 +33,8 @@ type Deps struct {
 	Roles       roster.RoleService
 	Credentials roster.CredentialService
 	Platform    roster.PlatformService
+	Sessions    roster.SessionService
+	Events      roster.EventService
 	// Hasher hashes passwords (argon2id, bounded concurrency).
 	Hasher *secure.Hasher
 	// Clock is the source of time; time.Now when nil.
@@ -78,6 +80,12 @@ func New(d Deps) *App {
 	}
 	if d.Platform == nil {
 		d.Platform, _ = d.Users.(roster.PlatformService)
+	}
+	if d.Sessions == nil {
+		d.Sessions, _ = d.Users.(roster.SessionService)
+	}
+	if d.Events == nil {
+		d.Events, _ = d.Users.(roster.EventService)
 	}
 	a := &App{d: d}
 	a.Users = &Users{app: a}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/app"
 	"github.com/roster-app/roster/secure"
 )
 
@@ -82,57 +83,54 @@ func (p *Panel) handleCompanyCreate(w http.ResponseWriter, r *http.Request) erro
 	return p.redirect(w, r, "/companies", "flash.company_created", 0)
 }
 
+// switchView asks which administrator of a dependent company to act as,
+// or says there is none and offers to create one.
+type switchView struct {
+	*page
+	Company *roster.Company
+	Admins  []*roster.User
+	// CanCreate says the actor may add an administrator there.
+	CanCreate bool
+}
+
 // handleSwitch signs a reseller administrator into a direct dependent
 // company's administrator account through a one-hour switch session (U15).
-// The parent session's token moves to a second cookie for the way back.
+// With several administrators and none chosen, it asks which; with none,
+// it says so and offers to create one. The parent session's token moves to
+// a second cookie for the way back.
 func (p *Panel) handleSwitch(w http.ResponseWriter, r *http.Request) error {
-	if err := need(r, roster.PermCompaniesSwitch); err != nil {
-		return err
-	}
 	ctx := r.Context()
 	st := state(r)
-	a := st.actor
-	if st.session.Kind != roster.SessionWeb {
-		return roster.Errorf(roster.EFORBIDDEN, "Return to your own account before switching again.")
-	}
 	id, ok := pathID(r.PathValue("id"))
 	if !ok {
 		return roster.Errorf(roster.ENOTFOUND, "Company not found.")
 	}
-	deps, err := p.Companies.DependentIDs(ctx, a.User.CompanyID)
+	var userID *int64
+	if raw := r.PostFormValue("user_id"); raw != "" {
+		uid, _ := pathID(raw)
+		userID = &uid
+	}
+	if userID == nil {
+		c, admins, err := p.App.Companies.SwitchTargets(ctx, id)
+		if err != nil && (c == nil || roster.ErrorCode(err) != roster.ECONFLICT) {
+			return err
+		}
+		if len(admins) != 1 {
+			v := &switchView{page: p.newPage(w, r, "switch.title", "companies"), Company: c, Admins: admins,
+				CanCreate: st.actor.Can(roster.PermUsersCreate)}
+			status := http.StatusOK
+			if len(admins) == 0 {
+				status = http.StatusConflict
+			}
+			return p.render(w, r, status, "switch", v)
+		}
+	}
+	sw, err := p.App.Companies.Switch(ctx, id, userID, app.SessionMeta{Address: p.clientAddress(r), UserAgent: r.UserAgent()})
 	if err != nil {
-		return err
-	}
-	if !slices.Contains(deps, id) || id == a.User.CompanyID {
-		return roster.Errorf(roster.ENOTFOUND, "Company not found.")
-	}
-	company, err := p.Companies.CompanyByID(ctx, a.Scope, id)
-	if err != nil {
-		return err
-	}
-	adminRole, err := p.Roles.RoleByKey(ctx, id, roster.RoleCompanyAdmin)
-	if err != nil {
-		return err
-	}
-	admins, err := p.Users.Users(ctx, roster.Scope{CompanyIDs: []int64{id}}, roster.UserFilter{
-		RoleID: &adminRole.ID, Status: roster.StatusActive, CompanyID: &id, Sort: "created_at", Limit: 1})
-	if err != nil {
-		return err
-	}
-	if len(admins.Items) == 0 {
-		return roster.Errorf(roster.ECONFLICT, "%s has no active administrator to switch to.", company.Name)
-	}
-	target := admins.Items[0]
-	token, err := p.createSession(r, target.ID, roster.SessionSwitch, roster.SwitchTTL, roster.SwitchTTL, &st.session.ID, &a.User.ID)
-	if err != nil {
-		return err
-	}
-	if err := p.Events.LogEvent(ctx, &roster.Event{CompanyID: id, Type: roster.EventSwitch,
-		TargetUserID: &target.ID, TargetName: target.DisplayName()}); err != nil {
 		return err
 	}
 	p.setCookie(w, parentCookie, st.token, 0)
-	p.setCookie(w, sessionCookie, token, 0)
+	p.setCookie(w, sessionCookie, sw.Token, 0)
 	return p.redirect(w, r, "/users", "flash.switched", 0)
 }
 

@@ -265,7 +265,7 @@ func TestPanelScenarios(t *testing.T) {
 				{name: "main admin creates a company", as: "main", method: post, path: "/companies", form: url.Values{"name": {"Lakeside Couriers"}}, wantStatus: 303},
 				{name: "main admin sees it", as: "main", method: get, path: "/companies", wantStatus: 200, want: []string{"Lakeside Couriers", "Company created."}},
 				{name: "reseller cannot create", as: "admin", method: post, path: "/companies", form: url.Values{"name": {"X"}}, wantStatus: 403},
-				{name: "no switch into own company", as: "admin", method: post, path: "/companies/{reseller}/switch", wantStatus: 404},
+				{name: "no switch into own company", as: "admin", method: post, path: "/companies/{reseller}/switch", wantStatus: 403},
 				{name: "profile", as: "admin", method: get, path: "/profile", wantStatus: 200, want: []string{"My profile", "anna@northwind.test"}},
 				{name: "wrong current password", as: "admin", method: post, path: "/profile/password", form: url.Values{"current_password": {"nope"}, "new_password": {"copper-meadow-sunrise"}, "confirm_password": {"copper-meadow-sunrise"}}, wantStatus: 422, want: []string{"The current password is wrong."}},
 				{name: "rename self", as: "admin", method: post, path: "/profile", form: url.Values{"first_name": {"Anna"}, "middle_name": {"M"}, "last_name": {"Petrova"}}, wantStatus: 303},

@@ -1,13 +1,13 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/app"
 	"github.com/roster-app/roster/secure"
 )
 
@@ -308,7 +308,7 @@ type switchRequest struct {
 	UserID *int64 `json:"user_id"`
 }
 
-// handleCompanySwitch lets a reseller administrator act as the
+// handleCompanySwitch lets a reseller administrator act as an
 // administrator of a direct dependent company (U15).
 func (s *Server) handleCompanySwitch(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
@@ -319,73 +319,12 @@ func (s *Server) handleCompanySwitch(w http.ResponseWriter, r *http.Request) err
 	if err := decodeJSONOptional(r, &req, true); err != nil {
 		return err
 	}
-	a, ctx := actorOf(r), r.Context()
-	target, err := s.Companies.CompanyByID(ctx, a.Scope, id)
+	sw, err := s.App.Companies.Switch(r.Context(), id, req.UserID, app.SessionMeta{Address: addressOf(r), UserAgent: r.UserAgent()})
 	if err != nil {
 		return err
 	}
-	if a.SessionKind == roster.SessionSwitch {
-		return roster.Errorf(roster.EFORBIDDEN, "You are already acting in another company; switch back first.")
-	}
-	if target.ParentID == nil || *target.ParentID != a.Company.ID {
-		return roster.Errorf(roster.EFORBIDDEN, "You can switch only into a company that depends directly on yours.")
-	}
-	admin, err := s.companyAdmin(ctx, target.ID, req.UserID)
-	if err != nil {
-		return err
-	}
-	parent := a.SessionID
-	token, sess, err := s.newSession(r, admin.ID, roster.SessionSwitch, &parent, &a.User.ID, roster.SwitchTTL)
-	if err != nil {
-		return err
-	}
-	s.logEvent(r, &roster.Event{CompanyID: target.ID, Type: roster.EventSwitch, TargetUserID: &admin.ID,
-		TargetName: admin.DisplayName(), After: map[string]any{"company_id": target.ID, "company": target.Name}})
-	return writeJSON(w, http.StatusOK, loginResponse{Token: token, ExpiresAt: sess.ExpiresAtNow(s.now()), User: admin, Impersonator: a.User})
-}
-
-// companyAdmin picks the administrator account to act as: the requested
-// user if they are one, else the active company administrator with the
-// lowest ID.
-func (s *Server) companyAdmin(ctx context.Context, companyID int64, want *int64) (*roster.User, error) {
-	scope := roster.Scope{CompanyIDs: []int64{companyID}}
-	if want != nil {
-		u, err := s.Users.UserByID(ctx, scope, *want)
-		if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
-			return nil, err
-		}
-		if err != nil || !u.HasRole(roster.RoleCompanyAdmin) || u.Status != roster.StatusActive {
-			var v roster.Validation
-			v.Add("user_id", "not_company_admin", "This user is not an active administrator of the company.")
-			return nil, v.Err()
-		}
-		return u, nil
-	}
-	role, err := s.Roles.RoleByKey(ctx, companyID, roster.RoleCompanyAdmin)
-	if err != nil {
-		return nil, err
-	}
-	var best *roster.User
-	f := roster.UserFilter{RoleID: &role.ID, Status: roster.StatusActive, Sort: "created_at", Limit: roster.MaxPageSize}
-	for {
-		page, err := s.Users.Users(ctx, scope, f)
-		if err != nil {
-			return nil, err
-		}
-		for _, u := range page.Items {
-			if best == nil || u.ID < best.ID {
-				best = u
-			}
-		}
-		if page.NextCursor == "" {
-			break
-		}
-		f.Cursor = page.NextCursor
-	}
-	if best == nil {
-		return nil, roster.Errorf(roster.ECONFLICT, "This company has no administrator account.")
-	}
-	return best, nil
+	return writeJSON(w, http.StatusOK, loginResponse{Token: sw.Token, ExpiresAt: sw.Session.ExpiresAtNow(s.now()), User: sw.Admin,
+		Impersonator: actorOf(r).User})
 }
 
 // handleSwitchBack ends a switch session. The client goes back to the

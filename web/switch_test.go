@@ -23,7 +23,7 @@ func TestSwitch(t *testing.T) {
 			{name: "ErrNotFound/Parent", method: "POST", url: path("/api/v1/companies/%d/switch", e.reseller.ID), token: admin, wantStatus: 404},
 			{name: "ErrNotFound/Grandchild", method: "POST", url: path("/api/v1/companies/%d/switch", kid.ID), token: res, wantStatus: 404},
 			{name: "ErrConflict/NoAdministrator", method: "POST", url: path("/api/v1/companies/%d/switch", empty.ID), token: res, wantStatus: 409,
-				wantBody: []string{"This company has no administrator account."}},
+				wantBody: []string{"has no active administrator to switch to."}},
 			{name: "ErrInvalid/UserNotAdmin", method: "POST", url: path("/api/v1/companies/%d/switch", e.acme.ID), token: res,
 				body: map[string]any{"user_id": e.users["emp"].ID}, wantStatus: 422, wantField: "user_id"},
 			{name: "ErrConflict/SwitchBackWithoutSwitch", method: "POST", url: "/api/v1/auth/switch-back", token: res, wantStatus: 409},

@@ -383,4 +383,10 @@ var en = map[string]string{
 	"profile.current_password": "Current password",
 	"profile.change_password":  "Change password",
 	"profile.access":           "My access",
+	"switch.title":             "Switch to an administrator",
+	"switch.choose":            "This company has several administrators. Choose whom to act as; every action is logged with your name too.",
+	"switch.act_as":            "Act as",
+	"switch.as":                "Act as %s",
+	"switch.none":              "%s has no active administrator, so there is nobody to switch to.",
+	"switch.create_admin":      "Add an administrator",
 }
