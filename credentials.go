@@ -2,6 +2,7 @@ package roster
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"net/netip"
 	"strings"
@@ -29,21 +30,56 @@ func NormalizeUserLang(s string) string {
 	return LangEnglish
 }
 
-// Brute-force protection (SPEC A5; NIST SP 800-63B §3.2.2). Failures are
-// counted per account and, separately, per client address, in the
-// database, so every instance shares them and a restart forgets nothing.
+// Brute-force protection (SPEC A5; NIST SP 800-63B §5.2.2; OWASP ASVS
+// V2.2.1). Failures are counted in the database, so every instance shares
+// them and a restart forgets nothing, on three levels:
+//
+//   - per account and client address: the address that fails waits, then is
+//     locked out of that account; every other address signs in as usual, so
+//     a stranger who knows an address cannot lock its owner out;
+//   - per account across all addresses: a budget of AccountMaxFailures
+//     consecutive failures (NIST's limit of 100), after which the account is
+//     locked everywhere until its owner follows the e-mailed unlock link, an
+//     administrator unlocks it, the password is reset, or
+//     AccountLockDuration passes (each further failure locks it again);
+//   - per client address across all accounts: AddressMaxFailures failures
+//     within AddressWindow throttle that address whatever name it tries.
+//
+// Accounts are identified by LoginKey, a hash of the normalized username, so
+// a name that belongs to nobody is counted exactly like a real account and
+// the answers do not tell them apart.
 const (
-	// LoginDelayFrom is the consecutive failure from which each sign-in of
-	// the account waits LoginDelay(n) before it is answered.
+	// LoginDelayFrom is the consecutive failure of an account from one
+	// address from which that address waits LoginDelay(n) before its next
+	// attempt at the account.
 	LoginDelayFrom = 5
-	// LoginLockAt failures lock the account for LoginLockDuration.
+	// LoginLockAt failures lock the account for that address for
+	// LoginLockDuration; each further failure doubles the lock, up to
+	// LoginMaxLock.
 	LoginLockAt       = 10
 	LoginLockDuration = 30 * time.Minute
+	LoginMaxLock      = 24 * time.Hour
+	// LoginFailureMemory: an account and address with no failure and no
+	// lock for this long start again from zero.
+	LoginFailureMemory = 24 * time.Hour
+
+	// AccountMaxFailures consecutive failures of an account, from any
+	// addresses, lock it everywhere for AccountLockDuration or until it is
+	// unlocked; a successful sign-in starts the count again.
+	AccountMaxFailures  = 100
+	AccountLockDuration = 24 * time.Hour
+	// AccountFailureMemory: an account with no failure for this long
+	// starts again from zero.
+	AccountFailureMemory = 30 * 24 * time.Hour
+
 	// AddressMaxFailures failed sign-ins from one address within
 	// AddressWindow answer 429 until the window ends: an attacker cannot
-	// lock everyone out from one address, nor guess on for ever.
+	// spray every account from one address, nor guess on for ever.
 	AddressMaxFailures = 30
 	AddressWindow      = 15 * time.Minute
+
+	// UnlockLinkTTL is how long an e-mailed unlock link works.
+	UnlockLinkTTL = time.Hour
 )
 
 // LoginDelay is how long a sign-in attempt waits after failures
@@ -55,6 +91,106 @@ func LoginDelay(failures int) time.Duration {
 	}
 	d := time.Second << min(failures-LoginDelayFrom, 4)
 	return d
+}
+
+// PairWait is how long an address must wait after its failures-th
+// consecutive failure at one account: the growing delay, then from
+// LoginLockAt a lock of LoginLockDuration doubling with each further
+// failure, at most LoginMaxLock.
+func PairWait(failures int) time.Duration {
+	if failures < LoginLockAt {
+		return LoginDelay(failures)
+	}
+	return min(LoginLockDuration<<min(failures-LoginLockAt, 16), LoginMaxLock)
+}
+
+// AccountWait is how long every address must wait after the account's
+// failures-th consecutive failure.
+func AccountWait(failures int) time.Duration {
+	if failures < AccountMaxFailures {
+		return 0
+	}
+	return AccountLockDuration
+}
+
+// LoginKey identifies an account to the failure counters: the SHA-256 of
+// its normalized username. Names that belong to nobody get keys too, and
+// the counters never store what was typed.
+func LoginKey(username string) []byte {
+	sum := sha256.Sum256([]byte("roster login key v1\x00" + strings.ToLower(strings.TrimSpace(username))))
+	return sum[:]
+}
+
+// Scopes of a sign-in wait or lock.
+const (
+	// ScopeAddress: the client address failed too often, whatever account.
+	ScopeAddress = "address"
+	// ScopePair: this account failed too often from this address.
+	ScopePair = "account_address"
+	// ScopeAccount: this account failed too often from all addresses.
+	ScopeAccount = "account"
+)
+
+// Throttle says whether a sign-in must wait: Wait is 0 when it may go on.
+type Throttle struct {
+	Wait time.Duration
+	// Scope is ScopeAddress, ScopePair or ScopeAccount.
+	Scope string
+}
+
+// Longer returns the longer of t and o.
+func (t Throttle) Longer(o Throttle) Throttle {
+	if o.Wait > t.Wait {
+		return o
+	}
+	return t
+}
+
+// FailedLogin is one failed check of a password or second factor.
+type FailedLogin struct {
+	// Key is the LoginKey of the account; nil counts against the address
+	// only (an attempt refused before anything was checked).
+	Key []byte
+	// UserID is the account's user, 0 for a name that belongs to nobody.
+	UserID int64
+	// Address is the client address.
+	Address string
+	// Reason goes to the event log ("wrong_password", "unknown_user", …).
+	Reason string
+	// NotAGuess marks a refusal that checked no secret (an address outside
+	// the user's allowlist): it counts against the address and the account
+	// from that address, never against the account's budget, so nobody
+	// outside the allowlist can lock the account for the addresses in it.
+	NotAGuess bool
+}
+
+// Limits of self-service e-mail (forgot password, unlock link), per
+// account and kind: repeating the request cannot flood a mailbox.
+const (
+	MailInterval = 5 * time.Minute
+	MailPerHour  = 3
+)
+
+// Kinds of self-service e-mail.
+const (
+	MailReset  = "password_reset"
+	MailUnlock = "unlock"
+)
+
+// SelfServiceMail is one self-service e-mail carrying a link: a password
+// reset or an unlock link.
+type SelfServiceMail struct {
+	// Kind is MailReset or MailUnlock.
+	Kind string
+	// Key is the LoginKey of the name asked for; UserID is its user, or 0
+	// when it belongs to nobody (only the limit is counted then).
+	Key    []byte
+	UserID int64
+	// Hash is what the store keeps of the link's token, valid until Expiry.
+	Hash   []byte
+	Expiry time.Time
+	// Job is the e-mail carrying the token.
+	Job *Job
 }
 
 // Validity of links (SPEC U4, U9).
@@ -182,17 +318,23 @@ func (u *User) IdleTimeout(companyDefault int) time.Duration {
 	return time.Duration(companyDefault) * time.Second
 }
 
-// Locked reports whether sign-in is locked at now.
+// Locked reports whether the account is locked for every address at now
+// (AccountMaxFailures reached); locks of single addresses are not shown.
 func (u *User) Locked(now time.Time) bool {
 	return u.LockedUntil != nil && now.Before(*u.LockedUntil)
 }
 
 // LoginFailure is what the store answers after counting a failed sign-in.
 type LoginFailure struct {
-	// Failures is the account's consecutive failures (0 for unknown users).
+	// Failures is the account's consecutive failures from this address.
 	Failures int
-	// LockedUntil is set when this failure locked the account.
+	// AccountFailures is the account's consecutive failures from all
+	// addresses.
+	AccountFailures int
+	// LockedUntil is set when this failure locked the account (from this
+	// address, or everywhere: Scope says which); a mere delay is not a lock.
 	LockedUntil *time.Time
+	Scope       string
 }
 
 // MFAChallenge is a sign-in attempt waiting for its second factor. Its
@@ -227,12 +369,18 @@ const (
 	EventSessionsEnded       = "auth.sessions_ended"
 	EventCompanySettings     = "company.settings_changed"
 	EventSignInRefusedByAddr = "auth.sign_in_refused_address"
+	// EventUserAddressLocked: one client address is locked out of the
+	// account; other addresses are not.
+	EventUserAddressLocked = "user.address_locked"
+	// EventUnlockLinkSent: an unlock link was e-mailed to the user.
+	EventUnlockLinkSent = "user.unlock_link_sent"
 )
 
 func init() {
 	EventTypes = append(EventTypes, EventInvitationAccepted, EventPasswordResetSent, EventUserUnlocked,
 		EventUserLocked, EventUserAccessChanged, EventMFAEnabled, EventMFAReset, EventMFADisabled,
-		EventRecoveryCodeUsed, EventRecoveryCodesNew, EventSessionsEnded, EventCompanySettings, EventSignInRefusedByAddr)
+		EventRecoveryCodeUsed, EventRecoveryCodesNew, EventSessionsEnded, EventCompanySettings, EventSignInRefusedByAddr,
+		EventUserAddressLocked, EventUnlockLinkSent)
 }
 
 // CredentialService stores everything about getting in: invitations,
@@ -256,23 +404,41 @@ type CredentialService interface {
 	// StartPasswordReset stores a reset token valid until expiry (replacing
 	// any earlier one) and writes job, the e-mail carrying it.
 	StartPasswordReset(ctx context.Context, userID int64, hash []byte, expiry time.Time, job *Job) error
+	// SelfServiceMail counts one self-service e-mail of kind (MailReset,
+	// MailUnlock) to the account of key against its limits (MailInterval,
+	// MailPerHour) and, when allowed and userID is not 0, stores the link's
+	// token hash valid until expiry with job, the e-mail carrying it, and
+	// its event, in one transaction. It answers whether the e-mail was
+	// written; the same work is done for a key that belongs to nobody.
+	SelfServiceMail(ctx context.Context, m SelfServiceMail) (bool, error)
 	// UserByResetHash finds the user holding a live reset token.
 	UserByResetHash(ctx context.Context, hash []byte) (*User, error)
 	// ResetPassword sets a new permanent password for the holder of a live
-	// reset token, kills the token, clears the failure counter and lock
+	// reset token, kills the token, clears the failure counters and locks
 	// and ends every session of the user.
 	ResetPassword(ctx context.Context, hash []byte, passwordHash string) (*User, error)
 
 	// LoginThrottled reports how long the address must wait, or 0.
 	LoginThrottled(ctx context.Context, address string) (time.Duration, error)
-	// RecordLoginFailure counts a failed sign-in against the address and,
-	// when userID is not 0, the account (locking it at LoginLockAt), and
-	// writes the event.
-	RecordLoginFailure(ctx context.Context, userID int64, address, reason string) (LoginFailure, error)
-	// ClearLoginFailures resets the account's counter after a sign-in.
-	ClearLoginFailures(ctx context.Context, userID int64) error
-	// UnlockUser clears a user's lock and failure counter.
+	// LoginWait reports whether a sign-in at the account of key from
+	// address must wait: the address's, the account's from this address
+	// and the account's everywhere, whichever is longest.
+	LoginWait(ctx context.Context, key []byte, address string) (Throttle, error)
+	// RecordLoginFailure counts a failed check against the address and,
+	// when f.Key is set, the account from this address and (unless
+	// f.NotAGuess) everywhere, delaying or locking them as PairWait and
+	// AccountWait say; for a user it writes the failure and lock events.
+	RecordLoginFailure(ctx context.Context, f FailedLogin) (LoginFailure, error)
+	// ClearLoginFailures forgets the failures of the account of key from
+	// address and its budget across addresses after a successful sign-in.
+	// Other addresses stay locked.
+	ClearLoginFailures(ctx context.Context, key []byte, userID int64, address string) error
+	// UnlockUser lifts every lock of a user and clears the counters, with
+	// an event (an administrator's action).
 	UnlockUser(ctx context.Context, scope Scope, id int64) (*User, error)
+	// UnlockWithToken does the same for the holder of a live unlock link,
+	// which dies; ENOTFOUND for an unknown, used or expired link.
+	UnlockWithToken(ctx context.Context, hash []byte) (*User, error)
 
 	// SetPendingTOTP stores an encrypted secret being enrolled.
 	SetPendingTOTP(ctx context.Context, userID int64, encSecret string) error

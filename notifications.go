@@ -32,6 +32,8 @@ var NotificationCatalog = []NotificationEventInfo{
 	{EventMFAReset, "Two-factor authentication reset to e-mail"},
 	{EventSignInRefusedByAddr, "Sign-in refused by the IP allowlist"},
 	{EventUserLocked, "Account locked after repeated failed sign-ins"},
+	{EventUserAddressLocked, "Sign-in locked for one address after repeated failures"},
+	{EventUserUnlocked, "Account unlocked"},
 	{EventSignInFailed, "Failed sign-in"},
 }
 

@@ -29,6 +29,8 @@ func sample(kind string) any {
 		return EmailCode{BaseURL: base, Code: "042517"}
 	case KindNotification:
 		return Notification{BaseURL: base, Name: "Anna", EventType: "user.blocked", Text: "Roster: User blocked: Boris (by Anna)"}
+	case KindUnlock:
+		return Unlock{BaseURL: base, Token: "tok-unlock", Name: "Anna"}
 	default:
 		return MFANotice{BaseURL: base, Name: "Anna", ChangedBy: "Boris"}
 	}
@@ -44,6 +46,7 @@ func TestRender(t *testing.T) {
 		KindMFAReset:      "https://roster.example.com/profile/security",
 		KindMFADisabled:   "https://roster.example.com/profile/security",
 		KindNotification:  "https://roster.example.com/profile/notifications",
+		KindUnlock:        "https://roster.example.com/unlock/tok-unlock",
 	}
 	for _, kind := range Kinds() {
 		for _, tc := range []struct{ in, want string }{{"en", "en"}, {"ru", "ru"}, {"ru-RU", "ru"}, {"de", "en"}, {"", "en"}} {

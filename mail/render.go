@@ -20,11 +20,12 @@ const (
 	KindMFAReset      = "mfa_reset"      // MFANotice: 2FA reset to e-mail codes by an admin
 	KindMFADisabled   = "mfa_disabled"   // MFANotice: 2FA turned off by an admin
 	KindNotification  = "notification"   // Notification: an event the recipient subscribed to
+	KindUnlock        = "unlock"         // Unlock: a link lifting a sign-in lock
 )
 
 // Kinds lists every kind of message.
 func Kinds() []string {
-	return []string{KindInvitation, KindPasswordReset, KindEmailCode, KindMFAReset, KindMFADisabled, KindNotification}
+	return []string{KindInvitation, KindPasswordReset, KindEmailCode, KindMFAReset, KindMFADisabled, KindNotification, KindUnlock}
 }
 
 // Paths of the panel pages the links point to, relative to the base URL.
@@ -34,6 +35,7 @@ const (
 	PasswordResetPath = "/password-reset/"
 	SecurityPath      = "/profile/security"
 	NotificationsPath = "/profile/notifications"
+	UnlockPath        = "/unlock/"
 )
 
 // Default validity of each kind of link or code, used when the data's
@@ -42,6 +44,7 @@ const (
 	DefaultInvitationValidity = 8 * time.Hour
 	DefaultResetValidity      = time.Hour
 	DefaultCodeValidity       = 10 * time.Minute
+	DefaultUnlockValidity     = time.Hour
 )
 
 // Languages Render can write, the first being the fallback.
@@ -89,6 +92,22 @@ func (d PasswordReset) Link() string {
 
 // Validity is ValidFor or its default.
 func (d PasswordReset) Validity() time.Duration { return orDefault(d.ValidFor, DefaultResetValidity) }
+
+// Unlock is the data of an unlock link: sign-in to the account was locked
+// after many failed attempts, and the link lifts the lock.
+type Unlock struct {
+	BaseURL string
+	Token   string
+	Name    string
+	// ValidFor is how long the link works; zero means 1 hour.
+	ValidFor time.Duration
+}
+
+// Link is the absolute unlock link.
+func (d Unlock) Link() string { return join(d.BaseURL, UnlockPath+url.PathEscape(d.Token)) }
+
+// Validity is ValidFor or its default.
+func (d Unlock) Validity() time.Duration { return orDefault(d.ValidFor, DefaultUnlockValidity) }
 
 // EmailCode is the data of a sign-in code sent by e-mail (2FA).
 type EmailCode struct {
@@ -141,14 +160,16 @@ var eventNames = map[string]map[string]string{
 		"user.deleted": "User deleted", "user.roles_changed": "User's roles changed",
 		"user.mfa_disabled": "Two-factor authentication disabled", "user.mfa_reset": "Two-factor authentication reset to e-mail",
 		"auth.sign_in_refused_address": "Sign-in refused by the IP allowlist", "user.locked": "Account locked after repeated failed sign-ins",
-		"auth.sign_in_failed": "Failed sign-in",
+		"auth.sign_in_failed": "Failed sign-in", "user.address_locked": "Sign-in locked for one address after repeated failures",
+		"user.unlocked": "Account unlocked",
 	},
 	LangRussian: {
 		"user.created": "Пользователь создан", "user.blocked": "Пользователь заблокирован", "user.unblocked": "Пользователь разблокирован",
 		"user.deleted": "Пользователь удалён", "user.roles_changed": "Роли пользователя изменены",
 		"user.mfa_disabled": "Двухфакторная аутентификация отключена", "user.mfa_reset": "Двухфакторная аутентификация переведена на коды по e-mail",
 		"auth.sign_in_refused_address": "Вход отклонён списком разрешённых IP-адресов", "user.locked": "Учётная запись заблокирована после неудачных попыток входа",
-		"auth.sign_in_failed": "Неудачная попытка входа",
+		"auth.sign_in_failed": "Неудачная попытка входа", "user.address_locked": "Вход с одного адреса заблокирован после неудачных попыток",
+		"user.unlocked": "Учётная запись разблокирована",
 	},
 }
 
@@ -271,6 +292,16 @@ func check(kind string, data any) (any, error) {
 		}
 		if d.Token == "" {
 			return nil, errors.New("mail: password reset without a token")
+		}
+		d.BaseURL, err = normalizeBase(d.BaseURL)
+		return d, err
+	case KindUnlock:
+		d, ok := deref[Unlock](data)
+		if !ok {
+			return nil, wrong()
+		}
+		if d.Token == "" {
+			return nil, errors.New("mail: unlock link without a token")
 		}
 		d.BaseURL, err = normalizeBase(d.BaseURL)
 		return d, err

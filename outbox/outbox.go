@@ -93,6 +93,8 @@ func (b *Box) Decode(p json.RawMessage) (mail.Message, error) {
 		data = &mail.MFANotice{}
 	case mail.KindNotification:
 		data = &mail.Notification{}
+	case mail.KindUnlock:
+		data = &mail.Unlock{}
 	default:
 		return mail.Message{}, fmt.Errorf("outbox: %w: %q", mail.ErrUnknownKind, pl.Kind)
 	}

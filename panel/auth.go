@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"net"
 	"net/http"
 	"net/netip"
@@ -234,6 +233,8 @@ type signInView struct {
 	Username string
 	Next     string
 	Error    string
+	// Locked offers the "Unlock my account" link.
+	Locked bool
 }
 
 func (p *Panel) handleSignInPage(w http.ResponseWriter, r *http.Request) error {
@@ -258,51 +259,30 @@ func (p *Panel) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 	if username == "" || password == "" {
 		return fail("signin.error.empty")
 	}
-	// An address that failed too often waits, whoever it signs in as (429).
-	if msg, err := p.throttleMessage(w, r); err != nil {
+	if p.Credentials == nil {
+		return roster.Errorf(roster.EINTERNAL, "credentials store missing")
+	}
+	// Every refusal — unknown name, wrong password, blocked user, an address
+	// outside the user's allowlist — gets the same answer and is counted
+	// the same way, so neither the page nor its 429s tell them apart.
+	res, err := roster.CheckPassword(p.anonymous(r), p.Users, p.Credentials, p.Hasher, roster.PasswordCheck{
+		Username: username, Password: password, Address: p.clientAddress(r), Unlock: p.unlockLink(r)})
+	if err != nil {
 		return err
-	} else if msg != "" {
-		v.Error = msg
+	}
+	if res.Refused.Wait > 0 {
+		v.Error, v.Locked = p.waitMessage(w, r, res.Refused)
 		return p.render(w, r, http.StatusTooManyRequests, "signin", v)
 	}
-	u, err := p.Users.UserByUsername(ctx, username)
-	if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
-		return err
-	}
-	hash := ""
-	if u != nil {
-		hash = u.PasswordHash
-	}
-	// Verify even for an unknown user (against a dummy hash), so the time
-	// spent does not tell whether the account exists.
-	ok, err := p.Hasher.Verify(ctx, hash, password)
-	if err != nil && !errors.Is(err, secure.ErrMalformedHash) {
-		return err
-	}
-	// A locked account (the growing delay from the fifth failure, or the
-	// lock at the tenth) is refused before its password counts.
-	if u != nil && u.Locked(p.Clock()) {
-		p.recordFailure(r, 0, "locked")
-		v.Error = p.lockMessage(w, r, u)
-		return p.render(w, r, http.StatusTooManyRequests, "signin", v)
-	}
-	if u == nil || !ok || u.Status != roster.StatusActive && !(u.Status == roster.StatusInvited && u.PasswordTemporary) {
-		var id int64
-		reason := "unknown_user"
-		if u != nil {
-			id, reason = u.ID, "wrong_password"
-			if ok {
-				reason = "status_" + string(u.Status)
-			}
-		}
-		// The failure that locks the account says so at once.
-		if until := p.recordFailure(r, id, reason); until != nil && u != nil && !ok {
-			u.LockedUntil = until
-			v.Error = p.lockMessage(w, r, u)
+	if !res.OK() {
+		// The failure that locks says so at once.
+		if f := res.Failure; f.LockedUntil != nil {
+			v.Error, v.Locked = p.waitMessage(w, r, roster.Throttle{Wait: f.LockedUntil.Sub(p.Clock()), Scope: f.Scope})
 			return p.render(w, r, http.StatusTooManyRequests, "signin", v)
 		}
 		return fail("signin.error.invalid")
 	}
+	u := res.User
 	if u.AuthMethod != roster.AuthEmail {
 		if err := p.Users.RecordSignInFailure(ctx, u.ID, "login_method_in_panel"); err != nil {
 			return err

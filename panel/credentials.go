@@ -69,6 +69,10 @@ func (p *Panel) credentialRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /password/forgot", p.anon(p.handleForgot))
 	mux.Handle("GET /password-reset/{token}", p.anon(p.handleResetPage))
 	mux.Handle("POST /password-reset/{token}", p.anon(p.handleReset))
+	mux.Handle("GET /unlock", p.anon(p.handleUnlockRequestPage))
+	mux.Handle("POST /unlock", p.anon(p.handleUnlockRequest))
+	mux.Handle("GET /unlock/{token}", p.anon(p.handleUnlockPage))
+	mux.Handle("POST /unlock/{token}", p.anon(p.handleUnlock))
 	mux.Handle("GET /signin/2fa", p.anon(p.handleMFAPage))
 	mux.Handle("POST /signin/2fa", p.anon(p.handleMFA))
 	mux.Handle("POST /signin/2fa/resend", p.anon(p.handleMFAResend))
@@ -202,35 +206,31 @@ func (p *Panel) throttleMessage(w http.ResponseWriter, r *http.Request) (string,
 	return i18n.T(state(r).lang, "signin.error.throttled", waitText(state(r).lang, wait)), nil
 }
 
-// lockMessage is the text for a locked account: a short wait (the growing
-// delay from the fifth failure) or the 30-minute lock.
-func (p *Panel) lockMessage(w http.ResponseWriter, r *http.Request, u *roster.User) string {
+// waitMessage is the text of a sign-in that must wait, by its scope only
+// (never by whether the account exists), and sets Retry-After; locked is
+// true when an unlock link would help.
+func (p *Panel) waitMessage(w http.ResponseWriter, r *http.Request, t roster.Throttle) (msg string, locked bool) {
 	lang := state(r).lang
-	wait := u.LockedUntil.Sub(p.Clock())
-	setRetryAfter(w, wait)
-	if wait < time.Minute {
-		return i18n.T(lang, "signin.error.delay", waitText(lang, wait))
+	setRetryAfter(w, t.Wait)
+	switch {
+	case t.Scope == roster.ScopeAddress:
+		return i18n.T(lang, "signin.error.throttled", waitText(lang, t.Wait)), false
+	case t.Scope == roster.ScopeAccount:
+		return i18n.T(lang, "signin.error.locked", waitText(lang, t.Wait)), true
+	case t.Wait < time.Minute:
+		return i18n.T(lang, "signin.error.delay", waitText(lang, t.Wait)), false
 	}
-	return i18n.T(lang, "signin.error.locked", waitText(lang, wait))
+	return i18n.T(lang, "signin.error.locked_address", waitText(lang, t.Wait)), true
 }
 
-// recordFailure counts a refused sign-in against the address and account;
-// it answers the end of the lock when this failure locked the account.
-func (p *Panel) recordFailure(r *http.Request, userID int64, reason string) *time.Time {
-	if p.Credentials == nil {
-		if userID != 0 {
-			if err := p.Users.RecordSignInFailure(r.Context(), userID, reason); err != nil {
-				p.Logger.Error("record sign-in failure", "err", err)
-			}
-		}
-		return nil
-	}
-	res, err := p.Credentials.RecordLoginFailure(p.anonymous(r), userID, p.clientAddress(r), reason)
-	if err != nil {
-		p.Logger.Error("record sign-in failure", "user_id", userID, "err", err)
-		return nil
-	}
-	return res.LockedUntil
+// unlockLink makes a new unlock token and the e-mail carrying it, for
+// roster.CheckPassword to send if a failure locks the account everywhere.
+func (p *Panel) unlockLink(r *http.Request) *roster.UnlockLink {
+	token, hash := secure.NewToken()
+	return &roster.UnlockLink{Hash: hash, Now: p.Clock, MailJob: func(u *roster.User) (*roster.Job, error) {
+		return p.mailJob(r.Context(), u, mail.KindUnlock, mail.Unlock{BaseURL: p.baseURL(r), Token: token,
+			Name: u.DisplayName(), ValidFor: roster.UnlockLinkTTL})
+	}}
 }
 
 // ---- after the password ----
@@ -261,7 +261,7 @@ func (p *Panel) afterPassword(w http.ResponseWriter, r *http.Request, u *roster.
 // session token (never one the browser brought: no session fixation).
 func (p *Panel) completeSignIn(w http.ResponseWriter, r *http.Request, u *roster.User, next string) error {
 	if p.Credentials != nil {
-		if err := p.Credentials.ClearLoginFailures(r.Context(), u.ID); err != nil {
+		if err := roster.SignInSucceeded(r.Context(), p.Credentials, u, p.clientAddress(r)); err != nil {
 			return err
 		}
 	}
@@ -400,6 +400,14 @@ func (p *Panel) handleMFA(w http.ResponseWriter, r *http.Request) error {
 	if c.Tries >= mfa.EmailCodeMaxTries {
 		return restart("flash.mfa_tries")
 	}
+	// A code counts like a password: while the account must wait (for this
+	// address or everywhere) no code is looked at.
+	if t, err := roster.SecondFactorWait(ctx, p.Credentials, u, p.clientAddress(r)); err != nil {
+		return err
+	} else if t.Wait > 0 {
+		v.Error, _ = p.waitMessage(w, r, t)
+		return p.render(w, r, http.StatusTooManyRequests, "mfa", v)
+	}
 	code := strings.TrimSpace(r.PostFormValue("code"))
 	now := p.Clock()
 	prev := c.Tries
@@ -453,7 +461,9 @@ func (p *Panel) handleMFA(w http.ResponseWriter, r *http.Request) error {
 		ok = false // another request used this attempt meanwhile
 	}
 	if !ok {
-		p.recordFailure(r, u.ID, "wrong_code")
+		if _, err := roster.SecondFactorFailed(p.anonymous(r), p.Credentials, u, p.clientAddress(r), p.unlockLink(r)); err != nil {
+			return err
+		}
 		if failure != "" {
 			return restart(failure)
 		}
@@ -544,6 +554,8 @@ type linkView struct {
 	Problem string
 	// Reset is set for a reset link, whose problem page offers a new one.
 	Reset bool
+	// Unlock is set for an unlock link, whose problem page offers a new one.
+	Unlock bool
 }
 
 // invitedUser resolves a registration token; problem is a message key
@@ -568,7 +580,8 @@ func (p *Panel) invitedUser(r *http.Request) (u *roster.User, hash []byte, probl
 
 // linkProblem renders the page of a link that does not work.
 func (p *Panel) linkProblem(w http.ResponseWriter, r *http.Request, title, problem string) error {
-	v := &linkView{page: p.newPage(w, r, title, ""), Problem: problem, Reset: strings.HasPrefix(problem, "reset.")}
+	v := &linkView{page: p.newPage(w, r, title, ""), Problem: problem, Reset: strings.HasPrefix(problem, "reset."),
+		Unlock: strings.HasPrefix(problem, "unlock.")}
 	status := http.StatusNotFound
 	if strings.HasSuffix(problem, ".expired") {
 		status = http.StatusGone

@@ -29,6 +29,10 @@ func (p *Panel) handleProfile(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (p *Panel) profileFail(w http.ResponseWriter, r *http.Request, err error, section string) error {
+	return p.profileFailStatus(w, r, err, section, http.StatusUnprocessableEntity)
+}
+
+func (p *Panel) profileFailStatus(w http.ResponseWriter, r *http.Request, err error, section string, status int) error {
 	a := state(r).actor
 	fe, ok := passwordFormErrors(state(r).lang, err, p.settingsOf(r.Context(), a.User.CompanyID).PasswordMinLength)
 	if !ok {
@@ -41,7 +45,7 @@ func (p *Panel) profileFail(w http.ResponseWriter, r *http.Request, err error, s
 			v.Form[k] = val[0]
 		}
 	}
-	return p.render(w, r, http.StatusUnprocessableEntity, "profile", v)
+	return p.render(w, r, status, "profile", v)
 }
 
 func (p *Panel) handleProfileUpdate(w http.ResponseWriter, r *http.Request) error {
@@ -67,8 +71,12 @@ func (p *Panel) handleProfilePassword(w http.ResponseWriter, r *http.Request) er
 	}
 	current, pw := r.PostFormValue("current_password"), r.PostFormValue("new_password")
 	var val roster.Validation
-	if ok, err := p.Hasher.Verify(ctx, a.User.PasswordHash, current); err != nil || !ok {
-		val.Add("current_password", "wrong_password", "The current password is wrong.")
+	status, err := p.checkCurrentPassword(w, r, current, &val)
+	if err != nil {
+		return err
+	}
+	if status == http.StatusTooManyRequests {
+		return p.profileFailStatus(w, r, val.Err(), "password", status)
 	}
 	roster.ValidatePassword(&val, "new_password", pw, a.User, p.settingsOf(ctx, a.User.CompanyID).PasswordMinLength)
 	if pw != r.PostFormValue("confirm_password") && !val.Has("new_password") {
@@ -87,4 +95,30 @@ func (p *Panel) handleProfilePassword(w http.ResponseWriter, r *http.Request) er
 		return p.profileFail(w, r, err, "password")
 	}
 	return p.redirect(w, r, "/profile", "flash.password_changed", 0)
+}
+
+// checkCurrentPassword re-authenticates the signed-in user before a change
+// of their password or second factor through roster.CheckPassword, the
+// rate-limited path every password check takes. A wrong password adds
+// wrong_password to val (status 422); while the account must wait it adds
+// too_many_attempts, sets Retry-After and answers 429.
+func (p *Panel) checkCurrentPassword(w http.ResponseWriter, r *http.Request, password string, val *roster.Validation) (int, error) {
+	if p.Credentials == nil {
+		return 0, roster.Errorf(roster.EINTERNAL, "credentials store missing")
+	}
+	res, err := roster.CheckPassword(r.Context(), p.Users, p.Credentials, p.Hasher, roster.PasswordCheck{
+		User: state(r).actor.User, Password: password, Address: p.clientAddress(r), Unlock: p.unlockLink(r)})
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case res.Refused.Wait > 0:
+		setRetryAfter(w, res.Refused.Wait)
+		val.Add("current_password", "too_many_attempts", "Too many wrong passwords. Wait a while, or unlock your account with a link sent to your e-mail.")
+		return http.StatusTooManyRequests, nil
+	case !res.OK():
+		val.Add("current_password", "wrong_password", "The current password is wrong.")
+		return http.StatusUnprocessableEntity, nil
+	}
+	return http.StatusOK, nil
 }

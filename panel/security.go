@@ -199,12 +199,9 @@ func (p *Panel) handleMyMFA(w http.ResponseWriter, r *http.Request) error {
 	default:
 		val.Add("method", "invalid_choice", "Choose one of the offered values.")
 	}
-	ok, err := p.Hasher.Verify(ctx, a.User.PasswordHash, r.PostFormValue("current_password"))
-	if err != nil && err != secure.ErrMalformedHash {
+	status, err := p.checkCurrentPassword(w, r, r.PostFormValue("current_password"), &val)
+	if err != nil {
 		return err
-	}
-	if !ok {
-		val.Add("current_password", "wrong_password", "The current password is wrong.")
 	}
 	if err := val.Err(); err != nil {
 		v, perr := p.securityPage(w, r)
@@ -213,7 +210,10 @@ func (p *Panel) handleMyMFA(w http.ResponseWriter, r *http.Request) error {
 		}
 		fe, _ := newFormErrors(state(r).lang, err)
 		v.Errors, v.Open = *fe, "method"
-		return p.render(w, r, http.StatusUnprocessableEntity, "security", v)
+		if status != http.StatusTooManyRequests {
+			status = http.StatusUnprocessableEntity
+		}
+		return p.render(w, r, status, "security", v)
 	}
 	if _, err := p.Credentials.SetMFAMethod(ctx, roster.Scope{All: true}, a.User.ID, method, nil); err != nil {
 		return err

@@ -177,19 +177,25 @@ func (s *Store) StartPasswordReset(ctx context.Context, userID int64, hash []byt
 			return err
 		}
 	}
-	expiry = expiry.UTC().Truncate(time.Microsecond)
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET reset_hash = $1, reset_expires_at = $2 WHERE id = $3`, hash, expiry, u.ID); err != nil {
-		return fmt.Errorf("start password reset: %w", err)
-	}
-	e := userEvent(roster.EventPasswordResetSent, u)
-	e.After = map[string]any{"expires_at": expiry}
-	if err := writeEvent(ctx, tx, e); err != nil {
+	if err := setResetToken(ctx, tx, u, hash, expiry); err != nil {
 		return err
 	}
 	if err := insertJobs(ctx, tx, job); err != nil {
 		return err
 	}
 	return tx.commit()
+}
+
+// setResetToken gives u a reset link valid until expiry, replacing any
+// earlier one, with its event.
+func setResetToken(ctx context.Context, tx *Tx, u *roster.User, hash []byte, expiry time.Time) error {
+	expiry = expiry.UTC().Truncate(time.Microsecond)
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET reset_hash = $1, reset_expires_at = $2 WHERE id = $3`, hash, expiry, u.ID); err != nil {
+		return fmt.Errorf("start password reset: %w", err)
+	}
+	e := userEvent(roster.EventPasswordResetSent, u)
+	e.After = map[string]any{"expires_at": expiry}
+	return writeEvent(ctx, tx, e)
 }
 
 // UserByResetHash finds the user holding a live reset token.
@@ -235,6 +241,9 @@ func (s *Store) ResetPassword(ctx context.Context, hash []byte, passwordHash str
 		updated_at = $3 WHERE id = $4`, passwordHash, string(status), tx.now, u.ID); err != nil {
 		return nil, fmt.Errorf("reset password: %w", err)
 	}
+	if err := unlockAccount(ctx, tx, u); err != nil {
+		return nil, err
+	}
 	if err := deleteUserSessions(ctx, tx, u.ID); err != nil {
 		return nil, err
 	}
@@ -267,8 +276,50 @@ func (s *Store) LoginThrottled(ctx context.Context, address string) (time.Durati
 	return end.Sub(now), nil
 }
 
-// RecordLoginFailure counts a failed sign-in.
-func (s *Store) RecordLoginFailure(ctx context.Context, userID int64, address, reason string) (roster.LoginFailure, error) {
+// pairAddress is the login_failures address of a client address; ” is
+// the account's row across all addresses, so an empty address is named.
+func pairAddress(address string) string {
+	if address == "" {
+		return "unknown"
+	}
+	return address
+}
+
+// LoginWait reports whether a sign-in at the account of key from address
+// must wait, and why.
+func (s *Store) LoginWait(ctx context.Context, key []byte, address string) (roster.Throttle, error) {
+	var t roster.Throttle
+	wait, err := s.LoginThrottled(ctx, address)
+	if err != nil {
+		return t, err
+	}
+	if wait > 0 {
+		t = roster.Throttle{Wait: wait, Scope: roster.ScopeAddress}
+	}
+	now := s.now()
+	rows, err := s.rdb.QueryContext(ctx, `SELECT address, locked_until FROM login_failures
+		WHERE account_key = $1 AND address IN ($2, '') AND locked_until > $3`, key, pairAddress(address), now)
+	if err != nil {
+		return t, fmt.Errorf("login wait: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var addr string
+		var until time.Time
+		if err := rows.Scan(&addr, &until); err != nil {
+			return t, fmt.Errorf("login wait: %w", err)
+		}
+		scope := roster.ScopePair
+		if addr == "" {
+			scope = roster.ScopeAccount
+		}
+		t = t.Longer(roster.Throttle{Wait: until.UTC().Sub(now), Scope: scope})
+	}
+	return t, rows.Err()
+}
+
+// RecordLoginFailure counts a failed check of a password or code.
+func (s *Store) RecordLoginFailure(ctx context.Context, f roster.FailedLogin) (roster.LoginFailure, error) {
 	var out roster.LoginFailure
 	tx, err := s.begin(ctx)
 	if err != nil {
@@ -276,98 +327,374 @@ func (s *Store) RecordLoginFailure(ctx context.Context, userID int64, address, r
 	}
 	defer tx.Rollback()
 	tx.actor = addressOnly(tx.actor)
-	if address != "" {
-		// A window that ended starts again at this failure.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO login_throttle (address, window_start, failures) VALUES ($1, $2, 1)
-			ON CONFLICT (address) DO UPDATE SET
-				failures = CASE WHEN login_throttle.window_start <= $3 THEN 1 ELSE login_throttle.failures + 1 END,
-				window_start = CASE WHEN login_throttle.window_start <= $3 THEN $2 ELSE login_throttle.window_start END`,
-			address, tx.now, tx.now.Add(-roster.AddressWindow)); err != nil {
-			return out, fmt.Errorf("count address failure: %w", err)
+	if err := countAddressFailure(ctx, tx, f.Address); err != nil {
+		return out, err
+	}
+	if f.Key == nil {
+		return out, tx.commit()
+	}
+	if err := sweepLoginFailures(ctx, tx); err != nil {
+		return out, err
+	}
+	if f.UserID != 0 {
+		if err := lockUserRow(ctx, tx, f.UserID); err != nil {
+			return out, err
 		}
 	}
-	if userID != 0 {
-		// The increment is one statement, which also locks the row, so
-		// concurrent failures on several instances all count.
-		err := tx.QueryRowContext(ctx, `UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins`,
-			userID).Scan(&out.Failures)
-		if errors.Is(err, sql.ErrNoRows) {
-			return out, tx.commit()
-		} else if err != nil {
-			return out, fmt.Errorf("count failure: %w", err)
-		}
-		u, err := findUser(ctx, tx, roster.Scope{All: true}, userID)
+	pair, err := countFailure(ctx, tx, f.Key, pairAddress(f.Address), roster.LoginFailureMemory, roster.LoginLockAt, roster.PairWait)
+	if err != nil {
+		return out, err
+	}
+	out.Failures = pair.failures
+	if pair.locked != nil {
+		out.LockedUntil, out.Scope = pair.locked, roster.ScopePair
+	}
+	if !f.NotAGuess {
+		acct, err := countFailure(ctx, tx, f.Key, "", roster.AccountFailureMemory, roster.AccountMaxFailures, roster.AccountWait)
 		if err != nil {
 			return out, err
 		}
-		// From the fifth failure the account waits a growing delay
-		// before the next attempt counts; at the tenth it is locked.
-		// A wait already running is never shortened.
-		var until time.Time
-		if u.LockedUntil != nil {
-			until = *u.LockedUntil
+		out.AccountFailures = acct.failures
+		if acct.locked != nil {
+			out.LockedUntil, out.Scope = acct.locked, roster.ScopeAccount
 		}
-		switch {
-		case out.Failures >= roster.LoginLockAt:
-			// Newly locked unless a lock (longer than any delay) runs.
-			if until.Sub(tx.now) <= roster.LoginDelay(roster.LoginLockAt-1) {
-				t := tx.now.Add(roster.LoginLockDuration)
-				out.LockedUntil = &t
-			}
-			until = later(until, tx.now.Add(roster.LoginLockDuration))
-		case out.Failures >= roster.LoginDelayFrom:
-			until = later(until, tx.now.Add(roster.LoginDelay(out.Failures)))
-		}
-		var locked any
-		if !until.IsZero() {
-			locked = until
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3`,
-			out.Failures, locked, u.ID); err != nil {
-			return out, fmt.Errorf("count failure: %w", err)
-		}
-		e := userEvent(roster.EventSignInFailed, u)
-		e.After = map[string]any{"reason": reason, "failures": out.Failures}
-		if err := writeEvent(ctx, tx, e); err != nil {
+	}
+	if f.UserID != 0 {
+		if err := recordUserFailure(ctx, tx, f, out); err != nil {
 			return out, err
-		}
-		if out.LockedUntil != nil {
-			e := userEvent(roster.EventUserLocked, u)
-			e.After = map[string]any{"locked_until": *out.LockedUntil, "failures": out.Failures}
-			if err := writeEvent(ctx, tx, e); err != nil {
-				return out, err
-			}
 		}
 	}
 	return out, tx.commit()
 }
 
-// ClearLoginFailures resets the account's failure counter after a sign-in.
-func (s *Store) ClearLoginFailures(ctx context.Context, userID int64) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL
+// countAddressFailure counts a failure against a client address; a window
+// that ended starts again at this failure.
+func countAddressFailure(ctx context.Context, tx *Tx, address string) error {
+	if address == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO login_throttle (address, window_start, failures) VALUES ($1, $2, 1)
+		ON CONFLICT (address) DO UPDATE SET
+			failures = CASE WHEN login_throttle.window_start <= $3 THEN 1 ELSE login_throttle.failures + 1 END,
+			window_start = CASE WHEN login_throttle.window_start <= $3 THEN $2 ELSE login_throttle.window_start END`,
+		address, tx.now, tx.now.Add(-roster.AddressWindow)); err != nil {
+		return fmt.Errorf("count address failure: %w", err)
+	}
+	return nil
+}
+
+// failureCount is one counter after a failure: its consecutive failures,
+// and the end of the lock this failure set (nil for none, or a delay).
+type failureCount struct {
+	failures int
+	locked   *time.Time
+}
+
+// countFailure adds a failure to one row of login_failures and sets the
+// wait that follows it. A row with no failure and no lock for memory
+// starts again from one. A wait already running is never shortened. The
+// upsert locks the row, so failures racing on several instances all count.
+func countFailure(ctx context.Context, tx *Tx, key []byte, address string, memory time.Duration, lockAt int,
+	wait func(int) time.Duration) (failureCount, error) {
+	var c failureCount
+	cut := tx.now.Add(-memory)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO login_failures (account_key, address, failures, updated_at) VALUES ($1, $2, 1, $3)
+		ON CONFLICT (account_key, address) DO UPDATE SET
+			failures = CASE WHEN login_failures.updated_at <= $4
+				AND (login_failures.locked_until IS NULL OR login_failures.locked_until <= $4)
+				THEN 1 ELSE login_failures.failures + 1 END,
+			updated_at = $3`, key, address, tx.now, cut); err != nil {
+		return c, fmt.Errorf("count failure: %w", err)
+	}
+	var locked sql.NullTime
+	if err := tx.QueryRowContext(ctx, `SELECT failures, locked_until FROM login_failures WHERE account_key = $1 AND address = $2`,
+		key, address).Scan(&c.failures, &locked); err != nil {
+		return c, fmt.Errorf("count failure: %w", err)
+	}
+	d := wait(c.failures)
+	if d <= 0 {
+		return c, nil
+	}
+	until := tx.now.Add(d).UTC().Truncate(time.Microsecond)
+	if locked.Valid && !locked.Time.Before(until) {
+		return c, nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE login_failures SET locked_until = $1 WHERE account_key = $2 AND address = $3`,
+		until, key, address); err != nil {
+		return c, fmt.Errorf("count failure: %w", err)
+	}
+	if c.failures >= lockAt {
+		c.locked = &until
+	}
+	return c, nil
+}
+
+// sweepLoginFailures forgets the counters nobody needs any more: those
+// whose memory ran out, which would start again from zero anyway.
+func sweepLoginFailures(ctx context.Context, tx *Tx) error {
+	for _, sw := range []struct {
+		cond   string
+		memory time.Duration
+	}{{"address <> ''", roster.LoginFailureMemory}, {"address = ''", roster.AccountFailureMemory}} {
+		cut := tx.now.Add(-sw.memory)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM login_failures WHERE updated_at < $1
+			AND (locked_until IS NULL OR locked_until < $1) AND `+sw.cond, cut); err != nil {
+			return fmt.Errorf("sweep login failures: %w", err)
+		}
+	}
+	return nil
+}
+
+// recordUserFailure writes a known user's failure and lock events and
+// keeps the copy of the account-wide counter on the user's row.
+func recordUserFailure(ctx context.Context, tx *Tx, f roster.FailedLogin, out roster.LoginFailure) error {
+	u, err := findUser(ctx, tx, roster.Scope{All: true}, f.UserID)
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if !f.NotAGuess {
+		q, args := `UPDATE users SET failed_logins = $1 WHERE id = $2`, []any{out.AccountFailures, u.ID}
+		if out.Scope == roster.ScopeAccount {
+			q, args = `UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3`, []any{out.AccountFailures, *out.LockedUntil, u.ID}
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("count failure: %w", err)
+		}
+	}
+	typ := roster.EventSignInFailed
+	if f.Reason == "address_not_allowed" {
+		typ = roster.EventSignInRefusedByAddr
+	}
+	e := userEvent(typ, u)
+	e.After = map[string]any{"reason": f.Reason, "failures": out.Failures, "account_failures": out.AccountFailures}
+	if err := writeEvent(ctx, tx, e); err != nil {
+		return err
+	}
+	if out.LockedUntil == nil {
+		return nil
+	}
+	typ = roster.EventUserAddressLocked
+	if out.Scope == roster.ScopeAccount {
+		typ = roster.EventUserLocked
+	}
+	e = userEvent(typ, u)
+	e.After = map[string]any{"scope": out.Scope, "locked_until": *out.LockedUntil, "failures": out.Failures,
+		"account_failures": out.AccountFailures}
+	return writeEvent(ctx, tx, e)
+}
+
+// lockUserRow locks a user's row first (FOR UPDATE on PostgreSQL; SQLite
+// write transactions hold the database lock), so that every transaction on
+// a user's counters takes its locks in one order — the user, the account
+// from an address, the account everywhere — and none can deadlock another.
+func lockUserRow(ctx context.Context, tx *Tx, userID int64) error {
+	q := `SELECT id FROM users WHERE id = $1`
+	if tx.s.d.name == dialectPostgres {
+		q += ` FOR UPDATE`
+	}
+	var id int64
+	if err := tx.QueryRowContext(ctx, q, userID).Scan(&id); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("lock user: %w", err)
+	}
+	return nil
+}
+
+// ClearLoginFailures forgets an account's failures from one address and
+// its budget across addresses after a successful sign-in.
+func (s *Store) ClearLoginFailures(ctx context.Context, key []byte, userID int64, address string) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := lockUserRow(ctx, tx, userID); err != nil {
+		return err
+	}
+	for _, addr := range []string{pairAddress(address), ""} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM login_failures WHERE account_key = $1 AND address = $2`, key, addr); err != nil {
+			return fmt.Errorf("clear failures: %w", err)
+		}
+	}
+	if err := clearUserLock(ctx, tx, userID); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+// clearUserLock resets the copy of the account-wide counter on a user row.
+func clearUserLock(ctx context.Context, tx *Tx, userID int64) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL
 		WHERE id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)`, userID); err != nil {
 		return fmt.Errorf("clear failures: %w", err)
 	}
 	return nil
 }
 
-// UnlockUser clears a user's lock and failure counter.
+// unlockAccount lifts every lock of u, from every address, and kills its
+// unlock link.
+func unlockAccount(ctx context.Context, tx *Tx, u *roster.User) error {
+	if err := lockUserRow(ctx, tx, u.ID); err != nil {
+		return err
+	}
+	// Single addresses' rows before the account's: the order of every
+	// transaction on these counters.
+	key := roster.LoginKey(u.Username())
+	for _, cond := range []string{`address <> ''`, `address = ''`} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM login_failures WHERE account_key = $1 AND `+cond, key); err != nil {
+			return fmt.Errorf("unlock: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM unlock_tokens WHERE user_id = $1`, u.ID); err != nil {
+		return fmt.Errorf("unlock: %w", err)
+	}
+	return clearUserLock(ctx, tx, u.ID)
+}
+
+// unlockEvent writes user.unlocked for u, unlocked by via.
+func unlockEvent(ctx context.Context, tx *Tx, u *roster.User, via string) error {
+	e := userEvent(roster.EventUserUnlocked, u)
+	if via == "email_link" {
+		e = selfEvent(tx, roster.EventUserUnlocked, u)
+	}
+	e.Before = map[string]any{"failures": u.FailedLogins, "locked_until": u.LockedUntil}
+	e.After = map[string]any{"via": via}
+	return writeEvent(ctx, tx, e)
+}
+
+// UnlockUser lifts every lock of a user (an administrator's action).
 func (s *Store) UnlockUser(ctx context.Context, scope roster.Scope, id int64) (*roster.User, error) {
 	tx, u, err := s.beginOnUser(ctx, scope, id)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $1 WHERE id = $2`, tx.now, u.ID); err != nil {
+	if err := unlockAccount(ctx, tx, u); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET updated_at = $1 WHERE id = $2`, tx.now, u.ID); err != nil {
 		return nil, fmt.Errorf("unlock: %w", err)
 	}
-	e := userEvent(roster.EventUserUnlocked, u)
-	e.Before = map[string]any{"failures": u.FailedLogins, "locked_until": u.LockedUntil}
-	if err := writeEvent(ctx, tx, e); err != nil {
+	if err := unlockEvent(ctx, tx, u, "administrator"); err != nil {
 		return nil, err
 	}
 	u.FailedLogins, u.LockedUntil, u.UpdatedAt = 0, nil, tx.now
 	return u, tx.commit()
+}
+
+var errUnlockLink = roster.Errorf(roster.ENOTFOUND, "This unlock link is invalid, used or expired. Ask for a new one.")
+
+// UnlockWithToken lifts every lock of the holder of a live unlock link.
+// Taking the token is the first statement, so of racing uses one wins.
+func (s *Store) UnlockWithToken(ctx context.Context, hash []byte) (*roster.User, error) {
+	if len(hash) == 0 {
+		return nil, errUnlockLink
+	}
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	tx.actor = addressOnly(tx.actor)
+	var id int64
+	err = tx.QueryRowContext(ctx, `DELETE FROM unlock_tokens WHERE hash = $1 AND expires_at > $2 RETURNING user_id`, hash, tx.now).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errUnlockLink
+	} else if err != nil {
+		return nil, fmt.Errorf("unlock link: %w", err)
+	}
+	u, err := findUser(ctx, tx, roster.Scope{All: true}, id)
+	if roster.ErrorCode(err) == roster.ENOTFOUND || (err == nil && u.Status == roster.StatusBlocked) {
+		return nil, errUnlockLink
+	} else if err != nil {
+		return nil, err
+	}
+	if err := unlockAccount(ctx, tx, u); err != nil {
+		return nil, err
+	}
+	if err := unlockEvent(ctx, tx, u, "email_link"); err != nil {
+		return nil, err
+	}
+	u.FailedLogins, u.LockedUntil = 0, nil
+	return u, tx.commit()
+}
+
+// ---- self-service e-mail ----
+
+// SelfServiceMail counts a forgot-password or unlock e-mail against its
+// limits and, when allowed and the account is real, stores its link and job.
+func (s *Store) SelfServiceMail(ctx context.Context, m roster.SelfServiceMail) (bool, error) {
+	if m.Kind != roster.MailReset && m.Kind != roster.MailUnlock {
+		return false, fmt.Errorf("self-service mail: bad kind %q", m.Kind)
+	}
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	tx.actor = addressOnly(tx.actor)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM mail_limits WHERE last_sent_at < $1`, tx.now.Add(-time.Hour)); err != nil {
+		return false, fmt.Errorf("sweep mail limits: %w", err)
+	}
+	ok, err := takeMailSlot(ctx, tx, m.Key, m.Kind)
+	if err != nil {
+		return false, err
+	}
+	if !ok || m.UserID == 0 {
+		// Committed either way: the same work as a sent e-mail.
+		return false, tx.commit()
+	}
+	u, err := findUser(ctx, tx, roster.Scope{All: true}, m.UserID)
+	if err != nil {
+		return false, err
+	}
+	if m.Kind == roster.MailReset {
+		err = setResetToken(ctx, tx, u, m.Hash, m.Expiry)
+	} else {
+		err = setUnlockToken(ctx, tx, u, m.Hash, m.Expiry)
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := insertJobs(ctx, tx, m.Job); err != nil {
+		return false, err
+	}
+	return true, tx.commit()
+}
+
+// takeMailSlot counts one e-mail of kind to the account of key if it is at
+// least MailInterval after the last and under MailPerHour in the hour;
+// false when a limit holds it back. One upsert decides, so racing requests
+// cannot both pass.
+func takeMailSlot(ctx context.Context, tx *Tx, key []byte, kind string) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `INSERT INTO mail_limits (account_key, kind, window_start, sent, last_sent_at) VALUES ($1, $2, $3, 1, $3)
+		ON CONFLICT (account_key, kind) DO UPDATE SET
+			sent = CASE WHEN mail_limits.window_start <= $4 THEN 1 ELSE mail_limits.sent + 1 END,
+			window_start = CASE WHEN mail_limits.window_start <= $4 THEN $3 ELSE mail_limits.window_start END,
+			last_sent_at = $3
+		WHERE mail_limits.last_sent_at <= $5 AND (mail_limits.window_start <= $4 OR mail_limits.sent < $6)
+		RETURNING sent`, key, kind, tx.now, tx.now.Add(-time.Hour), tx.now.Add(-roster.MailInterval), roster.MailPerHour).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("mail limit: %w", err)
+	}
+	return true, nil
+}
+
+// setUnlockToken gives u a new unlock link valid until expiry, replacing
+// any earlier one, with its event.
+func setUnlockToken(ctx context.Context, tx *Tx, u *roster.User, hash []byte, expiry time.Time) error {
+	expiry = expiry.UTC().Truncate(time.Microsecond)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO unlock_tokens (user_id, hash, expires_at) VALUES ($1, $2, $3)
+		ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, expires_at = excluded.expires_at`, u.ID, hash, expiry); err != nil {
+		return fmt.Errorf("unlock link: %w", err)
+	}
+	e := userEvent(roster.EventUnlockLinkSent, u)
+	e.After = map[string]any{"expires_at": expiry}
+	return writeEvent(ctx, tx, e)
 }
 
 // ---- two-factor ----

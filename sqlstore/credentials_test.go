@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -11,16 +12,20 @@ import (
 )
 
 // TestConcurrentFailuresAllCount: failed sign-ins racing on the same
-// account (as on several instances) are each counted, and the lock comes
-// at the tenth.
+// account and address (as on several instances) are each counted, on the
+// pair and on the account; the lock of the address comes at the tenth, and
+// the account's budget across addresses is not reached. An unlock clears
+// every counter.
 func TestConcurrentFailuresAllCount(t *testing.T) {
 	sqlstoretest.ForEachEngineClock(t, func(t *testing.T, s *sqlstore.Store, c *sqlstoretest.Clock) {
 		f := newFixture(t, s, c)
 		u := f.user(f.co.ID, "Ann", "Lee", roster.RoleEmployee)
+		key := roster.LoginKey(u.Username())
+		const addr = "198.51.100.1"
 		var wg sync.WaitGroup
-		for i := range 12 {
+		for range 12 {
 			wg.Go(func() {
-				if _, err := s.RecordLoginFailure(f.ctx, u.ID, "198.51.100."+string(rune('1'+i%3)), "wrong_password"); err != nil {
+				if _, err := s.RecordLoginFailure(f.ctx, roster.FailedLogin{Key: key, UserID: u.ID, Address: addr, Reason: "wrong_password"}); err != nil {
 					t.Error(err)
 				}
 			})
@@ -28,13 +33,55 @@ func TestConcurrentFailuresAllCount(t *testing.T) {
 		wg.Wait()
 		got, err := s.UserByID(f.ctx, all, u.ID)
 		must(t, err)
-		if got.FailedLogins != 12 || got.LockedUntil == nil || !got.LockedUntil.After(c.Now().Add(29*time.Minute)) {
-			t.Fatalf("failures %d, locked until %v", got.FailedLogins, got.LockedUntil)
+		if got.FailedLogins != 12 || got.LockedUntil != nil {
+			t.Fatalf("account failures %d, locked until %v", got.FailedLogins, got.LockedUntil)
+		}
+		wait, err := s.LoginWait(f.ctx, key, addr)
+		must(t, err)
+		if wait.Scope != roster.ScopePair || wait.Wait < 29*time.Minute {
+			t.Fatalf("wait of the failing address: %+v", wait)
+		}
+		if other, err := s.LoginWait(f.ctx, key, "198.51.100.2"); err != nil || other.Wait != 0 {
+			t.Fatalf("another address waits: %+v %v", other, err)
 		}
 		unlocked, err := s.UnlockUser(f.ctx, all, u.ID)
 		must(t, err)
 		if unlocked.LockedUntil != nil || unlocked.FailedLogins != 0 {
 			t.Fatalf("after unlock: %+v", unlocked)
+		}
+		if wait, err := s.LoginWait(f.ctx, key, addr); err != nil || wait.Wait != 0 {
+			t.Fatalf("after unlock the address still waits: %+v %v", wait, err)
+		}
+	})
+}
+
+// TestMailSlotsRace: parallel self-service e-mails to one account pass the
+// limit once.
+func TestMailSlotsRace(t *testing.T) {
+	sqlstoretest.ForEachEngineClock(t, func(t *testing.T, s *sqlstore.Store, c *sqlstoretest.Clock) {
+		f := newFixture(t, s, c)
+		u := f.user(f.co.ID, "Cy", "Ng", roster.RoleEmployee)
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		sent := 0
+		for i := range 10 {
+			wg.Go(func() {
+				hash := []byte(fmt.Sprintf("reset-hash-%02d-0123456789abcdef", i))
+				ok, err := s.SelfServiceMail(f.ctx, roster.SelfServiceMail{Kind: roster.MailReset, Key: roster.LoginKey(u.Username()),
+					UserID: u.ID, Hash: hash, Expiry: c.Now().Add(time.Hour)})
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					mu.Lock()
+					sent++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if sent != 1 {
+			t.Fatalf("%d e-mails passed the limit, want 1", sent)
 		}
 	})
 }

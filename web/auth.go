@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -94,54 +93,34 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	ctx := r.Context()
-	if err := s.throttled(w, r); err != nil {
+	// Every refusal — unknown name, wrong password, blocked user, an address
+	// outside the user's allowlist — is the same 401, counted the same way,
+	// so the answers (and their sequence of 429s) never tell which it was.
+	res, err := roster.CheckPassword(anonymous(r), s.Users, s.Credentials, s.Hasher, roster.PasswordCheck{
+		Username: strings.TrimSpace(req.Username), Password: req.Password, Address: addressOf(r), Unlock: s.unlockLink(r)})
+	if err != nil {
 		return err
 	}
-	u, err := s.Users.UserByUsername(ctx, strings.TrimSpace(req.Username))
-	if err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
-		return err
+	if res.Refused.Wait > 0 {
+		return tooManySignIns(w, res.Refused)
 	}
-	hash := ""
-	if u != nil && err == nil {
-		hash = u.PasswordHash
-	} else {
-		u = nil
-	}
-	// Verify even for a missing user (against a dummy hash): the time spent
-	// must not tell whether the account exists.
-	ok, verr := s.Hasher.Verify(ctx, hash, req.Password)
-	if verr != nil && !errors.Is(verr, secure.ErrMalformedHash) {
-		return verr
-	}
-	// A locked account (too many failures, or the growing delay from the
-	// fifth) is refused before its password counts, right or wrong.
-	if u != nil && u.Locked(s.now()) {
-		if _, err := s.Credentials.RecordLoginFailure(anonymous(r), 0, addressOf(r), "locked"); err != nil {
-			s.Logger.Error("record sign-in failure", "err", err)
-		}
-		return tooMany(w, u.LockedUntil.Sub(s.now()),
-			"Too many failed sign-ins for this account. Try again later, or ask an administrator to unlock it.")
-	}
-	var userID int64
-	reason := ""
-	switch {
-	case u == nil:
-		reason = "unknown_user"
-	case !ok:
-		userID, reason = u.ID, "wrong_password"
-	case u.Status == roster.StatusBlocked:
-		userID, reason = u.ID, "blocked"
-	}
-	if reason != "" {
-		// Counted for unknown users too (against the address only), so
-		// that both paths cost about the same.
-		if _, err := s.Credentials.RecordLoginFailure(anonymous(r), userID, addressOf(r), reason); err != nil {
-			s.Logger.Error("record sign-in failure", "user_id", userID, "err", err)
-		}
+	if !res.OK() {
 		return errWrongCredentials
 	}
-	return s.afterPassword(w, r, u)
+	return s.afterPassword(w, r, res.User)
+}
+
+// tooManySignIns answers 429 with Retry-After for a sign-in that must wait;
+// the text depends only on the scope, never on whether the account exists.
+func tooManySignIns(w http.ResponseWriter, t roster.Throttle) error {
+	switch t.Scope {
+	case roster.ScopeAddress:
+		return tooMany(w, t.Wait, "Too many failed sign-ins from your address. Try again later.")
+	case roster.ScopeAccount:
+		return tooMany(w, t.Wait, "Too many failed sign-ins for this account. Its owner can unlock it with the link e-mailed to them "+
+			"(or ask for one: POST /api/v1/auth/unlock), or an administrator can unlock it.")
+	}
+	return tooMany(w, t.Wait, "Too many failed sign-ins for this account from your address. Try again later.")
 }
 
 // startPasswordChange issues a short-lived token usable only to set a new password.

@@ -28,6 +28,8 @@ func (s *Server) credentialRoutes() []route {
 		{"POST", "/api/v1/registration/{token}", public(), s.handleRegistrationPost, docRegistrationPost},
 		{"POST", "/api/v1/auth/forgot-password", public(), s.handleForgotPassword, docForgotPassword},
 		{"POST", "/api/v1/auth/password-reset", public(), s.handlePasswordResetToken, docPasswordResetToken},
+		{"POST", "/api/v1/auth/unlock", public(), s.handleUnlockRequest, docUnlockRequest},
+		{"POST", "/api/v1/auth/unlock/{token}", public(), s.handleUnlock, docUnlock},
 		{"POST", "/api/v1/auth/mfa", public(), s.handleMFA, docMFA},
 		{"POST", "/api/v1/auth/mfa/resend", public(), s.handleMFAResend, docMFAResend},
 		{"POST", "/api/v1/me/password", authenticated(), s.handleMyPassword, docMyPassword},
@@ -137,6 +139,16 @@ func (s *Server) resetJob(r *http.Request, u *roster.User, token string) (*roste
 		Name: u.DisplayName(), ValidFor: roster.PasswordResetTTL})
 }
 
+// unlockLink makes a new unlock token and the e-mail carrying it, for
+// roster.CheckPassword to send if a failure locks the account everywhere.
+func (s *Server) unlockLink(r *http.Request) *roster.UnlockLink {
+	token, hash := secure.NewToken()
+	return &roster.UnlockLink{Hash: hash, Now: s.now, MailJob: func(u *roster.User) (*roster.Job, error) {
+		return s.mailJob(r.Context(), u, mail.KindUnlock, mail.Unlock{BaseURL: s.baseURL(r), Token: token,
+			Name: u.DisplayName(), ValidFor: roster.UnlockLinkTTL})
+	}}
+}
+
 // tooMany answers 429 with Retry-After.
 func tooMany(w http.ResponseWriter, wait time.Duration, msg string) error {
 	secs := int((wait + time.Second - 1) / time.Second)
@@ -186,7 +198,7 @@ var errAddressNotAllowed = roster.ErrAddressNotAllowed
 
 // completeSignIn ends a sign-in whose every factor passed.
 func (s *Server) completeSignIn(w http.ResponseWriter, r *http.Request, u *roster.User) error {
-	if err := s.Credentials.ClearLoginFailures(r.Context(), u.ID); err != nil {
+	if err := roster.SignInSucceeded(r.Context(), s.Credentials, u, addressOf(r)); err != nil {
 		return err
 	}
 	if u.PasswordTemporary {
@@ -274,6 +286,13 @@ func (s *Server) handleMFA(w http.ResponseWriter, r *http.Request) error {
 		s.dropChallenge(ctx, c)
 		return errMFATries
 	}
+	// A code counts like a password: while the account must wait (for this
+	// address or everywhere) no code is looked at.
+	if t, err := roster.SecondFactorWait(ctx, s.Credentials, u, addressOf(r)); err != nil {
+		return err
+	} else if t.Wait > 0 {
+		return tooManySignIns(w, t)
+	}
 	now := s.now()
 	prev := c.Tries
 	ok := false
@@ -329,8 +348,8 @@ func (s *Server) handleMFA(w http.ResponseWriter, r *http.Request) error {
 		if failure == errMFAExpired || failure == errMFATries || c.Tries >= mfa.EmailCodeMaxTries {
 			s.dropChallenge(ctx, c)
 		}
-		if _, err := s.Credentials.RecordLoginFailure(anonymous(r), u.ID, addressOf(r), "wrong_code"); err != nil {
-			s.Logger.Error("record sign-in failure", "user_id", u.ID, "err", err)
+		if _, err := roster.SecondFactorFailed(anonymous(r), s.Credentials, u, addressOf(r), s.unlockLink(r)); err != nil {
+			return err
 		}
 		if failure != nil {
 			return failure
@@ -571,6 +590,59 @@ func (s *Server) handlePasswordResetToken(w http.ResponseWriter, r *http.Request
 		"detail": "Your password was changed and your sessions ended. Sign in with the new password."})
 }
 
+// unlockRequest is the body of POST /api/v1/auth/unlock.
+type unlockRequest struct {
+	Username string `json:"username"`
+}
+
+// acceptedUnlockBody is the one answer of POST /api/v1/auth/unlock.
+var acceptedUnlockBody = map[string]string{"status": "accepted",
+	"detail": "If an account uses this name and has an e-mail address, a single-use unlock link valid 1 hour is on its way."}
+
+// handleUnlockRequest e-mails an unlock link to a locked-out user. Like
+// forgot-password it answers 202 identically whether or not the account
+// exists, and e-mails at most once every 5 minutes and 3 times an hour.
+func (s *Server) handleUnlockRequest(w http.ResponseWriter, r *http.Request) error {
+	var req unlockRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if strings.TrimSpace(req.Username) == "" {
+		var v roster.Validation
+		v.Add("username", "required", "Enter your e-mail or login.")
+		return v.Err()
+	}
+	if err := s.throttled(w, r); err != nil {
+		return err
+	}
+	link := s.unlockLink(r)
+	sent, err := roster.RequestUnlock(r.Context(), anonymous(r), s.Users, s.Credentials, roster.UnlockRequest{
+		Username: strings.TrimSpace(req.Username), Link: *link})
+	if err != nil {
+		return err
+	}
+	if sent {
+		s.jobsWritten()
+	}
+	return writeJSON(w, http.StatusAccepted, acceptedUnlockBody)
+}
+
+var errUnlockToken = roster.Errorf(roster.ENOTFOUND, "This unlock link is invalid, used or expired. Ask for a new one.")
+
+// handleUnlock lifts every sign-in lock of the holder of an e-mailed
+// unlock link, which then dies. It does not sign in.
+func (s *Server) handleUnlock(w http.ResponseWriter, r *http.Request) error {
+	token := r.PathValue("token")
+	if !secure.ValidTokenFormat(token) {
+		return errUnlockToken
+	}
+	if _, err := s.Credentials.UnlockWithToken(anonymous(r), secure.HashToken(token)); err != nil {
+		return unauthorizedAs(err, errUnlockToken)
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "unlocked",
+		"detail": "Your account is unlocked from every address. Sign in with your password."})
+}
+
 // myPasswordRequest is the body of POST /api/v1/me/password.
 type myPasswordRequest struct {
 	CurrentPassword string `json:"current_password"`
@@ -586,7 +658,7 @@ func (s *Server) handleMyPassword(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	var v roster.Validation
-	if err := s.checkCurrentPassword(r, a, req.CurrentPassword, &v); err != nil {
+	if err := s.checkCurrentPassword(w, r, a, req.CurrentPassword, &v); err != nil {
 		return err
 	}
 	roster.ValidatePassword(&v, "new_password", req.NewPassword, a.User, s.settingsOf(ctx, a.User.CompanyID).PasswordMinLength)
@@ -618,39 +690,29 @@ type passwordRequest struct {
 	CurrentPassword string `json:"current_password"`
 }
 
-// currentPasswordOK verifies the caller's password before a change of
-// authentication factors (ASVS re-authentication); a wrong one counts as a
-// failed sign-in.
-func (s *Server) currentPasswordOK(r *http.Request, a *roster.Actor, pw string) (bool, error) {
-	ok, err := s.Hasher.Verify(r.Context(), a.User.PasswordHash, pw)
-	if err != nil && err != secure.ErrMalformedHash {
-		return false, err
-	}
-	if !ok {
-		if _, err := s.Credentials.RecordLoginFailure(r.Context(), a.User.ID, addressOf(r), "wrong_current_password"); err != nil {
-			s.Logger.Error("record failure", "err", err)
-		}
-	}
-	return ok, nil
-}
-
-// checkCurrentPassword adds wrong_password to v when pw is not the
-// caller's password.
-func (s *Server) checkCurrentPassword(r *http.Request, a *roster.Actor, pw string, v *roster.Validation) error {
-	ok, err := s.currentPasswordOK(r, a, pw)
+// checkCurrentPassword re-authenticates the caller before a change of
+// their password or second factor (ASVS V2.1.6, V3.7.1) through
+// roster.CheckPassword, the rate-limited path every password check takes:
+// 429 while the account must wait, else wrong_password added to v.
+func (s *Server) checkCurrentPassword(w http.ResponseWriter, r *http.Request, a *roster.Actor, pw string, v *roster.Validation) error {
+	res, err := roster.CheckPassword(r.Context(), s.Users, s.Credentials, s.Hasher, roster.PasswordCheck{
+		User: a.User, Password: pw, Address: addressOf(r), Unlock: s.unlockLink(r)})
 	if err != nil {
 		return err
 	}
-	if !ok {
+	if res.Refused.Wait > 0 {
+		return tooManySignIns(w, res.Refused)
+	}
+	if !res.OK() {
 		v.Add("current_password", "wrong_password", "The current password is wrong.")
 	}
 	return nil
 }
 
 // requireCurrentPassword answers 422 when pw is not the caller's password.
-func (s *Server) requireCurrentPassword(r *http.Request, a *roster.Actor, pw string) error {
+func (s *Server) requireCurrentPassword(w http.ResponseWriter, r *http.Request, a *roster.Actor, pw string) error {
 	var v roster.Validation
-	if err := s.checkCurrentPassword(r, a, pw, &v); err != nil {
+	if err := s.checkCurrentPassword(w, r, a, pw, &v); err != nil {
 		return err
 	}
 	return v.Err()
@@ -673,7 +735,7 @@ func (s *Server) handleTOTPStart(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeOwn(r, a, &req, "You cannot set up two-factor authentication for an account you act as."); err != nil {
 		return err
 	}
-	if err := s.requireCurrentPassword(r, a, req.CurrentPassword); err != nil {
+	if err := s.requireCurrentPassword(w, r, a, req.CurrentPassword); err != nil {
 		return err
 	}
 	if err := s.keys(ctx); err != nil {
@@ -741,7 +803,7 @@ func (s *Server) handleRecoveryCodes(w http.ResponseWriter, r *http.Request) err
 	if err := decodeOwn(r, a, &req, "You cannot change the recovery codes of an account you act as."); err != nil {
 		return err
 	}
-	if err := s.requireCurrentPassword(r, a, req.CurrentPassword); err != nil {
+	if err := s.requireCurrentPassword(w, r, a, req.CurrentPassword); err != nil {
 		return err
 	}
 	codes, hashes := mfa.NewRecoveryCodes(mfa.DefaultRecoveryCodes)
@@ -775,7 +837,7 @@ func (s *Server) handleMyMFA(w http.ResponseWriter, r *http.Request) error {
 	default:
 		v.Add("method", "invalid_choice", `The method is "email" or "none"; set up TOTP with POST /api/v1/me/2fa/totp.`)
 	}
-	if err := s.checkCurrentPassword(r, a, req.CurrentPassword, &v); err != nil {
+	if err := s.checkCurrentPassword(w, r, a, req.CurrentPassword, &v); err != nil {
 		return err
 	}
 	if err := v.Err(); err != nil {

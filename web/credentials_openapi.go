@@ -9,7 +9,14 @@ var (
 	docRegistrationPost = opDoc{tag: "registration", summary: "Register with an invitation: set password and name, and sign in", body: "RegistrationRequest", status: 200, response: "LoginResult", errors: []int{404, 410, 403},
 		description: "Public. Activates the invited user, marks the name as set by themselves, kills the link and answers like a sign-in."}
 	docForgotPassword = opDoc{tag: "auth", summary: "Ask for a password-reset link by e-mail", body: "ForgotPasswordRequest", status: 202, response: "Accepted", errors: []int{429},
-		description: "Public. Answers the same 202, in about the same time, whether or not an account uses the address. The link is single-use and valid 1 hour."}
+		description: "Public. Answers the same 202, in about the same time, whether or not an account uses the address. The link is single-use and valid 1 hour. " +
+			"At most one e-mail every 5 minutes and 3 an hour per account: further requests get the same 202 and send nothing."}
+	docUnlockRequest = opDoc{tag: "auth", summary: "Ask for an unlock link by e-mail", body: "UnlockRequest", status: 202, response: "Accepted", errors: []int{429},
+		description: "Public. For an account locked after too many failed sign-ins: e-mails a single-use link valid 1 hour to the account's e-mail address. " +
+			"Answers the same 202 whether or not the account exists or has an address; at most one e-mail every 5 minutes and 3 an hour per account."}
+	docUnlock = opDoc{tag: "auth", summary: "Unlock my account with an e-mailed link", status: 200, response: "Accepted", errors: []int{404},
+		description: "Public. Lifts every sign-in lock of the account (from every address) and kills the link; a used, expired or unknown link answers 404. " +
+			"It does not sign in. The link is e-mailed when the account is locked everywhere, or on request (POST /api/v1/auth/unlock)."}
 	docPasswordResetToken = opDoc{tag: "auth", summary: "Set a new password with a reset link", body: "PasswordResetRequest", status: 200, response: "Accepted", errors: []int{404},
 		description: "Public. Ends every session of the user. It does not sign in: the next sign-in asks for the second factor as usual."}
 	docMFA = opDoc{tag: "auth", summary: "Finish a sign-in with the second factor", body: "MFARequest", status: 200, response: "LoginResult", errors: []int{401, 429},
@@ -17,20 +24,22 @@ var (
 			"The `mfa_token` of the login answer only finishes that attempt: it is not a session token."}
 	docMFAResend = opDoc{tag: "auth", summary: "E-mail a new sign-in code", body: "MFAResendRequest", status: 202, response: "Accepted", errors: []int{401, 409, 429},
 		description: "Public. For an e-mail sign-in step: a new code replaces the old one (only the newest works); tries already used stay used. At most one code every 30 seconds."}
-	docMyMFA = opDoc{tag: "me", summary: "Choose e-mail codes or turn my second factor off", body: "MyMFARequest", status: 200, response: "User",
-		description: "Needs the current password. TOTP is chosen by enrolling (POST /api/v1/me/2fa/totp). Ends your other sessions."}
-	docMyPassword = opDoc{tag: "me", summary: "Change my password", body: "MyPasswordRequest", status: 204,
-		description: "Needs the current password. Ends every other session of yours."}
-	docTOTPStart = opDoc{tag: "me", summary: "Start TOTP enrolment: a new secret and its QR code", body: "PasswordRequest", status: 200, response: "TOTPStart",
-		description: "Needs the current password. The secret takes effect once POST /api/v1/me/2fa/totp/confirm accepts a code from it."}
+	docMyMFA = opDoc{tag: "me", summary: "Choose e-mail codes or turn my second factor off", body: "MyMFARequest", status: 200, response: "User", errors: []int{429},
+		description: "Needs the current password (checked and counted like a sign-in: 429 with Retry-After while the account must wait). TOTP is chosen by enrolling (POST /api/v1/me/2fa/totp). Ends your other sessions."}
+	docMyPassword = opDoc{tag: "me", summary: "Change my password", body: "MyPasswordRequest", status: 204, errors: []int{429},
+		description: "Needs the current password, checked and counted like a sign-in: wrong ones count as failed sign-ins, and while the account must wait " +
+			"(for this address or everywhere) even the right one answers 429 with Retry-After and changes nothing. Ends every other session of yours."}
+	docTOTPStart = opDoc{tag: "me", summary: "Start TOTP enrolment: a new secret and its QR code", body: "PasswordRequest", status: 200, response: "TOTPStart", errors: []int{429},
+		description: "Needs the current password (checked and counted like a sign-in: 429 with Retry-After while the account must wait). The secret takes effect once POST /api/v1/me/2fa/totp/confirm accepts a code from it."}
 	docTOTPConfirm = opDoc{tag: "me", summary: "Confirm TOTP enrolment with a code", body: "CodeRequest", status: 200, response: "TOTPConfirmed", errors: []int{409},
 		description: "Answers 10 single-use recovery codes, shown this once."}
-	docRecoveryCodes = opDoc{tag: "me", summary: "Replace my recovery codes", body: "PasswordRequest", status: 200, response: "TOTPConfirmed", errors: []int{409},
-		description: "Needs the current password and TOTP. Answers 10 new single-use codes, shown this once; the old ones stop working."}
+	docRecoveryCodes = opDoc{tag: "me", summary: "Replace my recovery codes", body: "PasswordRequest", status: 200, response: "TOTPConfirmed", errors: []int{409, 429},
+		description: "Needs the current password (checked and counted like a sign-in) and TOTP. Answers 10 new single-use codes, shown this once; the old ones stop working."}
 	docMySessions      = opDoc{tag: "me", summary: "List my live sessions", status: 200, response: "SessionList"}
 	docMySessionDelete = opDoc{tag: "me", summary: "End one of my sessions", status: 204}
-	docUserUnlock      = opDoc{tag: "users", summary: "Lift a user's sign-in lock after too many failures", status: 200, response: "User"}
-	docUserMFAReset    = opDoc{tag: "users", summary: "Reset a user's 2FA to e-mail codes", status: 200, response: "User", errors: []int{409},
+	docUserUnlock      = opDoc{tag: "users", summary: "Lift a user's sign-in locks after too many failures", status: 200, response: "User",
+		description: "Lifts the lock of the account everywhere and the locks of single addresses, and clears the failure counters."}
+	docUserMFAReset = opDoc{tag: "users", summary: "Reset a user's 2FA to e-mail codes", status: 200, response: "User", errors: []int{409},
 		description: "Drops the TOTP secret and recovery codes, ends the user's sessions, is logged and e-mailed to the user."}
 	docUserMFADisable = opDoc{tag: "users", summary: "Turn a user's 2FA off", status: 200, response: "User",
 		description: "Drops the TOTP secret and recovery codes, ends the user's sessions, is logged and e-mailed to the user."}
@@ -84,6 +93,7 @@ func withCredentialSchemas(m map[string]any) map[string]any {
 		"RegistrationInfo":      obj([]string{"email", "expires_at", "password_min_length"}, map[string]any{"email": str(), "first_name": str(), "last_name": str(), "expires_at": dateTime(), "password_min_length": integer()}),
 		"RegistrationRequest":   closed(obj([]string{"password", "first_name", "last_name"}, map[string]any{"password": str(), "first_name": str(), "last_name": str()})),
 		"ForgotPasswordRequest": closed(obj([]string{"email"}, map[string]any{"email": str()})),
+		"UnlockRequest":         closed(obj([]string{"username"}, map[string]any{"username": map[string]any{"type": "string", "description": "E-mail or login."}})),
 		"PasswordResetRequest":  closed(obj([]string{"token", "new_password"}, map[string]any{"token": str(), "new_password": str()})),
 		"MyPasswordRequest":     closed(obj([]string{"current_password", "new_password"}, map[string]any{"current_password": str(), "new_password": str()})),
 		"MFAResendRequest":      closed(obj([]string{"mfa_token"}, map[string]any{"mfa_token": str()})),

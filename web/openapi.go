@@ -60,11 +60,14 @@ var (
 
 	docLogin = opDoc{tag: "auth", summary: "Sign in with e-mail or login and password", body: "LoginRequest", status: 200, response: "LoginResult",
 		description: "Answers a bearer token, or — for a temporary password — `password_change_required` with a `change_token` valid 10 minutes and usable only with /auth/password-change. " +
-			"Unknown user, wrong password, blocked user and invited user without a password all get the same 401. " +
+			"Unknown user, wrong password, blocked user, invited user without a password and an address outside the user's IP allowlist (refused before the password is checked) all get the same 401, " +
+			"and unknown names are counted exactly like accounts, so neither the answers nor their sequence tell whether an account exists or a password was right. " +
 			"With 2FA on, it answers `mfa_required` with an `mfa_token` for POST /api/v1/auth/mfa (the second factor comes before a forced password change). " +
-			"From the 5th consecutive failure of an account each further attempt must wait (429 with Retry-After, 1 s doubling to 16 s); the 10th locks the account for 30 minutes " +
-			"(an administrator can unlock it). 30 failures from one address within 15 minutes answer 429 for that address only. " +
-			"A correct password from an address outside the user's IP allowlist answers 403."}
+			"Failures are counted per account and client address: from the 5th consecutive one that address must wait (429 with Retry-After, 1 s doubling to 16 s); the 10th locks the account " +
+			"for that address only, for 30 minutes doubling with each further failure (up to 24 hours); other addresses sign in as usual. " +
+			"100 consecutive failures from any addresses lock the account everywhere for 24 hours: the owner is e-mailed a single-use unlock link (POST /api/v1/auth/unlock/{token}), " +
+			"can ask for another (POST /api/v1/auth/unlock), or an administrator unlocks it (POST /api/v1/users/{id}/unlock). " +
+			"30 failures from one address within 15 minutes answer 429 for that address, whatever the account."}
 	docPasswordChange = opDoc{tag: "auth", summary: "Set a permanent password after signing in with a temporary one", body: "PasswordChangeRequest", status: 200, response: "LoginResponse",
 		description: "Validates the password policy (at least 12 characters, not common, not containing the login, e-mail or name) and signs in.", errors: []int{401}}
 	docLogout     = opDoc{tag: "auth", summary: "Sign out: the token stops working", status: 204}

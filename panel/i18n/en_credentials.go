@@ -11,7 +11,7 @@ var enCredentials = map[string]string{
 	"signin.forgot":          "Forgot password?",
 	"signin.error.throttled": "Too many failed sign-ins from your address. Try again in %s.",
 	"signin.error.delay":     "Several sign-ins failed in a row. Wait %s before trying again.",
-	"signin.error.locked":    "This account is locked after too many failed sign-ins. Try again in %s, or ask an administrator to unlock it.",
+	"signin.error.locked":    "This account is locked after too many failed sign-ins. Unlock it with the link e-mailed to you (or ask for a new one), or ask an administrator; otherwise try again in %s.",
 	"signin.error.address":   "Your account cannot be used from this network address. Ask an administrator to add it to your allowed addresses.",
 	"wait.seconds.one":       "%d second",
 	"wait.seconds.other":     "%d seconds",
