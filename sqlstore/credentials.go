@@ -62,11 +62,19 @@ func (s *Store) UpdateCompanySettings(ctx context.Context, scope roster.Scope, c
 	if err := upd.Validate(); err != nil {
 		return nil, err
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
+	return writeResult(ctx, s, func(tx *Tx) (*roster.CompanySettings, error) {
+		return updateCompanySettings(ctx, tx, scope, companyID, upd)
+	})
+}
+
+// updateCompanySettings applies upd with the company locked, so that
+// concurrent changes of different settings all hold.
+func updateCompanySettings(ctx context.Context, tx *Tx, scope roster.Scope, companyID int64, upd roster.CompanySettingsUpdate) (*roster.CompanySettings, error) {
+	if scope.Contains(companyID) {
+		if err := lockCompany(ctx, tx, companyID); err != nil {
+			return nil, err
+		}
 	}
-	defer tx.Rollback()
 	cs, err := companySettings(ctx, tx, scope, companyID)
 	if err != nil {
 		return nil, err
@@ -92,7 +100,7 @@ func (s *Store) UpdateCompanySettings(ctx context.Context, scope roster.Scope, c
 	if err := writeEvent(ctx, tx, &roster.Event{Type: roster.EventCompanySettings, CompanyID: companyID, Before: before, After: after}); err != nil {
 		return nil, err
 	}
-	return cs, tx.commit()
+	return cs, nil
 }
 
 // ---- invitations ----
@@ -103,11 +111,17 @@ func (s *Store) UserByInvitationHash(ctx context.Context, hash []byte) (*roster.
 }
 
 func userByInvitation(ctx context.Context, q querier, hash []byte) (*roster.User, error) {
+	return queryInvitation(ctx, q, hash, "")
+}
+
+// queryInvitation is userByInvitation with a locking clause for the
+// user's row: of two registrations with one token, the second finds none.
+func queryInvitation(ctx context.Context, q querier, hash []byte, lock string) (*roster.User, error) {
 	if len(hash) == 0 {
 		return nil, notFound("Invitation")
 	}
 	var id int64
-	err := q.QueryRowContext(ctx, `SELECT id FROM users WHERE invitation_hash = $1 AND status = $2`, hash, string(roster.StatusInvited)).Scan(&id)
+	err := q.QueryRowContext(ctx, `SELECT id FROM users WHERE invitation_hash = $1 AND status = $2`+lock, hash, string(roster.StatusInvited)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Invitation")
 	} else if err != nil {
@@ -126,12 +140,13 @@ var ErrInvitationExpired = &roster.Error{Code: roster.EINVALID, Message: "This i
 
 // AcceptInvitation registers the invited user holding the token.
 func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, passwordHash, firstName, lastName string) (*roster.User, error) {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	u, err := userByInvitation(ctx, tx, hash)
+	return writeResult(ctx, s, func(tx *Tx) (*roster.User, error) {
+		return acceptInvitation(ctx, tx, hash, passwordHash, firstName, lastName)
+	})
+}
+
+func acceptInvitation(ctx context.Context, tx *Tx, hash []byte, passwordHash, firstName, lastName string) (*roster.User, error) {
+	u, err := queryInvitation(ctx, tx, hash, tx.s.d.lock(userLock))
 	if err != nil {
 		return nil, err
 	}
@@ -152,23 +167,20 @@ func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, passwordHash,
 	if err := writeEvent(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	u, err = findUser(ctx, tx, roster.Scope{All: true}, u.ID)
-	if err != nil {
-		return nil, err
-	}
-	return u, tx.commit()
+	return findUser(ctx, tx, roster.Scope{All: true}, u.ID)
 }
 
 // ---- password reset ----
 
 // StartPasswordReset stores a reset token and the e-mail carrying it.
 func (s *Store) StartPasswordReset(ctx context.Context, userID int64, hash []byte, expiry time.Time, job *roster.Job) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	u, err := findUser(ctx, tx, roster.Scope{All: true}, userID)
+	return s.write(ctx, func(tx *Tx) error {
+		return startPasswordReset(ctx, tx, userID, hash, expiry, job)
+	})
+}
+
+func startPasswordReset(ctx context.Context, tx *Tx, userID int64, hash []byte, expiry time.Time, job *roster.Job) error {
+	u, err := lockUser(ctx, tx, roster.Scope{All: true}, userID)
 	if err != nil {
 		return err
 	}
@@ -186,10 +198,7 @@ func (s *Store) StartPasswordReset(ctx context.Context, userID int64, hash []byt
 	if err := writeEvent(ctx, tx, e); err != nil {
 		return err
 	}
-	if err := insertJobs(ctx, tx, job); err != nil {
-		return err
-	}
-	return tx.commit()
+	return insertJobs(ctx, tx, job)
 }
 
 // UserByResetHash finds the user holding a live reset token.
@@ -200,11 +209,17 @@ func (s *Store) UserByResetHash(ctx context.Context, hash []byte) (*roster.User,
 var errResetLink = roster.Errorf(roster.ENOTFOUND, "This password-reset link is invalid, used or expired. Ask for a new one.")
 
 func userByReset(ctx context.Context, q querier, hash []byte, now time.Time) (*roster.User, error) {
+	return queryReset(ctx, q, hash, now, "")
+}
+
+// queryReset is userByReset with a locking clause for the user's row: of
+// two uses of one link, the second finds none.
+func queryReset(ctx context.Context, q querier, hash []byte, now time.Time, lock string) (*roster.User, error) {
 	if len(hash) == 0 {
 		return nil, errResetLink
 	}
 	var id int64
-	err := q.QueryRowContext(ctx, `SELECT id FROM users WHERE reset_hash = $1 AND reset_expires_at > $2 AND status <> $3`,
+	err := q.QueryRowContext(ctx, `SELECT id FROM users WHERE reset_hash = $1 AND reset_expires_at > $2 AND status <> $3`+lock,
 		hash, now, string(roster.StatusBlocked)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errResetLink
@@ -216,12 +231,13 @@ func userByReset(ctx context.Context, q querier, hash []byte, now time.Time) (*r
 
 // ResetPassword sets a new password through a reset token.
 func (s *Store) ResetPassword(ctx context.Context, hash []byte, passwordHash string) (*roster.User, error) {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	u, err := userByReset(ctx, tx, hash, tx.now)
+	return writeResult(ctx, s, func(tx *Tx) (*roster.User, error) {
+		return resetPassword(ctx, tx, hash, passwordHash)
+	})
+}
+
+func resetPassword(ctx context.Context, tx *Tx, hash []byte, passwordHash string) (*roster.User, error) {
+	u, err := queryReset(ctx, tx, hash, tx.now, tx.s.d.lock(userLock))
 	if err != nil {
 		return nil, err
 	}
@@ -244,7 +260,7 @@ func (s *Store) ResetPassword(ctx context.Context, hash []byte, passwordHash str
 		return nil, err
 	}
 	u.Status, u.PasswordTemporary, u.FailedLogins, u.LockedUntil = status, false, 0, nil
-	return u, tx.commit()
+	return u, nil
 }
 
 // ---- brute force ----
@@ -269,12 +285,13 @@ func (s *Store) LoginThrottled(ctx context.Context, address string) (time.Durati
 
 // RecordLoginFailure counts a failed sign-in.
 func (s *Store) RecordLoginFailure(ctx context.Context, userID int64, address, reason string) (roster.LoginFailure, error) {
+	return writeResult(ctx, s, func(tx *Tx) (roster.LoginFailure, error) {
+		return recordLoginFailure(ctx, tx, userID, address, reason)
+	})
+}
+
+func recordLoginFailure(ctx context.Context, tx *Tx, userID int64, address, reason string) (roster.LoginFailure, error) {
 	var out roster.LoginFailure
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return out, err
-	}
-	defer tx.Rollback()
 	tx.actor = addressOnly(tx.actor)
 	if address != "" {
 		// A window that ended starts again at this failure.
@@ -292,7 +309,7 @@ func (s *Store) RecordLoginFailure(ctx context.Context, userID int64, address, r
 		err := tx.QueryRowContext(ctx, `UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins`,
 			userID).Scan(&out.Failures)
 		if errors.Is(err, sql.ErrNoRows) {
-			return out, tx.commit()
+			return out, nil
 		} else if err != nil {
 			return out, fmt.Errorf("count failure: %w", err)
 		}
@@ -339,12 +356,12 @@ func (s *Store) RecordLoginFailure(ctx context.Context, userID int64, address, r
 			}
 		}
 	}
-	return out, tx.commit()
+	return out, nil
 }
 
 // ClearLoginFailures resets the account's failure counter after a sign-in.
 func (s *Store) ClearLoginFailures(ctx context.Context, userID int64) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL
+	if _, err := s.exec(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL
 		WHERE id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)`, userID); err != nil {
 		return fmt.Errorf("clear failures: %w", err)
 	}
@@ -353,11 +370,16 @@ func (s *Store) ClearLoginFailures(ctx context.Context, userID int64) error {
 
 // UnlockUser clears a user's lock and failure counter.
 func (s *Store) UnlockUser(ctx context.Context, scope roster.Scope, id int64) (*roster.User, error) {
-	tx, u, err := s.beginOnUser(ctx, scope, id)
+	return writeResult(ctx, s, func(tx *Tx) (*roster.User, error) {
+		return unlockUser(ctx, tx, scope, id)
+	})
+}
+
+func unlockUser(ctx context.Context, tx *Tx, scope roster.Scope, id int64) (*roster.User, error) {
+	u, err := onUser(ctx, tx, scope, id)
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $1 WHERE id = $2`, tx.now, u.ID); err != nil {
 		return nil, fmt.Errorf("unlock: %w", err)
 	}
@@ -367,14 +389,14 @@ func (s *Store) UnlockUser(ctx context.Context, scope roster.Scope, id int64) (*
 		return nil, err
 	}
 	u.FailedLogins, u.LockedUntil, u.UpdatedAt = 0, nil, tx.now
-	return u, tx.commit()
+	return u, nil
 }
 
 // ---- two-factor ----
 
 // SetPendingTOTP stores an encrypted secret being enrolled.
 func (s *Store) SetPendingTOTP(ctx context.Context, userID int64, encSecret string) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE users SET totp_pending_secret = $1 WHERE id = $2`, encSecret, userID); err != nil {
+	if _, err := s.exec(ctx, `UPDATE users SET totp_pending_secret = $1 WHERE id = $2`, encSecret, userID); err != nil {
 		return fmt.Errorf("pending TOTP: %w", err)
 	}
 	return nil
@@ -394,12 +416,13 @@ func (s *Store) PendingTOTP(ctx context.Context, userID int64) (string, error) {
 
 // ConfirmTOTP makes the pending secret the user's second factor.
 func (s *Store) ConfirmTOTP(ctx context.Context, userID int64, step int64, recoveryHashes [][]byte) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	u, err := findUser(ctx, tx, roster.Scope{All: true}, userID)
+	return s.write(ctx, func(tx *Tx) error {
+		return confirmTOTP(ctx, tx, userID, step, recoveryHashes)
+	})
+}
+
+func confirmTOTP(ctx context.Context, tx *Tx, userID int64, step int64, recoveryHashes [][]byte) error {
+	u, err := lockUser(ctx, tx, roster.Scope{All: true}, userID)
 	if err != nil {
 		return err
 	}
@@ -417,10 +440,7 @@ func (s *Store) ConfirmTOTP(ctx context.Context, userID int64, step int64, recov
 	}
 	e := selfEvent(tx, roster.EventMFAEnabled, u)
 	e.Before, e.After = map[string]any{"mfa_method": u.MFAMethod}, map[string]any{"mfa_method": roster.MFATOTP}
-	if err := writeEvent(ctx, tx, e); err != nil {
-		return err
-	}
-	return tx.commit()
+	return writeEvent(ctx, tx, e)
 }
 
 func replaceRecoveryCodes(ctx context.Context, tx *Tx, userID int64, hashes [][]byte) error {
@@ -437,12 +457,13 @@ func replaceRecoveryCodes(ctx context.Context, tx *Tx, userID int64, hashes [][]
 
 // ReplaceRecoveryCodes gives a TOTP user new recovery codes.
 func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	u, err := findUser(ctx, tx, roster.Scope{All: true}, userID)
+	return s.write(ctx, func(tx *Tx) error {
+		return replaceUserRecoveryCodes(ctx, tx, userID, hashes)
+	})
+}
+
+func replaceUserRecoveryCodes(ctx context.Context, tx *Tx, userID int64, hashes [][]byte) error {
+	u, err := lockUser(ctx, tx, roster.Scope{All: true}, userID)
 	if err != nil {
 		return err
 	}
@@ -454,15 +475,12 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [
 	}
 	e := selfEvent(tx, roster.EventRecoveryCodesNew, u)
 	e.After = map[string]any{"codes": len(hashes)}
-	if err := writeEvent(ctx, tx, e); err != nil {
-		return err
-	}
-	return tx.commit()
+	return writeEvent(ctx, tx, e)
 }
 
 // UseTOTPStep records step as used if it is later than the stored one.
 func (s *Store) UseTOTPStep(ctx context.Context, userID int64, step int64) (bool, error) {
-	r, err := s.db.ExecContext(ctx, `UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, step, userID)
+	r, err := s.exec(ctx, `UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, step, userID)
 	if err != nil {
 		return false, fmt.Errorf("use TOTP step: %w", err)
 	}
@@ -490,21 +508,24 @@ func (s *Store) RecoveryCodeHashes(ctx context.Context, userID int64) ([][]byte,
 
 // UseRecoveryCode deletes one recovery code; false when already used.
 func (s *Store) UseRecoveryCode(ctx context.Context, userID int64, hash []byte) (bool, error) {
-	tx, err := s.begin(ctx)
-	if err != nil {
+	return writeResult(ctx, s, func(tx *Tx) (bool, error) {
+		return useRecoveryCode(ctx, tx, userID, hash)
+	})
+}
+
+func useRecoveryCode(ctx context.Context, tx *Tx, userID int64, hash []byte) (bool, error) {
+	u, err := lockUser(ctx, tx, roster.Scope{All: true}, userID)
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		return false, nil
+	} else if err != nil {
 		return false, err
 	}
-	defer tx.Rollback()
 	r, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = $1 AND hash = $2`, userID, hash)
 	if err != nil {
 		return false, fmt.Errorf("use recovery code: %w", err)
 	}
 	if n, _ := r.RowsAffected(); n == 0 {
 		return false, nil
-	}
-	u, err := findUser(ctx, tx, roster.Scope{All: true}, userID)
-	if err != nil {
-		return false, err
 	}
 	var left int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM recovery_codes WHERE user_id = $1`, userID).Scan(&left); err != nil {
@@ -515,7 +536,7 @@ func (s *Store) UseRecoveryCode(ctx context.Context, userID int64, hash []byte) 
 	if err := writeEvent(ctx, tx, e); err != nil {
 		return false, err
 	}
-	return true, tx.commit()
+	return true, nil
 }
 
 // SetMFAMethod is the admin reset of a user's second factor.
@@ -528,11 +549,16 @@ func (s *Store) SetMFAMethod(ctx context.Context, scope roster.Scope, id int64, 
 	default:
 		return nil, fmt.Errorf("set MFA method: bad method %q", method)
 	}
-	tx, u, err := s.beginOnUser(ctx, scope, id)
+	return writeResult(ctx, s, func(tx *Tx) (*roster.User, error) {
+		return setMFAMethod(ctx, tx, scope, id, method, typ, job)
+	})
+}
+
+func setMFAMethod(ctx context.Context, tx *Tx, scope roster.Scope, id int64, method, typ string, job *roster.Job) (*roster.User, error) {
+	u, err := onUser(ctx, tx, scope, id)
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET mfa_method = $1, totp_secret = '', totp_pending_secret = '',
 		updated_at = $2 WHERE id = $3`, method, tx.now, u.ID); err != nil {
 		return nil, fmt.Errorf("set MFA method: %w", err)
@@ -557,7 +583,7 @@ func (s *Store) SetMFAMethod(ctx context.Context, scope roster.Scope, id int64, 
 		return nil, err
 	}
 	u.MFAMethod, u.TOTPSecret, u.UpdatedAt = method, "", tx.now
-	return u, tx.commit()
+	return u, nil
 }
 
 // ---- second-factor challenges ----
@@ -567,11 +593,12 @@ const challengeColumns = `id, token_hash, user_id, method, code_hash, issued_at,
 // CreateMFAChallenge stores a pending second-factor step and, for e-mail
 // codes, the e-mail carrying the code.
 func (s *Store) CreateMFAChallenge(ctx context.Context, c *roster.MFAChallenge, job *roster.Job) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
+	return s.write(ctx, func(tx *Tx) error {
+		return createMFAChallenge(ctx, tx, c, job)
+	})
+}
+
+func createMFAChallenge(ctx context.Context, tx *Tx, c *roster.MFAChallenge, job *roster.Job) error {
 	c.IssuedAt = c.IssuedAt.UTC().Truncate(time.Microsecond)
 	c.ExpiresAt = c.ExpiresAt.UTC().Truncate(time.Microsecond)
 	if err := tx.QueryRowContext(ctx, `INSERT INTO mfa_challenges (token_hash, user_id, method, code_hash, issued_at,
@@ -583,10 +610,7 @@ func (s *Store) CreateMFAChallenge(ctx context.Context, c *roster.MFAChallenge, 
 	if _, err := tx.ExecContext(ctx, `DELETE FROM mfa_challenges WHERE expires_at <= $1`, tx.now); err != nil {
 		return fmt.Errorf("sweep MFA challenges: %w", err)
 	}
-	if err := insertJobs(ctx, tx, job); err != nil {
-		return err
-	}
-	return tx.commit()
+	return insertJobs(ctx, tx, job)
 }
 
 // MFAChallengeByTokenHash returns a challenge that has not expired.
@@ -608,11 +632,12 @@ func (s *Store) MFAChallengeByTokenHash(ctx context.Context, hash []byte) (*rost
 
 // UpdateMFAChallenge stores a challenge's new state if unchanged since read.
 func (s *Store) UpdateMFAChallenge(ctx context.Context, c *roster.MFAChallenge, prevTries int, job *roster.Job) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
+	return s.write(ctx, func(tx *Tx) error {
+		return updateMFAChallenge(ctx, tx, c, prevTries, job)
+	})
+}
+
+func updateMFAChallenge(ctx context.Context, tx *Tx, c *roster.MFAChallenge, prevTries int, job *roster.Job) error {
 	c.IssuedAt = c.IssuedAt.UTC().Truncate(time.Microsecond)
 	r, err := tx.ExecContext(ctx, `UPDATE mfa_challenges SET code_hash = $1, issued_at = $2, tries = $3, used = $4
 		WHERE id = $5 AND tries = $6 AND used = FALSE`, c.CodeHash, c.IssuedAt, c.Tries, c.Used, c.ID, prevTries)
@@ -622,15 +647,12 @@ func (s *Store) UpdateMFAChallenge(ctx context.Context, c *roster.MFAChallenge, 
 	if n, _ := r.RowsAffected(); n == 0 {
 		return roster.Errorf(roster.ECONFLICT, "This sign-in attempt changed meanwhile; try again.")
 	}
-	if err := insertJobs(ctx, tx, job); err != nil {
-		return err
-	}
-	return tx.commit()
+	return insertJobs(ctx, tx, job)
 }
 
 // DeleteMFAChallenge removes a finished challenge.
 func (s *Store) DeleteMFAChallenge(ctx context.Context, id int64) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM mfa_challenges WHERE id = $1`, id); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM mfa_challenges WHERE id = $1`, id); err != nil {
 		return fmt.Errorf("delete MFA challenge: %w", err)
 	}
 	return nil
@@ -721,7 +743,7 @@ func (s *Store) UserSessions(ctx context.Context, userID int64) ([]*roster.Sessi
 
 // EndUserSession ends one session of a user.
 func (s *Store) EndUserSession(ctx context.Context, userID, sessionID int64) error {
-	r, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1 AND user_id = $2`, sessionID, userID)
+	r, err := s.exec(ctx, `DELETE FROM sessions WHERE id = $1 AND user_id = $2`, sessionID, userID)
 	if err != nil {
 		return fmt.Errorf("end session: %w", err)
 	}
@@ -733,11 +755,16 @@ func (s *Store) EndUserSession(ctx context.Context, userID, sessionID int64) err
 
 // EndAllUserSessions ends every session of a user in scope.
 func (s *Store) EndAllUserSessions(ctx context.Context, scope roster.Scope, id int64) (int, error) {
-	tx, u, err := s.beginOnUser(ctx, scope, id)
+	return writeResult(ctx, s, func(tx *Tx) (int, error) {
+		return endAllUserSessions(ctx, tx, scope, id)
+	})
+}
+
+func endAllUserSessions(ctx context.Context, tx *Tx, scope roster.Scope, id int64) (int, error) {
+	u, err := onUser(ctx, tx, scope, id)
 	if err != nil {
 		return 0, err
 	}
-	defer tx.Rollback()
 	r, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 OR impersonator_id = $1`, u.ID)
 	if err != nil {
 		return 0, fmt.Errorf("end sessions: %w", err)
@@ -748,7 +775,7 @@ func (s *Store) EndAllUserSessions(ctx context.Context, scope roster.Scope, id i
 	if err := writeEvent(ctx, tx, e); err != nil {
 		return 0, err
 	}
-	return int(n), tx.commit()
+	return int(n), nil
 }
 
 // later returns the later of two times.
