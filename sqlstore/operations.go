@@ -766,8 +766,7 @@ func assignDialogue(ctx context.Context, tx *Tx, companyID int64, externalID str
 }
 
 // CloseDialogue ends an open dialogue and frees its operator's slot.
-// The dialogue's row is locked first: of two closes, the second finds it
-// closed.
+// Of two closes at once, the second finds the dialogue closed.
 func (s *Store) CloseDialogue(ctx context.Context, scope roster.Scope, id int64) (*roster.Dialogue, error) {
 	return writeResult(ctx, s, func(tx *Tx) (*roster.Dialogue, error) {
 		return closeDialogue(ctx, tx, scope, id)
@@ -775,21 +774,22 @@ func (s *Store) CloseDialogue(ctx context.Context, scope roster.Scope, id int64)
 }
 
 func closeDialogue(ctx context.Context, tx *Tx, scope roster.Scope, id int64) (*roster.Dialogue, error) {
-	var b sqlBuilder
-	b.cond(`d.id = ` + b.arg(id))
-	if !b.scopeCond(scope, "d.company_id") {
-		return nil, notFound("Dialogue")
+	// The operator is locked first (users before other rows), then the
+	// dialogue, read again under the lock.
+	d, _, err := queryDialogue(ctx, tx, scope, id, "")
+	if err != nil {
+		return nil, err
 	}
-	d := &roster.Dialogue{}
-	var closed sql.NullTime
-	err := tx.QueryRowContext(ctx, `SELECT d.id, d.company_id, d.operator_id, d.external_id, d.status, d.created_at, d.closed_at
-		FROM dialogues d`+b.whereSQL()+tx.s.d.lock(lockNoKeyUpdate), b.args...).Scan(&d.ID, &d.CompanyID, &d.OperatorID, &d.ExternalID, &d.Status, &d.CreatedAt, &closed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Dialogue")
+	op, err := lockUser(ctx, tx, roster.Scope{All: true}, d.OperatorID)
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		return nil, notFound("Dialogue") // deleted with its operator
 	} else if err != nil {
-		return nil, fmt.Errorf("dialogue: %w", err)
+		return nil, err
 	}
-	d.CreatedAt = d.CreatedAt.UTC()
+	d, closed, err := queryDialogue(ctx, tx, scope, id, tx.s.d.lock(lockNoKeyUpdate))
+	if err != nil {
+		return nil, err
+	}
 	if d.Status == roster.DialogueClosed {
 		t := closed.Time.UTC()
 		d.ClosedAt = &t
@@ -803,16 +803,32 @@ func closeDialogue(ctx context.Context, tx *Tx, scope roster.Scope, id int64) (*
 		return nil, fmt.Errorf("free operator: %w", err)
 	}
 	d.Status, d.ClosedAt = roster.DialogueClosed, &tx.now
-	op, err := findUser(ctx, tx, roster.Scope{All: true}, d.OperatorID)
-	if err != nil {
-		return nil, err
-	}
 	e := userEvent(roster.EventDialogueClosed, op)
 	e.After = map[string]any{"dialogue_id": d.ID, "external_id": d.ExternalID}
 	if err := writeEvent(ctx, tx, e); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// queryDialogue reads a dialogue in scope, with a locking clause.
+func queryDialogue(ctx context.Context, q querier, scope roster.Scope, id int64, lock string) (*roster.Dialogue, sql.NullTime, error) {
+	var closed sql.NullTime
+	var b sqlBuilder
+	b.cond(`d.id = ` + b.arg(id))
+	if !b.scopeCond(scope, "d.company_id") {
+		return nil, closed, notFound("Dialogue")
+	}
+	d := &roster.Dialogue{}
+	err := q.QueryRowContext(ctx, `SELECT d.id, d.company_id, d.operator_id, d.external_id, d.status, d.created_at, d.closed_at
+		FROM dialogues d`+b.whereSQL()+lock, b.args...).Scan(&d.ID, &d.CompanyID, &d.OperatorID, &d.ExternalID, &d.Status, &d.CreatedAt, &closed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, closed, notFound("Dialogue")
+	} else if err != nil {
+		return nil, closed, fmt.Errorf("dialogue: %w", err)
+	}
+	d.CreatedAt = d.CreatedAt.UTC()
+	return d, closed, nil
 }
 
 // RecordCall stores a handled call once per (company, call ID).
