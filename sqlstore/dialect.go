@@ -171,11 +171,14 @@ const userLock = lockNoKeyUpdate
 // none: a write transaction holds the database's write lock from BEGIN
 // IMMEDIATE, so no other transaction changes any row meanwhile.
 //
-// Locks are taken in one global order, so that two transactions never
-// wait for each other: users in ascending id order, before the roles and
-// the company their change involves; a change of a work group, client or
-// tag locks that row first, and no transaction locks one of those after a
-// user.
+// Locks follow one order, so that transactions wait for each other
+// instead of deadlocking: users first, in ascending id order, then the
+// rows their change involves (roles, client tags, the company). A
+// transaction on such rows alone (a role's or tag's change or deletion,
+// a company's settings, a role import) locks no user after them; DeleteRole
+// locks the role's holders before the role. A work group or a client is
+// locked first by its own changes, which then hold its users only against
+// change (lockShare); no change of a user locks a group or a client.
 func (d dialect) lock(strength string) string {
 	if d.name != dialectPostgres {
 		return ""

@@ -160,6 +160,8 @@ func lockUserRows(ctx context.Context, tx *Tx, ids []int64) error {
 		if err != nil {
 			return fmt.Errorf("lock users: %w", err)
 		}
+		for rows.Next() {
+		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("lock users: %w", err)
