@@ -17,6 +17,10 @@ const (
 	ENOTFOUND     = "not_found"
 	ERATELIMIT    = "rate_limited"
 	EUNAUTHORIZED = "unauthorized"
+	// EUNAVAILABLE says the change could not be made now, through no fault
+	// of the request (the database stayed busy); the same request may
+	// succeed when tried again a moment later.
+	EUNAVAILABLE = "unavailable"
 )
 
 // Error is the one error type of the domain. Message is safe to show to a user.

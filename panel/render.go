@@ -200,7 +200,13 @@ type errorView struct {
 	*page
 	Status  int
 	Message string
+	// Retry is where "try again" goes: the page itself, for a GET.
+	Retry string
 }
+
+// retryAfter is the Retry-After (seconds) of a 503 page: the store gave up
+// on a change only because the database stayed busy.
+const retryAfter = "1"
 
 // renderError shows an error page; internal details are logged, never shown.
 func (p *Panel) renderError(w http.ResponseWriter, r *http.Request, err error) {
@@ -210,6 +216,7 @@ func (p *Panel) renderError(w http.ResponseWriter, r *http.Request, err error) {
 		roster.ENOTFOUND: http.StatusNotFound, roster.EFORBIDDEN: http.StatusForbidden,
 		roster.EINVALID: http.StatusUnprocessableEntity, roster.ECONFLICT: http.StatusConflict,
 		roster.ERATELIMIT: http.StatusTooManyRequests, roster.EUNAUTHORIZED: http.StatusUnauthorized,
+		roster.EUNAVAILABLE: http.StatusServiceUnavailable,
 	}[code]
 	if status == 0 {
 		status = http.StatusInternalServerError
@@ -221,6 +228,12 @@ func (p *Panel) renderError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	pg := p.newPage(w, r, "error.title", "")
 	v := &errorView{page: pg, Status: status, Message: errorText(st.lang, err)}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", retryAfter)
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			v.Retry = r.URL.RequestURI()
+		}
+	}
 	if rerr := p.render(w, r, status, "error", v); rerr != nil {
 		p.Logger.Error("panel: render error page", "err", rerr)
 		http.Error(w, http.StatusText(status), status)

@@ -21,18 +21,18 @@ func (s *Store) SetAvatar(ctx context.Context, a *roster.Avatar) error {
 	if a.ContentType != "image/png" && a.ContentType != "image/jpeg" {
 		return roster.Errorf(roster.EINVALID, "An avatar is a PNG or JPEG picture.")
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO avatars (user_id, content_type, data, updated_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (user_id) DO UPDATE SET content_type = excluded.content_type, data = excluded.data, updated_at = excluded.updated_at`,
-		a.UserID, a.ContentType, a.Data, tx.now); err != nil {
-		return fmt.Errorf("set avatar: %w", err)
-	}
-	a.UpdatedAt = tx.now
-	return tx.commit()
+	return s.write(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO avatars (user_id, content_type, data, updated_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (user_id) DO UPDATE SET content_type = excluded.content_type, data = excluded.data, updated_at = excluded.updated_at`,
+			a.UserID, a.ContentType, a.Data, tx.now)
+		if s.d.foreignKeyViolation(err) {
+			return notFound("User")
+		} else if err != nil {
+			return fmt.Errorf("set avatar: %w", err)
+		}
+		a.UpdatedAt = tx.now
+		return nil
+	})
 }
 
 // Avatar returns the avatar of a user in scope.
@@ -79,7 +79,7 @@ func (s *Store) AvatarVersions(ctx context.Context, userIDs []int64) (map[int64]
 
 // DeleteAvatar removes a user's avatar.
 func (s *Store) DeleteAvatar(ctx context.Context, userID int64) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM avatars WHERE user_id = $1`, userID); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM avatars WHERE user_id = $1`, userID); err != nil {
 		return fmt.Errorf("delete avatar: %w", err)
 	}
 	return nil

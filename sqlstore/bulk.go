@@ -10,31 +10,42 @@ import (
 
 // BulkUsers applies a bulk action all or nothing: when any user is refused
 // it changes nothing and returns ECONFLICT with a Refusal per user.
+//
+// The users are locked in ascending id order before anything is checked
+// or changed, as every transaction locks users: two bulk actions on
+// overlapping users, or a bulk action and a change of one of its users,
+// run one after the other instead of deadlocking, and each sees the users
+// as the other left them.
 func (s *Store) BulkUsers(ctx context.Context, scope roster.Scope, ba roster.BulkAction) (*roster.BulkResult, error) {
 	if err := ba.Validate(); err != nil {
 		return nil, err
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
+	return writeResult(ctx, s, func(tx *Tx) (*roster.BulkResult, error) {
+		return bulkUsers(ctx, tx, scope, ba)
+	})
+}
+
+func bulkUsers(ctx context.Context, tx *Tx, scope roster.Scope, ba roster.BulkAction) (*roster.BulkResult, error) {
 	ids := dedupe(ba.UserIDs)
 	if ba.Filter != nil {
-		if ids, err = s.userIDs(ctx, tx, scope, *ba.Filter, roster.MaxBulkUsers); err != nil {
+		var err error
+		if ids, err = tx.s.userIDs(ctx, tx, scope, *ba.Filter, roster.MaxBulkUsers); err != nil {
 			return nil, err
 		}
 		if len(ids) > roster.MaxBulkUsers {
 			return nil, roster.Errorf(roster.EINVALID, "The filter matches more than %d users; narrow it.", roster.MaxBulkUsers)
 		}
 	}
-	users, err := usersByIDs(ctx, tx, scope, ids)
+	users, err := lockUsers(ctx, tx, scope, ids, userLock)
 	if err != nil {
 		return nil, err
 	}
 	var role *roster.Role
 	if ba.Action == roster.BulkAddRole || ba.Action == roster.BulkRemoveRole {
-		if role, err = findRole(ctx, tx, scope, ba.RoleID); err != nil {
+		if role, err = lockRole(ctx, tx, scope, ba.RoleID, lockKeyShare); err != nil {
+			if roster.ErrorCode(err) != roster.ENOTFOUND {
+				return nil, err
+			}
 			return nil, &roster.Error{Code: roster.EINVALID, Message: "Unknown role.",
 				Fields: []roster.FieldError{{Field: "role_id", Code: "unknown_role", Message: "Unknown role."}}}
 		}
@@ -109,7 +120,7 @@ func (s *Store) BulkUsers(ctx context.Context, scope roster.Scope, ba roster.Bul
 		res.UserIDs = append(res.UserIDs, u.ID)
 	}
 	res.Affected = len(res.UserIDs)
-	return res, tx.commit()
+	return res, nil
 }
 
 func applyBulk(ctx context.Context, tx *Tx, u *roster.User, ba roster.BulkAction, role *roster.Role) error {
@@ -123,12 +134,12 @@ func applyBulk(ctx context.Context, tx *Tx, u *roster.User, ba roster.BulkAction
 	before := roleKeys(u.Roles)
 	var err error
 	if ba.Action == roster.BulkAddRole {
-		_, err = tx.ExecContext(ctx, `INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)`, u.ID, role.ID)
-	} else {
-		_, err = tx.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = $1 AND role_id = $2`, u.ID, role.ID)
+		err = addUserRole(ctx, tx, u.ID, role.ID)
+	} else if _, err = tx.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = $1 AND role_id = $2`, u.ID, role.ID); err != nil {
+		err = fmt.Errorf("bulk %s: %w", ba.Action, err)
 	}
 	if err != nil {
-		return fmt.Errorf("bulk %s: %w", ba.Action, err)
+		return err
 	}
 	if err := touchUser(ctx, tx, u); err != nil {
 		return err
@@ -145,6 +156,19 @@ func applyBulk(ctx context.Context, tx *Tx, u *roster.User, ba roster.BulkAction
 
 // usersByIDs loads the users in scope among ids, with roles.
 func usersByIDs(ctx context.Context, q querier, scope roster.Scope, ids []int64) (map[int64]*roster.User, error) {
+	return queryUsers(ctx, q, scope, ids, "")
+}
+
+// lockUsers is usersByIDs that also locks the users' rows until tx ends,
+// with strength (see dialect.lock), in ascending id order: the order every
+// transaction locks users in.
+func lockUsers(ctx context.Context, tx *Tx, scope roster.Scope, ids []int64, strength string) (map[int64]*roster.User, error) {
+	return queryUsers(ctx, tx, scope, sortedIDs(ids), ` ORDER BY u.id`+tx.s.d.lock(strength))
+}
+
+// queryUsers loads the users in scope among ids, in chunks, each query
+// ending with tail (an order and a locking clause).
+func queryUsers(ctx context.Context, q querier, scope roster.Scope, ids []int64, tail string) (map[int64]*roster.User, error) {
 	out := map[int64]*roster.User{}
 	var all []*roster.User
 	for len(ids) > 0 {
@@ -155,7 +179,7 @@ func usersByIDs(ctx context.Context, q querier, scope roster.Scope, ids []int64)
 		if !b.scopeCond(scope, "u.company_id") {
 			return out, nil
 		}
-		rows, err := q.QueryContext(ctx, `SELECT `+userColumns+` FROM users u`+b.whereSQL(), b.args...)
+		rows, err := q.QueryContext(ctx, `SELECT `+userColumns+` FROM users u`+b.whereSQL()+tail, b.args...)
 		if err != nil {
 			return nil, fmt.Errorf("users by id: %w", err)
 		}

@@ -19,12 +19,14 @@ func tagNameKey(name string) string { return strings.ToLower(strings.TrimSpace(n
 func (s *Store) ClientTags(ctx context.Context, companyID int64) ([]*roster.ClientTag, error) {
 	var b sqlBuilder
 	b.cond(`t.company_id = ` + b.arg(companyID))
-	return loadTags(ctx, s.rdb, &b)
+	return loadTags(ctx, s.rdb, &b, "")
 }
 
-func loadTags(ctx context.Context, q querier, b *sqlBuilder) ([]*roster.ClientTag, error) {
+// loadTags reads the tags matching b's conditions (alias t); lock is a
+// locking clause for their rows.
+func loadTags(ctx context.Context, q querier, b *sqlBuilder, lock string) ([]*roster.ClientTag, error) {
 	rows, err := q.QueryContext(ctx, `SELECT t.id, t.company_id, t.name, t.created_at, t.updated_at,
-		(SELECT count(*) FROM client_tag_links l WHERE l.tag_id = t.id) FROM client_tags t`+b.whereSQL()+` ORDER BY t.name_key, t.id`, b.args...)
+		(SELECT count(*) FROM client_tag_links l WHERE l.tag_id = t.id) FROM client_tags t`+b.whereSQL()+` ORDER BY t.name_key, t.id`+lock, b.args...)
 	if err != nil {
 		return nil, fmt.Errorf("client tags: %w", err)
 	}
@@ -47,12 +49,22 @@ func (s *Store) ClientTagByID(ctx context.Context, scope roster.Scope, id int64)
 }
 
 func findTag(ctx context.Context, q querier, scope roster.Scope, id int64) (*roster.ClientTag, error) {
+	return queryTag(ctx, q, scope, id, "")
+}
+
+// lockTag is findTag that also locks the tag's row until tx ends, with
+// strength (see dialect.lock): of two deletes, the second finds no tag.
+func lockTag(ctx context.Context, tx *Tx, scope roster.Scope, id int64, strength string) (*roster.ClientTag, error) {
+	return queryTag(ctx, tx, scope, id, tx.s.d.lock(strength))
+}
+
+func queryTag(ctx context.Context, q querier, scope roster.Scope, id int64, lock string) (*roster.ClientTag, error) {
 	var b sqlBuilder
 	b.cond(`t.id = ` + b.arg(id))
 	if !b.scopeCond(scope, "t.company_id") {
 		return nil, notFound("Client tag")
 	}
-	ts, err := loadTags(ctx, q, &b)
+	ts, err := loadTags(ctx, q, &b, lock)
 	if err != nil {
 		return nil, err
 	}
@@ -77,24 +89,18 @@ func (s *Store) CreateClientTag(ctx context.Context, t *roster.ClientTag) error 
 	if err := validateTagName(&t.Name); err != nil {
 		return err
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	err = tx.QueryRowContext(ctx, `INSERT INTO client_tags (company_id, name, name_key, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $4) RETURNING id`, t.CompanyID, t.Name, tagNameKey(t.Name), tx.now).Scan(&t.ID)
-	if _, ok := s.d.uniqueViolation(err); ok {
-		return tagConflict(t.Name)
-	} else if err != nil {
-		return fmt.Errorf("create client tag: %w", err)
-	}
-	t.CreatedAt, t.UpdatedAt = tx.now, tx.now
-	if err := writeEvent(ctx, tx, &roster.Event{Type: roster.EventClientTagCreated, CompanyID: t.CompanyID, TargetName: t.Name,
-		After: map[string]any{"id": t.ID, "name": t.Name}}); err != nil {
-		return err
-	}
-	return tx.commit()
+	return s.write(ctx, func(tx *Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO client_tags (company_id, name, name_key, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $4) RETURNING id`, t.CompanyID, t.Name, tagNameKey(t.Name), tx.now).Scan(&t.ID)
+		if _, ok := s.d.uniqueViolation(err); ok {
+			return tagConflict(t.Name)
+		} else if err != nil {
+			return fmt.Errorf("create client tag: %w", err)
+		}
+		t.CreatedAt, t.UpdatedAt = tx.now, tx.now
+		return writeEvent(ctx, tx, &roster.Event{Type: roster.EventClientTagCreated, CompanyID: t.CompanyID, TargetName: t.Name,
+			After: map[string]any{"id": t.ID, "name": t.Name}})
+	})
 }
 
 // RenameClientTag renames a client tag in scope.
@@ -102,51 +108,45 @@ func (s *Store) RenameClientTag(ctx context.Context, scope roster.Scope, id int6
 	if err := validateTagName(&name); err != nil {
 		return nil, err
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	t, err := findTag(ctx, tx, scope, id)
-	if err != nil {
-		return nil, err
-	}
-	if t.Name == name {
+	return writeResult(ctx, s, func(tx *Tx) (*roster.ClientTag, error) {
+		t, err := lockTag(ctx, tx, scope, id, lockNoKeyUpdate)
+		if err != nil {
+			return nil, err
+		}
+		if t.Name == name {
+			return t, nil
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE client_tags SET name = $1, name_key = $2, updated_at = $3 WHERE id = $4`, name, tagNameKey(name), tx.now, t.ID)
+		if _, ok := s.d.uniqueViolation(err); ok {
+			return nil, tagConflict(name)
+		} else if err != nil {
+			return nil, fmt.Errorf("rename client tag: %w", err)
+		}
+		if err := writeEvent(ctx, tx, &roster.Event{Type: roster.EventClientTagUpdated, CompanyID: t.CompanyID, TargetName: name,
+			Before: map[string]any{"id": t.ID, "name": t.Name}, After: map[string]any{"id": t.ID, "name": name}}); err != nil {
+			return nil, err
+		}
+		t.Name, t.UpdatedAt = name, tx.now
 		return t, nil
-	}
-	_, err = tx.ExecContext(ctx, `UPDATE client_tags SET name = $1, name_key = $2, updated_at = $3 WHERE id = $4`, name, tagNameKey(name), tx.now, t.ID)
-	if _, ok := s.d.uniqueViolation(err); ok {
-		return nil, tagConflict(name)
-	} else if err != nil {
-		return nil, fmt.Errorf("rename client tag: %w", err)
-	}
-	if err := writeEvent(ctx, tx, &roster.Event{Type: roster.EventClientTagUpdated, CompanyID: t.CompanyID, TargetName: name,
-		Before: map[string]any{"id": t.ID, "name": t.Name}, After: map[string]any{"id": t.ID, "name": name}}); err != nil {
-		return nil, err
-	}
-	t.Name, t.UpdatedAt = name, tx.now
-	return t, tx.commit()
+	})
 }
 
 // DeleteClientTag deletes a client tag; clients and users lose it.
 func (s *Store) DeleteClientTag(ctx context.Context, scope roster.Scope, id int64) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	t, err := findTag(ctx, tx, scope, id)
-	if err != nil {
-		return err
-	}
-	if err := writeEvent(ctx, tx, &roster.Event{Type: roster.EventClientTagDeleted, CompanyID: t.CompanyID, TargetName: t.Name,
-		Before: map[string]any{"id": t.ID, "name": t.Name, "client_count": t.ClientCount}}); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM client_tags WHERE id = $1`, t.ID); err != nil {
-		return fmt.Errorf("delete client tag: %w", err)
-	}
-	return tx.commit()
+	return s.write(ctx, func(tx *Tx) error {
+		t, err := lockTag(ctx, tx, scope, id, lockUpdate)
+		if err != nil {
+			return err
+		}
+		if err := writeEvent(ctx, tx, &roster.Event{Type: roster.EventClientTagDeleted, CompanyID: t.CompanyID, TargetName: t.Name,
+			Before: map[string]any{"id": t.ID, "name": t.Name, "client_count": t.ClientCount}}); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM client_tags WHERE id = $1`, t.ID); err != nil {
+			return fmt.Errorf("delete client tag: %w", err)
+		}
+		return nil
+	})
 }
 
 // visibilitySQL adds vis's conditions on client alias c.
@@ -284,13 +284,24 @@ func finishClients(ctx context.Context, q querier, vis *roster.Visibility, cs []
 }
 
 func findClient(ctx context.Context, q querier, scope roster.Scope, vis *roster.Visibility, id int64) (*roster.Client, error) {
+	return queryClient(ctx, q, scope, vis, id, "")
+}
+
+// lockClient is findClient that also locks the client's row until tx
+// ends, with strength (see dialect.lock): changes of one client run one
+// after another.
+func lockClient(ctx context.Context, tx *Tx, scope roster.Scope, vis *roster.Visibility, id int64, strength string) (*roster.Client, error) {
+	return queryClient(ctx, tx, scope, vis, id, tx.s.d.lock(strength))
+}
+
+func queryClient(ctx context.Context, q querier, scope roster.Scope, vis *roster.Visibility, id int64, lock string) (*roster.Client, error) {
 	var b sqlBuilder
 	b.cond(`c.id = ` + b.arg(id))
 	if !b.scopeCond(scope, "c.company_id") {
 		return nil, notFound("Client")
 	}
 	visibilitySQL(&b, vis)
-	c, err := scanClient(q.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM clients c`+b.whereSQL(), b.args...))
+	c, err := scanClient(q.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM clients c`+b.whereSQL()+lock, b.args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Client")
 	} else if err != nil {
@@ -342,11 +353,12 @@ func (s *Store) CreateClient(ctx context.Context, companyID int64, in roster.Cli
 	if err := in.Validate(true); err != nil {
 		return nil, err
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
+	return writeResult(ctx, s, func(tx *Tx) (*roster.Client, error) {
+		return createClient(ctx, tx, companyID, in)
+	})
+}
+
+func createClient(ctx context.Context, tx *Tx, companyID int64, in roster.ClientInput) (*roster.Client, error) {
 	c := &roster.Client{CompanyID: companyID, Name: *in.Name, Tags: []roster.TagRef{}, CreatedAt: tx.now, UpdatedAt: tx.now}
 	for _, p := range []struct{ dst, src *string }{{&c.Email, in.Email}, {&c.Phone, in.Phone}, {&c.Country, in.Country}} {
 		if p.src != nil {
@@ -365,7 +377,7 @@ func (s *Store) CreateClient(ctx context.Context, companyID int64, in roster.Cli
 	if err := writeEvent(ctx, tx, &roster.Event{Type: roster.EventClientCreated, CompanyID: companyID, TargetName: c.Name, After: clientFields(c)}); err != nil {
 		return nil, err
 	}
-	return c, tx.commit()
+	return c, nil
 }
 
 // UpdateClient changes a client the viewer may see.
@@ -373,12 +385,13 @@ func (s *Store) UpdateClient(ctx context.Context, scope roster.Scope, vis *roste
 	if err := in.Validate(false); err != nil {
 		return nil, err
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	c, err := findClient(ctx, tx, scope, vis, id)
+	return writeResult(ctx, s, func(tx *Tx) (*roster.Client, error) {
+		return updateClient(ctx, tx, scope, vis, id, in)
+	})
+}
+
+func updateClient(ctx context.Context, tx *Tx, scope roster.Scope, vis *roster.Visibility, id int64, in roster.ClientInput) (*roster.Client, error) {
+	c, err := lockClient(ctx, tx, scope, vis, id, lockNoKeyUpdate)
 	if err != nil {
 		return nil, err
 	}
@@ -402,25 +415,22 @@ func (s *Store) UpdateClient(ctx context.Context, scope roster.Scope, vis *roste
 		Before: before, After: clientFields(c)}); err != nil {
 		return nil, err
 	}
-	return c, tx.commit()
+	return c, nil
 }
 
 // DeleteClient deletes a client the viewer may see.
 func (s *Store) DeleteClient(ctx context.Context, scope roster.Scope, vis *roster.Visibility, id int64) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	c, err := findClient(ctx, tx, scope, vis, id)
-	if err != nil {
-		return err
-	}
-	if err := writeEvent(ctx, tx, &roster.Event{Type: roster.EventClientDeleted, CompanyID: c.CompanyID, TargetName: c.Name, Before: clientFields(c)}); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM clients WHERE id = $1`, c.ID); err != nil {
-		return fmt.Errorf("delete client: %w", err)
-	}
-	return tx.commit()
+	return s.write(ctx, func(tx *Tx) error {
+		c, err := lockClient(ctx, tx, scope, vis, id, lockUpdate)
+		if err != nil {
+			return err
+		}
+		if err := writeEvent(ctx, tx, &roster.Event{Type: roster.EventClientDeleted, CompanyID: c.CompanyID, TargetName: c.Name, Before: clientFields(c)}); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM clients WHERE id = $1`, c.ID); err != nil {
+			return fmt.Errorf("delete client: %w", err)
+		}
+		return nil
+	})
 }

@@ -21,6 +21,21 @@ func addUserCount(ctx context.Context, tx *Tx, companyID int64, delta int) error
 	return nil
 }
 
+// lockCompany locks a company's row until tx ends (FOR NO KEY UPDATE on
+// PostgreSQL: users and roles may still be added to it), or answers
+// ENOTFOUND. Changes of a company's own columns (name, settings) and of
+// the set of its roles take this lock first, after any user locks.
+func lockCompany(ctx context.Context, tx *Tx, id int64) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM companies WHERE id = $1`+tx.s.d.lock(lockNoKeyUpdate), id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound("Company")
+	} else if err != nil {
+		return fmt.Errorf("company %d: %w", id, err)
+	}
+	return nil
+}
+
 func scanCompany(rs rowScanner) (*roster.Company, error) {
 	var c roster.Company
 	var parent sql.NullInt64
@@ -94,22 +109,16 @@ func (s *Store) DependentIDs(ctx context.Context, id int64) ([]int64, error) {
 
 // CreateCompany creates a company with its copies of the default roles.
 func (s *Store) CreateCompany(ctx context.Context, c *roster.Company) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := createCompany(ctx, tx, c); err != nil {
-		return err
-	}
-	after := map[string]any{"name": c.Name}
-	if c.ParentID != nil {
-		after["parent_id"] = *c.ParentID
-	}
-	if err := writeEvent(ctx, tx, &roster.Event{Type: roster.EventCompanyCreated, CompanyID: c.ID, After: after}); err != nil {
-		return err
-	}
-	return tx.commit()
+	return s.write(ctx, func(tx *Tx) error {
+		if err := createCompany(ctx, tx, c); err != nil {
+			return err
+		}
+		after := map[string]any{"name": c.Name}
+		if c.ParentID != nil {
+			after["parent_id"] = *c.ParentID
+		}
+		return writeEvent(ctx, tx, &roster.Event{Type: roster.EventCompanyCreated, CompanyID: c.ID, After: after})
+	})
 }
 
 func createCompany(ctx context.Context, tx *Tx, c *roster.Company) error {
@@ -140,27 +149,27 @@ func createCompany(ctx context.Context, tx *Tx, c *roster.Company) error {
 
 // RenameCompany changes a company's name.
 func (s *Store) RenameCompany(ctx context.Context, scope roster.Scope, id int64, name string) (*roster.Company, error) {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	c, err := findCompany(ctx, tx, scope, id)
-	if err != nil {
-		return nil, err
-	}
 	name = strings.TrimSpace(name)
-	if name == c.Name {
-		return c, nil
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE companies SET name = $1, updated_at = $2 WHERE id = $3`, name, tx.now, id); err != nil {
-		return nil, fmt.Errorf("rename company: %w", err)
-	}
-	e := &roster.Event{Type: roster.EventCompanyUpdated, CompanyID: id,
-		Before: map[string]any{"name": c.Name}, After: map[string]any{"name": name}}
-	c.Name, c.UpdatedAt = name, tx.now
-	if err := writeEvent(ctx, tx, e); err != nil {
-		return nil, err
-	}
-	return c, tx.commit()
+	return writeResult(ctx, s, func(tx *Tx) (*roster.Company, error) {
+		if !scope.Contains(id) {
+			return nil, notFound("Company")
+		}
+		if err := lockCompany(ctx, tx, id); err != nil {
+			return nil, err
+		}
+		c, err := findCompany(ctx, tx, scope, id)
+		if err != nil {
+			return nil, err
+		}
+		if name == c.Name {
+			return c, nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE companies SET name = $1, updated_at = $2 WHERE id = $3`, name, tx.now, id); err != nil {
+			return nil, fmt.Errorf("rename company: %w", err)
+		}
+		e := &roster.Event{Type: roster.EventCompanyUpdated, CompanyID: id,
+			Before: map[string]any{"name": c.Name}, After: map[string]any{"name": name}}
+		c.Name, c.UpdatedAt = name, tx.now
+		return c, writeEvent(ctx, tx, e)
+	})
 }

@@ -62,11 +62,19 @@ func (s *Store) UpdateCompanySettings(ctx context.Context, scope roster.Scope, c
 	if err := upd.Validate(); err != nil {
 		return nil, err
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
+	return writeResult(ctx, s, func(tx *Tx) (*roster.CompanySettings, error) {
+		return updateCompanySettings(ctx, tx, scope, companyID, upd)
+	})
+}
+
+// updateCompanySettings applies upd with the company locked, so that
+// concurrent changes of different settings all hold.
+func updateCompanySettings(ctx context.Context, tx *Tx, scope roster.Scope, companyID int64, upd roster.CompanySettingsUpdate) (*roster.CompanySettings, error) {
+	if scope.Contains(companyID) {
+		if err := lockCompany(ctx, tx, companyID); err != nil {
+			return nil, err
+		}
 	}
-	defer tx.Rollback()
 	cs, err := companySettings(ctx, tx, scope, companyID)
 	if err != nil {
 		return nil, err
@@ -92,7 +100,7 @@ func (s *Store) UpdateCompanySettings(ctx context.Context, scope roster.Scope, c
 	if err := writeEvent(ctx, tx, &roster.Event{Type: roster.EventCompanySettings, CompanyID: companyID, Before: before, After: after}); err != nil {
 		return nil, err
 	}
-	return cs, tx.commit()
+	return cs, nil
 }
 
 // ---- invitations ----
@@ -103,11 +111,17 @@ func (s *Store) UserByInvitationHash(ctx context.Context, hash []byte) (*roster.
 }
 
 func userByInvitation(ctx context.Context, q querier, hash []byte) (*roster.User, error) {
+	return queryInvitation(ctx, q, hash, "")
+}
+
+// queryInvitation is userByInvitation with a locking clause for the
+// user's row: of two registrations with one token, the second finds none.
+func queryInvitation(ctx context.Context, q querier, hash []byte, lock string) (*roster.User, error) {
 	if len(hash) == 0 {
 		return nil, notFound("Invitation")
 	}
 	var id int64
-	err := q.QueryRowContext(ctx, `SELECT id FROM users WHERE invitation_hash = $1 AND status = $2`, hash, string(roster.StatusInvited)).Scan(&id)
+	err := q.QueryRowContext(ctx, `SELECT id FROM users WHERE invitation_hash = $1 AND status = $2`+lock, hash, string(roster.StatusInvited)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Invitation")
 	} else if err != nil {
@@ -126,12 +140,13 @@ var ErrInvitationExpired = &roster.Error{Code: roster.EINVALID, Message: "This i
 
 // AcceptInvitation registers the invited user holding the token.
 func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, passwordHash, firstName, lastName string) (*roster.User, error) {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	u, err := userByInvitation(ctx, tx, hash)
+	return writeResult(ctx, s, func(tx *Tx) (*roster.User, error) {
+		return acceptInvitation(ctx, tx, hash, passwordHash, firstName, lastName)
+	})
+}
+
+func acceptInvitation(ctx context.Context, tx *Tx, hash []byte, passwordHash, firstName, lastName string) (*roster.User, error) {
+	u, err := queryInvitation(ctx, tx, hash, tx.s.d.lock(userLock))
 	if err != nil {
 		return nil, err
 	}
@@ -152,23 +167,20 @@ func (s *Store) AcceptInvitation(ctx context.Context, hash []byte, passwordHash,
 	if err := writeEvent(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	u, err = findUser(ctx, tx, roster.Scope{All: true}, u.ID)
-	if err != nil {
-		return nil, err
-	}
-	return u, tx.commit()
+	return findUser(ctx, tx, roster.Scope{All: true}, u.ID)
 }
 
 // ---- password reset ----
 
 // StartPasswordReset stores a reset token and the e-mail carrying it.
 func (s *Store) StartPasswordReset(ctx context.Context, userID int64, hash []byte, expiry time.Time, job *roster.Job) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	u, err := findUser(ctx, tx, roster.Scope{All: true}, userID)
+	return s.write(ctx, func(tx *Tx) error {
+		return startPasswordReset(ctx, tx, userID, hash, expiry, job)
+	})
+}
+
+func startPasswordReset(ctx context.Context, tx *Tx, userID int64, hash []byte, expiry time.Time, job *roster.Job) error {
+	u, err := lockUser(ctx, tx, roster.Scope{All: true}, userID)
 	if err != nil {
 		return err
 	}
@@ -180,10 +192,7 @@ func (s *Store) StartPasswordReset(ctx context.Context, userID int64, hash []byt
 	if err := setResetToken(ctx, tx, u, hash, expiry); err != nil {
 		return err
 	}
-	if err := insertJobs(ctx, tx, job); err != nil {
-		return err
-	}
-	return tx.commit()
+	return insertJobs(ctx, tx, job)
 }
 
 // setResetToken gives u a reset link valid until expiry, replacing any
@@ -206,11 +215,17 @@ func (s *Store) UserByResetHash(ctx context.Context, hash []byte) (*roster.User,
 var errResetLink = roster.Errorf(roster.ENOTFOUND, "This password-reset link is invalid, used or expired. Ask for a new one.")
 
 func userByReset(ctx context.Context, q querier, hash []byte, now time.Time) (*roster.User, error) {
+	return queryReset(ctx, q, hash, now, "")
+}
+
+// queryReset is userByReset with a locking clause for the user's row: of
+// two uses of one link, the second finds none.
+func queryReset(ctx context.Context, q querier, hash []byte, now time.Time, lock string) (*roster.User, error) {
 	if len(hash) == 0 {
 		return nil, errResetLink
 	}
 	var id int64
-	err := q.QueryRowContext(ctx, `SELECT id FROM users WHERE reset_hash = $1 AND reset_expires_at > $2 AND status <> $3`,
+	err := q.QueryRowContext(ctx, `SELECT id FROM users WHERE reset_hash = $1 AND reset_expires_at > $2 AND status <> $3`+lock,
 		hash, now, string(roster.StatusBlocked)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errResetLink
@@ -222,12 +237,13 @@ func userByReset(ctx context.Context, q querier, hash []byte, now time.Time) (*r
 
 // ResetPassword sets a new password through a reset token.
 func (s *Store) ResetPassword(ctx context.Context, hash []byte, passwordHash string) (*roster.User, error) {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	u, err := userByReset(ctx, tx, hash, tx.now)
+	return writeResult(ctx, s, func(tx *Tx) (*roster.User, error) {
+		return resetPassword(ctx, tx, hash, passwordHash)
+	})
+}
+
+func resetPassword(ctx context.Context, tx *Tx, hash []byte, passwordHash string) (*roster.User, error) {
+	u, err := queryReset(ctx, tx, hash, tx.now, tx.s.d.lock(userLock))
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +269,7 @@ func (s *Store) ResetPassword(ctx context.Context, hash []byte, passwordHash str
 		return nil, err
 	}
 	u.Status, u.PasswordTemporary, u.FailedLogins, u.LockedUntil = status, false, 0, nil
-	return u, tx.commit()
+	return u, nil
 }
 
 // ---- brute force ----
@@ -320,18 +336,19 @@ func (s *Store) LoginWait(ctx context.Context, key []byte, address string) (rost
 
 // RecordLoginFailure counts a failed check of a password or code.
 func (s *Store) RecordLoginFailure(ctx context.Context, f roster.FailedLogin) (roster.LoginFailure, error) {
+	return writeResult(ctx, s, func(tx *Tx) (roster.LoginFailure, error) {
+		return recordLoginFailure(ctx, tx, f)
+	})
+}
+
+func recordLoginFailure(ctx context.Context, tx *Tx, f roster.FailedLogin) (roster.LoginFailure, error) {
 	var out roster.LoginFailure
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return out, err
-	}
-	defer tx.Rollback()
 	tx.actor = addressOnly(tx.actor)
 	if err := countAddressFailure(ctx, tx, f.Address); err != nil {
 		return out, err
 	}
 	if f.Key == nil {
-		return out, tx.commit()
+		return out, nil
 	}
 	if err := sweepLoginFailures(ctx, tx); err != nil {
 		return out, err
@@ -364,7 +381,7 @@ func (s *Store) RecordLoginFailure(ctx context.Context, f roster.FailedLogin) (r
 			return out, err
 		}
 	}
-	return out, tx.commit()
+	return out, nil
 }
 
 // countAddressFailure counts a failure against a client address; a window
@@ -504,11 +521,12 @@ func lockUserRow(ctx context.Context, tx *Tx, userID int64) error {
 // ClearLoginFailures forgets an account's failures from one address and
 // its budget across addresses after a successful sign-in.
 func (s *Store) ClearLoginFailures(ctx context.Context, key []byte, userID int64, address string) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
+	return s.write(ctx, func(tx *Tx) error {
+		return clearLoginFailures(ctx, tx, key, userID, address)
+	})
+}
+
+func clearLoginFailures(ctx context.Context, tx *Tx, key []byte, userID int64, address string) error {
 	if err := lockUserRow(ctx, tx, userID); err != nil {
 		return err
 	}
@@ -520,7 +538,7 @@ func (s *Store) ClearLoginFailures(ctx context.Context, key []byte, userID int64
 	if err := clearUserLock(ctx, tx, userID); err != nil {
 		return err
 	}
-	return tx.commit()
+	return nil
 }
 
 // clearUserLock resets the copy of the account-wide counter on a user row.
@@ -565,11 +583,16 @@ func unlockEvent(ctx context.Context, tx *Tx, u *roster.User, via string) error 
 
 // UnlockUser lifts every lock of a user (an administrator's action).
 func (s *Store) UnlockUser(ctx context.Context, scope roster.Scope, id int64) (*roster.User, error) {
-	tx, u, err := s.beginOnUser(ctx, scope, id)
+	return writeResult(ctx, s, func(tx *Tx) (*roster.User, error) {
+		return unlockUser(ctx, tx, scope, id)
+	})
+}
+
+func unlockUser(ctx context.Context, tx *Tx, scope roster.Scope, id int64) (*roster.User, error) {
+	u, err := onUser(ctx, tx, scope, id)
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
 	if err := unlockAccount(ctx, tx, u); err != nil {
 		return nil, err
 	}
@@ -580,7 +603,7 @@ func (s *Store) UnlockUser(ctx context.Context, scope roster.Scope, id int64) (*
 		return nil, err
 	}
 	u.FailedLogins, u.LockedUntil, u.UpdatedAt = 0, nil, tx.now
-	return u, tx.commit()
+	return u, nil
 }
 
 var errUnlockLink = roster.Errorf(roster.ENOTFOUND, "This unlock link is invalid, used or expired. Ask for a new one.")
@@ -591,14 +614,15 @@ func (s *Store) UnlockWithToken(ctx context.Context, hash []byte) (*roster.User,
 	if len(hash) == 0 {
 		return nil, errUnlockLink
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
+	return writeResult(ctx, s, func(tx *Tx) (*roster.User, error) {
+		return unlockWithToken(ctx, tx, hash)
+	})
+}
+
+func unlockWithToken(ctx context.Context, tx *Tx, hash []byte) (*roster.User, error) {
 	tx.actor = addressOnly(tx.actor)
 	var id int64
-	err = tx.QueryRowContext(ctx, `DELETE FROM unlock_tokens WHERE hash = $1 AND expires_at > $2 RETURNING user_id`, hash, tx.now).Scan(&id)
+	err := tx.QueryRowContext(ctx, `DELETE FROM unlock_tokens WHERE hash = $1 AND expires_at > $2 RETURNING user_id`, hash, tx.now).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errUnlockLink
 	} else if err != nil {
@@ -617,7 +641,7 @@ func (s *Store) UnlockWithToken(ctx context.Context, hash []byte) (*roster.User,
 		return nil, err
 	}
 	u.FailedLogins, u.LockedUntil = 0, nil
-	return u, tx.commit()
+	return u, nil
 }
 
 // ---- self-service e-mail ----
@@ -628,11 +652,12 @@ func (s *Store) SelfServiceMail(ctx context.Context, m roster.SelfServiceMail) (
 	if m.Kind != roster.MailReset && m.Kind != roster.MailUnlock {
 		return false, fmt.Errorf("self-service mail: bad kind %q", m.Kind)
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return false, err
-	}
-	defer tx.Rollback()
+	return writeResult(ctx, s, func(tx *Tx) (bool, error) {
+		return selfServiceMail(ctx, tx, m)
+	})
+}
+
+func selfServiceMail(ctx context.Context, tx *Tx, m roster.SelfServiceMail) (bool, error) {
 	tx.actor = addressOnly(tx.actor)
 	if _, err := tx.ExecContext(ctx, `DELETE FROM mail_limits WHERE last_sent_at < $1`, tx.now.Add(-time.Hour)); err != nil {
 		return false, fmt.Errorf("sweep mail limits: %w", err)
@@ -643,7 +668,7 @@ func (s *Store) SelfServiceMail(ctx context.Context, m roster.SelfServiceMail) (
 	}
 	if !ok || m.UserID == 0 {
 		// Committed either way: the same work as a sent e-mail.
-		return false, tx.commit()
+		return false, nil
 	}
 	u, err := findUser(ctx, tx, roster.Scope{All: true}, m.UserID)
 	if err != nil {
@@ -660,7 +685,7 @@ func (s *Store) SelfServiceMail(ctx context.Context, m roster.SelfServiceMail) (
 	if err := insertJobs(ctx, tx, m.Job); err != nil {
 		return false, err
 	}
-	return true, tx.commit()
+	return true, nil
 }
 
 // takeMailSlot counts one e-mail of kind to the account of key if it is at
@@ -701,7 +726,7 @@ func setUnlockToken(ctx context.Context, tx *Tx, u *roster.User, hash []byte, ex
 
 // SetPendingTOTP stores an encrypted secret being enrolled.
 func (s *Store) SetPendingTOTP(ctx context.Context, userID int64, encSecret string) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE users SET totp_pending_secret = $1 WHERE id = $2`, encSecret, userID); err != nil {
+	if _, err := s.exec(ctx, `UPDATE users SET totp_pending_secret = $1 WHERE id = $2`, encSecret, userID); err != nil {
 		return fmt.Errorf("pending TOTP: %w", err)
 	}
 	return nil
@@ -721,12 +746,13 @@ func (s *Store) PendingTOTP(ctx context.Context, userID int64) (string, error) {
 
 // ConfirmTOTP makes the pending secret the user's second factor.
 func (s *Store) ConfirmTOTP(ctx context.Context, userID int64, step int64, recoveryHashes [][]byte) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	u, err := findUser(ctx, tx, roster.Scope{All: true}, userID)
+	return s.write(ctx, func(tx *Tx) error {
+		return confirmTOTP(ctx, tx, userID, step, recoveryHashes)
+	})
+}
+
+func confirmTOTP(ctx context.Context, tx *Tx, userID int64, step int64, recoveryHashes [][]byte) error {
+	u, err := lockUser(ctx, tx, roster.Scope{All: true}, userID)
 	if err != nil {
 		return err
 	}
@@ -744,10 +770,7 @@ func (s *Store) ConfirmTOTP(ctx context.Context, userID int64, step int64, recov
 	}
 	e := selfEvent(tx, roster.EventMFAEnabled, u)
 	e.Before, e.After = map[string]any{"mfa_method": u.MFAMethod}, map[string]any{"mfa_method": roster.MFATOTP}
-	if err := writeEvent(ctx, tx, e); err != nil {
-		return err
-	}
-	return tx.commit()
+	return writeEvent(ctx, tx, e)
 }
 
 func replaceRecoveryCodes(ctx context.Context, tx *Tx, userID int64, hashes [][]byte) error {
@@ -764,12 +787,13 @@ func replaceRecoveryCodes(ctx context.Context, tx *Tx, userID int64, hashes [][]
 
 // ReplaceRecoveryCodes gives a TOTP user new recovery codes.
 func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	u, err := findUser(ctx, tx, roster.Scope{All: true}, userID)
+	return s.write(ctx, func(tx *Tx) error {
+		return replaceUserRecoveryCodes(ctx, tx, userID, hashes)
+	})
+}
+
+func replaceUserRecoveryCodes(ctx context.Context, tx *Tx, userID int64, hashes [][]byte) error {
+	u, err := lockUser(ctx, tx, roster.Scope{All: true}, userID)
 	if err != nil {
 		return err
 	}
@@ -781,15 +805,12 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [
 	}
 	e := selfEvent(tx, roster.EventRecoveryCodesNew, u)
 	e.After = map[string]any{"codes": len(hashes)}
-	if err := writeEvent(ctx, tx, e); err != nil {
-		return err
-	}
-	return tx.commit()
+	return writeEvent(ctx, tx, e)
 }
 
 // UseTOTPStep records step as used if it is later than the stored one.
 func (s *Store) UseTOTPStep(ctx context.Context, userID int64, step int64) (bool, error) {
-	r, err := s.db.ExecContext(ctx, `UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, step, userID)
+	r, err := s.exec(ctx, `UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, step, userID)
 	if err != nil {
 		return false, fmt.Errorf("use TOTP step: %w", err)
 	}
@@ -817,21 +838,24 @@ func (s *Store) RecoveryCodeHashes(ctx context.Context, userID int64) ([][]byte,
 
 // UseRecoveryCode deletes one recovery code; false when already used.
 func (s *Store) UseRecoveryCode(ctx context.Context, userID int64, hash []byte) (bool, error) {
-	tx, err := s.begin(ctx)
-	if err != nil {
+	return writeResult(ctx, s, func(tx *Tx) (bool, error) {
+		return useRecoveryCode(ctx, tx, userID, hash)
+	})
+}
+
+func useRecoveryCode(ctx context.Context, tx *Tx, userID int64, hash []byte) (bool, error) {
+	u, err := lockUser(ctx, tx, roster.Scope{All: true}, userID)
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		return false, nil
+	} else if err != nil {
 		return false, err
 	}
-	defer tx.Rollback()
 	r, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = $1 AND hash = $2`, userID, hash)
 	if err != nil {
 		return false, fmt.Errorf("use recovery code: %w", err)
 	}
 	if n, _ := r.RowsAffected(); n == 0 {
 		return false, nil
-	}
-	u, err := findUser(ctx, tx, roster.Scope{All: true}, userID)
-	if err != nil {
-		return false, err
 	}
 	var left int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM recovery_codes WHERE user_id = $1`, userID).Scan(&left); err != nil {
@@ -842,7 +866,7 @@ func (s *Store) UseRecoveryCode(ctx context.Context, userID int64, hash []byte) 
 	if err := writeEvent(ctx, tx, e); err != nil {
 		return false, err
 	}
-	return true, tx.commit()
+	return true, nil
 }
 
 // SetMFAMethod is the admin reset of a user's second factor.
@@ -855,11 +879,16 @@ func (s *Store) SetMFAMethod(ctx context.Context, scope roster.Scope, id int64, 
 	default:
 		return nil, fmt.Errorf("set MFA method: bad method %q", method)
 	}
-	tx, u, err := s.beginOnUser(ctx, scope, id)
+	return writeResult(ctx, s, func(tx *Tx) (*roster.User, error) {
+		return setMFAMethod(ctx, tx, scope, id, method, typ, job)
+	})
+}
+
+func setMFAMethod(ctx context.Context, tx *Tx, scope roster.Scope, id int64, method, typ string, job *roster.Job) (*roster.User, error) {
+	u, err := onUser(ctx, tx, scope, id)
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET mfa_method = $1, totp_secret = '', totp_pending_secret = '',
 		updated_at = $2 WHERE id = $3`, method, tx.now, u.ID); err != nil {
 		return nil, fmt.Errorf("set MFA method: %w", err)
@@ -884,7 +913,7 @@ func (s *Store) SetMFAMethod(ctx context.Context, scope roster.Scope, id int64, 
 		return nil, err
 	}
 	u.MFAMethod, u.TOTPSecret, u.UpdatedAt = method, "", tx.now
-	return u, tx.commit()
+	return u, nil
 }
 
 // ---- second-factor challenges ----
@@ -894,11 +923,12 @@ const challengeColumns = `id, token_hash, user_id, method, code_hash, issued_at,
 // CreateMFAChallenge stores a pending second-factor step and, for e-mail
 // codes, the e-mail carrying the code.
 func (s *Store) CreateMFAChallenge(ctx context.Context, c *roster.MFAChallenge, job *roster.Job) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
+	return s.write(ctx, func(tx *Tx) error {
+		return createMFAChallenge(ctx, tx, c, job)
+	})
+}
+
+func createMFAChallenge(ctx context.Context, tx *Tx, c *roster.MFAChallenge, job *roster.Job) error {
 	c.IssuedAt = c.IssuedAt.UTC().Truncate(time.Microsecond)
 	c.ExpiresAt = c.ExpiresAt.UTC().Truncate(time.Microsecond)
 	if err := tx.QueryRowContext(ctx, `INSERT INTO mfa_challenges (token_hash, user_id, method, code_hash, issued_at,
@@ -910,10 +940,7 @@ func (s *Store) CreateMFAChallenge(ctx context.Context, c *roster.MFAChallenge, 
 	if _, err := tx.ExecContext(ctx, `DELETE FROM mfa_challenges WHERE expires_at <= $1`, tx.now); err != nil {
 		return fmt.Errorf("sweep MFA challenges: %w", err)
 	}
-	if err := insertJobs(ctx, tx, job); err != nil {
-		return err
-	}
-	return tx.commit()
+	return insertJobs(ctx, tx, job)
 }
 
 // MFAChallengeByTokenHash returns a challenge that has not expired.
@@ -935,11 +962,12 @@ func (s *Store) MFAChallengeByTokenHash(ctx context.Context, hash []byte) (*rost
 
 // UpdateMFAChallenge stores a challenge's new state if unchanged since read.
 func (s *Store) UpdateMFAChallenge(ctx context.Context, c *roster.MFAChallenge, prevTries int, job *roster.Job) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
+	return s.write(ctx, func(tx *Tx) error {
+		return updateMFAChallenge(ctx, tx, c, prevTries, job)
+	})
+}
+
+func updateMFAChallenge(ctx context.Context, tx *Tx, c *roster.MFAChallenge, prevTries int, job *roster.Job) error {
 	c.IssuedAt = c.IssuedAt.UTC().Truncate(time.Microsecond)
 	r, err := tx.ExecContext(ctx, `UPDATE mfa_challenges SET code_hash = $1, issued_at = $2, tries = $3, used = $4
 		WHERE id = $5 AND tries = $6 AND used = FALSE`, c.CodeHash, c.IssuedAt, c.Tries, c.Used, c.ID, prevTries)
@@ -949,15 +977,12 @@ func (s *Store) UpdateMFAChallenge(ctx context.Context, c *roster.MFAChallenge, 
 	if n, _ := r.RowsAffected(); n == 0 {
 		return roster.Errorf(roster.ECONFLICT, "This sign-in attempt changed meanwhile; try again.")
 	}
-	if err := insertJobs(ctx, tx, job); err != nil {
-		return err
-	}
-	return tx.commit()
+	return insertJobs(ctx, tx, job)
 }
 
 // DeleteMFAChallenge removes a finished challenge.
 func (s *Store) DeleteMFAChallenge(ctx context.Context, id int64) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM mfa_challenges WHERE id = $1`, id); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM mfa_challenges WHERE id = $1`, id); err != nil {
 		return fmt.Errorf("delete MFA challenge: %w", err)
 	}
 	return nil
@@ -1048,7 +1073,7 @@ func (s *Store) UserSessions(ctx context.Context, userID int64) ([]*roster.Sessi
 
 // EndUserSession ends one session of a user.
 func (s *Store) EndUserSession(ctx context.Context, userID, sessionID int64) error {
-	r, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1 AND user_id = $2`, sessionID, userID)
+	r, err := s.exec(ctx, `DELETE FROM sessions WHERE id = $1 AND user_id = $2`, sessionID, userID)
 	if err != nil {
 		return fmt.Errorf("end session: %w", err)
 	}
@@ -1060,11 +1085,16 @@ func (s *Store) EndUserSession(ctx context.Context, userID, sessionID int64) err
 
 // EndAllUserSessions ends every session of a user in scope.
 func (s *Store) EndAllUserSessions(ctx context.Context, scope roster.Scope, id int64) (int, error) {
-	tx, u, err := s.beginOnUser(ctx, scope, id)
+	return writeResult(ctx, s, func(tx *Tx) (int, error) {
+		return endAllUserSessions(ctx, tx, scope, id)
+	})
+}
+
+func endAllUserSessions(ctx context.Context, tx *Tx, scope roster.Scope, id int64) (int, error) {
+	u, err := onUser(ctx, tx, scope, id)
 	if err != nil {
 		return 0, err
 	}
-	defer tx.Rollback()
 	r, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 OR impersonator_id = $1`, u.ID)
 	if err != nil {
 		return 0, fmt.Errorf("end sessions: %w", err)
@@ -1075,7 +1105,7 @@ func (s *Store) EndAllUserSessions(ctx context.Context, scope roster.Scope, id i
 	if err := writeEvent(ctx, tx, e); err != nil {
 		return 0, err
 	}
-	return int(n), tx.commit()
+	return int(n), nil
 }
 
 // later returns the later of two times.

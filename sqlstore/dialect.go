@@ -114,6 +114,96 @@ func (d dialect) uniqueViolation(err error) (constraint string, ok bool) {
 	return "", false
 }
 
+// foreignKeyViolation reports whether err is a foreign-key violation: a
+// row written for a parent (a user, say) that another transaction deleted.
+func (d dialect) foreignKeyViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23503"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	return false
+}
+
+// transient reports whether the database gave up on a transaction because
+// of other transactions, so that running it again may succeed: a
+// serialization failure (40001), a deadlock (40P01) or a lock wait that
+// timed out (55P03) on PostgreSQL; a database still busy or locked after
+// busy_timeout on SQLite.
+func (d dialect) transient(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40001" || pe.Code == "40P01" || pe.Code == "55P03"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code() & 0xff
+		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	}
+	return false
+}
+
+// Row lock strengths, as PostgreSQL names them (see dialect.lock).
+// lockUpdate and lockNoKeyUpdate make concurrent changes of a row run one
+// after another, each seeing the row as the one before left it;
+// lockNoKeyUpdate (what an UPDATE takes) still lets other transactions
+// insert rows that refer to it, lockUpdate (what a DELETE takes) does not.
+// lockShare keeps a row from changing until the transaction ends;
+// lockKeyShare only keeps it from being deleted (what a foreign key needs).
+const (
+	lockUpdate      = "UPDATE"
+	lockNoKeyUpdate = "NO KEY UPDATE"
+	lockShare       = "SHARE"
+	lockKeyShare    = "KEY SHARE"
+)
+
+// userLock is how a transaction that changes a user locks the user's row
+// first (lockUser, lockUsers): not lockUpdate, so that sign-ins, calls and
+// dialogues may still refer to the user meanwhile; a delete takes the
+// stronger lock when it deletes.
+const userLock = lockNoKeyUpdate
+
+// lock is the locking clause a SELECT ends with to lock the rows it reads
+// until the transaction ends: " FOR <strength>" on PostgreSQL. SQLite needs
+// none: a write transaction holds the database's write lock from BEGIN
+// IMMEDIATE, so no other transaction changes any row meanwhile.
+//
+// Locks follow one order, so that transactions wait for each other
+// instead of deadlocking: users first, in ascending id order, then the
+// rows their change involves (roles, client tags, the company). A
+// transaction on such rows alone (a role's or tag's change or deletion,
+// a company's settings, a role import) locks no user after them; DeleteRole
+// locks the role's holders before the role. A work group or a client is
+// locked first by its own changes, which then hold its users only against
+// change (lockShare); no change of a user locks a group or a client.
+func (d dialect) lock(strength string) string {
+	if d.name != dialectPostgres {
+		return ""
+	}
+	return " FOR " + strength
+}
+
+// nextID is an id above every id table has given, deleted rows' included,
+// for rows inserted with explicit ids (LoadFake).
+func (d dialect) nextID(ctx context.Context, q querier, table string) (int64, error) {
+	var id int64
+	var err error
+	if d.name == dialectPostgres {
+		err = q.QueryRowContext(ctx, `SELECT greatest(nextval(pg_get_serial_sequence($1, 'id')), (SELECT coalesce(max(id), 0) + 1 FROM `+table+`))`,
+			table).Scan(&id)
+	} else {
+		err = q.QueryRowContext(ctx, `SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = $1), 0),
+			(SELECT coalesce(max(id), 0) FROM `+table+`)) + 1`, table).Scan(&id)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("next %s id: %w", table, err)
+	}
+	return id, nil
+}
+
 // afterExplicitID realigns the ID sequence after a row was inserted with an
 // explicit id (the platform company). SQLite needs nothing.
 func (d dialect) afterExplicitID(ctx context.Context, tx *sql.Tx, table string) error {
@@ -335,7 +425,6 @@ func (d dialect) deleteExpiredSessions(ctx context.Context, q querier, now time.
 // PostgreSQL (with the trigram index built afterwards), one transaction and
 // prepared statements on SQLite.
 func (d dialect) loadUsers(ctx context.Context, s *Store, g *fakeUsers, firstID int64) error {
-	n := g.opts.Users
 	if d.name == dialectPostgres {
 		return loadUsersPostgres(ctx, s, g, firstID)
 	}
@@ -345,11 +434,19 @@ func (d dialect) loadUsers(ctx context.Context, s *Store, g *fakeUsers, firstID 
 		return fmt.Errorf("cache size: %w", err)
 	}
 	defer s.db.ExecContext(context.WithoutCancel(ctx), `PRAGMA cache_size = -2000`)
-	tx, err := s.begin(ctx)
-	if err != nil {
+	if err := s.write(ctx, func(tx *Tx) error { return loadUsersSQLite(ctx, tx, g, firstID) }); err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	if _, err := s.db.ExecContext(ctx, `ANALYZE`); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	return nil
+}
+
+// loadUsersSQLite inserts LoadFake's users in tx with prepared statements,
+// building the indexes once at the end.
+func loadUsersSQLite(ctx context.Context, tx *Tx, g *fakeUsers, firstID int64) error {
+	n := g.opts.Users
 	ps := make([]string, len(fakeColumns))
 	for i := range ps {
 		ps[i] = "$" + strconv.Itoa(i+1)
@@ -411,12 +508,6 @@ func (d dialect) loadUsers(ctx context.Context, s *Store, g *fakeUsers, firstID 
 		if _, err := tx.ExecContext(ctx, ddl); err != nil {
 			return fmt.Errorf("rebuild index: %w", err)
 		}
-	}
-	if err := tx.commit(); err != nil {
-		return err
-	}
-	if _, err := s.db.ExecContext(ctx, `ANALYZE`); err != nil {
-		return fmt.Errorf("analyze: %w", err)
 	}
 	return nil
 }

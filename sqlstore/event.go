@@ -145,11 +145,12 @@ func findEvent(ctx context.Context, q querier, scope roster.Scope, id int64) (*r
 
 // AddEventComment adds the actor's comment to an event in scope.
 func (s *Store) AddEventComment(ctx context.Context, scope roster.Scope, eventID int64, body string) (*roster.EventComment, error) {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
+	return writeResult(ctx, s, func(tx *Tx) (*roster.EventComment, error) {
+		return addEventComment(ctx, tx, scope, eventID, body)
+	})
+}
+
+func addEventComment(ctx context.Context, tx *Tx, scope roster.Scope, eventID int64, body string) (*roster.EventComment, error) {
 	if tx.actor == nil || tx.actor.User == nil {
 		return nil, roster.Errorf(roster.EUNAUTHORIZED, "Sign in to comment.")
 	}
@@ -168,30 +169,26 @@ func (s *Store) AddEventComment(ctx context.Context, scope roster.Scope, eventID
 		VALUES ($1, $2, $3, $4, $5) RETURNING id`, c.EventID, c.AuthorID, c.AuthorName, c.Body, c.CreatedAt).Scan(&c.ID); err != nil {
 		return nil, fmt.Errorf("add comment: %w", err)
 	}
-	return c, tx.commit()
+	return c, nil
 }
 
 // LogEvent appends a security event that has no other change with it.
 func (s *Store) LogEvent(ctx context.Context, e *roster.Event) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if e.CompanyID == 0 {
-		switch {
-		case e.TargetUserID != nil:
-			if err := tx.QueryRowContext(ctx, `SELECT company_id FROM users WHERE id = $1`, *e.TargetUserID).Scan(&e.CompanyID); err != nil {
-				return fmt.Errorf("event company: %w", err)
+	companyID := e.CompanyID
+	return s.write(ctx, func(tx *Tx) error {
+		e.CompanyID = companyID
+		if e.CompanyID == 0 {
+			switch {
+			case e.TargetUserID != nil:
+				if err := tx.QueryRowContext(ctx, `SELECT company_id FROM users WHERE id = $1`, *e.TargetUserID).Scan(&e.CompanyID); err != nil {
+					return fmt.Errorf("event company: %w", err)
+				}
+			case tx.actor != nil && tx.actor.User != nil:
+				e.CompanyID = tx.actor.User.CompanyID
+			default:
+				e.CompanyID = roster.PlatformCompanyID
 			}
-		case tx.actor != nil && tx.actor.User != nil:
-			e.CompanyID = tx.actor.User.CompanyID
-		default:
-			e.CompanyID = roster.PlatformCompanyID
 		}
-	}
-	if err := writeEvent(ctx, tx, e); err != nil {
-		return err
-	}
-	return tx.commit()
+		return writeEvent(ctx, tx, e)
+	})
 }

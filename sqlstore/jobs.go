@@ -27,15 +27,7 @@ func scanJob(r rowScanner) (*roster.Job, error) {
 
 // EnqueueJob stores one job in its own transaction.
 func (s *Store) EnqueueJob(ctx context.Context, j *roster.Job) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := insertJobs(ctx, tx, j); err != nil {
-		return err
-	}
-	return tx.commit()
+	return s.write(ctx, func(tx *Tx) error { return insertJobs(ctx, tx, j) })
 }
 
 // insertJobs writes jobs in tx, the transaction of the change causing them,
@@ -74,11 +66,12 @@ func (s *Store) ClaimJobs(ctx context.Context, worker string, kinds []string, li
 	if len(kinds) == 0 || limit <= 0 {
 		return nil, nil
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
+	return writeResult(ctx, s, func(tx *Tx) ([]*roster.Job, error) {
+		return claimJobs(ctx, tx, worker, kinds, limit, lease)
+	})
+}
+
+func claimJobs(ctx context.Context, tx *Tx, worker string, kinds []string, limit int, lease time.Duration) ([]*roster.Job, error) {
 	var b sqlBuilder
 	pWorker, pUntil, pNow := b.arg(worker), b.arg(tx.now.Add(lease)), b.arg(tx.now)
 	ps := make([]string, len(kinds))
@@ -86,7 +79,7 @@ func (s *Store) ClaimJobs(ctx context.Context, worker string, kinds []string, li
 		ps[i] = b.arg(k)
 	}
 	lock := ""
-	if s.d.name == dialectPostgres {
+	if tx.s.d.name == dialectPostgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
 	q := `UPDATE jobs SET state = 'running', locked_by = ` + pWorker + `, locked_until = ` + pUntil + `,
@@ -112,7 +105,7 @@ func (s *Store) ClaimJobs(ctx context.Context, worker string, kinds []string, li
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
-	return out, tx.commit()
+	return out, nil
 }
 
 // FinishJob records how a claimed job ended, provided worker still holds it.
@@ -131,7 +124,7 @@ func (s *Store) FinishJob(ctx context.Context, id int64, worker string, res rost
 	if len(msg) > 2000 {
 		msg = msg[:2000]
 	}
-	r, err := s.db.ExecContext(ctx, `UPDATE jobs SET state = $1, last_error = $2, run_at = $3, locked_by = '',
+	r, err := s.exec(ctx, `UPDATE jobs SET state = $1, last_error = $2, run_at = $3, locked_by = '',
 		locked_until = NULL, updated_at = $4 WHERE id = $5 AND locked_by = $6 AND state = 'running'`,
 		res.State, msg, runAt, now, id, worker)
 	if err != nil {
@@ -180,11 +173,11 @@ func (s *Store) Jobs(ctx context.Context, f roster.JobFilter) ([]*roster.Job, er
 // old mail nor dead links linger. It returns how many jobs went.
 func (s *Store) PurgeJobs(ctx context.Context, before time.Time) (int, error) {
 	before = before.UTC().Truncate(time.Microsecond)
-	r, err := s.db.ExecContext(ctx, `DELETE FROM jobs WHERE state IN ('done', 'dead', 'held') AND updated_at < $1`, before)
+	r, err := s.exec(ctx, `DELETE FROM jobs WHERE state IN ('done', 'dead', 'held') AND updated_at < $1`, before)
 	if err != nil {
 		return 0, fmt.Errorf("purge jobs: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE users SET reset_hash = NULL, reset_expires_at = NULL
+	if _, err := s.exec(ctx, `UPDATE users SET reset_hash = NULL, reset_expires_at = NULL
 		WHERE reset_hash IS NOT NULL AND reset_expires_at < $1`, s.now()); err != nil {
 		return 0, fmt.Errorf("purge reset tokens: %w", err)
 	}

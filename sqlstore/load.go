@@ -137,41 +137,14 @@ func LoadFake(ctx context.Context, s *Store, opts LoadOptions) error {
 	g.now = s.now()
 	g.start = g.now.AddDate(-2, 0, 0)
 
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	for i := range opts.Companies {
-		c := &roster.Company{Name: fmt.Sprintf("Company %04d", i)}
-		if i == 0 {
-			c.Name = BigCompanyName
-		}
-		if err := createCompany(ctx, tx, c); err != nil {
-			return err
-		}
-		g.companies = append(g.companies, c.ID)
-	}
-	var b sqlBuilder
-	rows, err := tx.QueryContext(ctx, `SELECT id, company_id FROM roles WHERE company_id IN (`+b.inInts(g.companies)+`)
-		AND key IN ('employee', 'dispatcher', 'chat_operator', 'manager') ORDER BY key = 'employee' DESC, id`, b.args...)
-	if err != nil {
-		return fmt.Errorf("fake roles: %w", err)
-	}
-	for rows.Next() {
-		var id, cid int64
-		if err := rows.Scan(&id, &cid); err != nil {
-			rows.Close()
-			return err
-		}
-		g.roles[cid] = append(g.roles[cid], id)
-	}
-	rows.Close()
 	var firstID int64
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM users`).Scan(&firstID); err != nil {
-		return fmt.Errorf("fake users: %w", err)
-	}
-	if err := tx.commit(); err != nil {
+	err := s.write(ctx, func(tx *Tx) error {
+		var err error
+		g.companies, g.roles = nil, map[int64][]int64{}
+		firstID, err = fakeCompanies(ctx, tx, g)
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	if err := s.d.loadUsers(ctx, s, g, firstID); err != nil {
@@ -179,11 +152,44 @@ func LoadFake(ctx context.Context, s *Store, opts LoadOptions) error {
 	}
 	// The bulk load bypasses CreateUser: recount the companies it filled.
 	var cb sqlBuilder
-	if _, err := s.db.ExecContext(ctx, `UPDATE companies SET user_count = (SELECT count(*) FROM users u
+	if _, err := s.exec(ctx, `UPDATE companies SET user_count = (SELECT count(*) FROM users u
 		WHERE u.company_id = companies.id) WHERE id IN (`+cb.inInts(g.companies)+`)`, cb.args...); err != nil {
 		return fmt.Errorf("recount users: %w", err)
 	}
 	return nil
+}
+
+// fakeCompanies creates LoadFake's companies and returns the first id of
+// its users.
+func fakeCompanies(ctx context.Context, tx *Tx, g *fakeUsers) (int64, error) {
+	opts := g.opts
+	for i := range opts.Companies {
+		c := &roster.Company{Name: fmt.Sprintf("Company %04d", i)}
+		if i == 0 {
+			c.Name = BigCompanyName
+		}
+		if err := createCompany(ctx, tx, c); err != nil {
+			return 0, err
+		}
+		g.companies = append(g.companies, c.ID)
+	}
+	var b sqlBuilder
+	rows, err := tx.QueryContext(ctx, `SELECT id, company_id FROM roles WHERE company_id IN (`+b.inInts(g.companies)+`)
+		AND key IN ('employee', 'dispatcher', 'chat_operator', 'manager') ORDER BY key = 'employee' DESC, id`, b.args...)
+	if err != nil {
+		return 0, fmt.Errorf("fake roles: %w", err)
+	}
+	for rows.Next() {
+		var id, cid int64
+		if err := rows.Scan(&id, &cid); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		g.roles[cid] = append(g.roles[cid], id)
+	}
+	rows.Close()
+	// Above every id ever given, so that no deleted user's id comes back.
+	return tx.s.d.nextID(ctx, tx, "users")
 }
 
 // userRow returns the users columns of fakeColumns for u.

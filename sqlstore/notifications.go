@@ -46,12 +46,15 @@ func (s *Store) SetNotificationPrefs(ctx context.Context, userID int64, p *roste
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	u, err := findUser(ctx, tx, roster.Scope{All: true}, userID)
+	return s.write(ctx, func(tx *Tx) error {
+		return setNotificationPrefs(ctx, tx, userID, p)
+	})
+}
+
+// setNotificationPrefs replaces the settings with the user locked, so that
+// replacements run one after another.
+func setNotificationPrefs(ctx context.Context, tx *Tx, userID int64, p *roster.NotificationPrefs) error {
+	u, err := lockUser(ctx, tx, roster.Scope{All: true}, userID)
 	if err != nil {
 		return err
 	}
@@ -73,10 +76,7 @@ func (s *Store) SetNotificationPrefs(ctx context.Context, userID int64, p *roste
 	}
 	e := selfEvent(tx, roster.EventNotificationsChanged, u)
 	e.After = map[string]any{"telegram_chat_id": p.TelegramChatID, "slack_channel_id": p.SlackChannelID, "subscriptions": p.Subscriptions}
-	if err := writeEvent(ctx, tx, e); err != nil {
-		return err
-	}
-	return tx.commit()
+	return writeEvent(ctx, tx, e)
 }
 
 func dedupeStrings(ss []string) []string {
@@ -209,7 +209,7 @@ func (s *Store) RecordDeliveryAttempt(ctx context.Context, id int64, errMsg stri
 	if len(errMsg) > 1000 {
 		errMsg = errMsg[:1000]
 	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE notification_deliveries SET status = $1, last_error = $2, attempts = attempts + 1,
+	if _, err := s.exec(ctx, `UPDATE notification_deliveries SET status = $1, last_error = $2, attempts = attempts + 1,
 		updated_at = $3 WHERE id = $4`, status, errMsg, s.now(), id); err != nil {
 		return fmt.Errorf("record delivery: %w", err)
 	}

@@ -30,10 +30,10 @@ func kindName(kind string) string {
 }
 
 // loadWorkGroups reads work groups matching b's conditions (alias g) with
-// their members and managers.
-func loadWorkGroups(ctx context.Context, q querier, b *sqlBuilder) ([]*roster.WorkGroup, error) {
+// their members and managers; lock is a locking clause for their rows.
+func loadWorkGroups(ctx context.Context, q querier, b *sqlBuilder, lock string) ([]*roster.WorkGroup, error) {
 	rows, err := q.QueryContext(ctx, `SELECT g.id, g.company_id, g.kind, g.name, g.created_at, g.updated_at
-		FROM work_groups g`+b.whereSQL()+` ORDER BY g.name, g.id`, b.args...)
+		FROM work_groups g`+b.whereSQL()+` ORDER BY g.name, g.id`+lock, b.args...)
 	if err != nil {
 		return nil, fmt.Errorf("work groups: %w", err)
 	}
@@ -104,7 +104,7 @@ func (s *Store) WorkGroups(ctx context.Context, scope roster.Scope, companyID in
 	var b sqlBuilder
 	b.cond(`g.company_id = ` + b.arg(companyID))
 	b.cond(`g.kind = ` + b.arg(kind))
-	return loadWorkGroups(ctx, s.rdb, &b)
+	return loadWorkGroups(ctx, s.rdb, &b, "")
 }
 
 // WorkGroupByID returns one work group of kind in scope.
@@ -113,13 +113,24 @@ func (s *Store) WorkGroupByID(ctx context.Context, scope roster.Scope, kind stri
 }
 
 func findWorkGroup(ctx context.Context, q querier, scope roster.Scope, kind string, id int64) (*roster.WorkGroup, error) {
+	return queryWorkGroup(ctx, q, scope, kind, id, "")
+}
+
+// lockWorkGroup is findWorkGroup that also locks the group's row until tx
+// ends, with strength (see dialect.lock): changes of one group, its name,
+// managers and members, run one after another.
+func lockWorkGroup(ctx context.Context, tx *Tx, scope roster.Scope, kind string, id int64, strength string) (*roster.WorkGroup, error) {
+	return queryWorkGroup(ctx, tx, scope, kind, id, tx.s.d.lock(strength))
+}
+
+func queryWorkGroup(ctx context.Context, q querier, scope roster.Scope, kind string, id int64, lock string) (*roster.WorkGroup, error) {
 	var b sqlBuilder
 	b.cond(`g.id = ` + b.arg(id))
 	b.cond(`g.kind = ` + b.arg(kind))
 	if !b.scopeCond(scope, "g.company_id") {
 		return nil, notFound(kindName(kind))
 	}
-	gs, err := loadWorkGroups(ctx, q, &b)
+	gs, err := loadWorkGroups(ctx, q, &b, lock)
 	if err != nil {
 		return nil, err
 	}
@@ -134,9 +145,10 @@ func workGroupEvent(typ string, g *roster.WorkGroup) *roster.Event {
 }
 
 // companyUsers checks that every id is a user of company who is not
-// blocked; EINVALID on field otherwise.
-func companyUsers(ctx context.Context, q querier, companyID int64, field string, ids []int64) (map[int64]*roster.User, error) {
-	users, err := usersByIDs(ctx, q, roster.Scope{CompanyIDs: []int64{companyID}}, ids)
+// blocked; EINVALID on field otherwise. The users stay locked against
+// changes (a block, which would take them out of the group) until tx ends.
+func companyUsers(ctx context.Context, tx *Tx, companyID int64, field string, ids []int64) (map[int64]*roster.User, error) {
+	users, err := lockUsers(ctx, tx, roster.Scope{CompanyIDs: []int64{companyID}}, ids, lockShare)
 	if err != nil {
 		return nil, err
 	}
@@ -166,21 +178,22 @@ func (s *Store) CreateWorkGroup(ctx context.Context, g *roster.WorkGroup) error 
 	if err := v.Err(); err != nil {
 		return err
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
 	g.ManagerIDs = dedupe(g.ManagerIDs)
 	if len(g.ManagerIDs) > 0 && g.Kind != roster.KindAgentGroup {
 		return invalidField("manager_ids", "not_allowed", "Only agent groups have managers.")
 	}
+	return s.write(ctx, func(tx *Tx) error {
+		return createWorkGroup(ctx, tx, g)
+	})
+}
+
+func createWorkGroup(ctx context.Context, tx *Tx, g *roster.WorkGroup) error {
 	if _, err := companyUsers(ctx, tx, g.CompanyID, "manager_ids", g.ManagerIDs); err != nil {
 		return err
 	}
-	err = tx.QueryRowContext(ctx, `INSERT INTO work_groups (company_id, kind, name, created_at, updated_at)
+	err := tx.QueryRowContext(ctx, `INSERT INTO work_groups (company_id, kind, name, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $4) RETURNING id`, g.CompanyID, g.Kind, g.Name, tx.now).Scan(&g.ID)
-	if _, ok := s.d.uniqueViolation(err); ok {
+	if _, ok := tx.s.d.uniqueViolation(err); ok {
 		return roster.Conflict("name", fmt.Sprintf("%s %q exists already.", kindName(g.Kind), g.Name))
 	} else if err != nil {
 		return fmt.Errorf("create work group: %w", err)
@@ -199,10 +212,7 @@ func (s *Store) CreateWorkGroup(ctx context.Context, g *roster.WorkGroup) error 
 	if len(g.ManagerIDs) > 0 {
 		e.After["manager_ids"] = g.ManagerIDs
 	}
-	if err := writeEvent(ctx, tx, e); err != nil {
-		return err
-	}
-	return tx.commit()
+	return writeEvent(ctx, tx, e)
 }
 
 // UpdateWorkGroup renames a work group or replaces an agent group's managers.
@@ -217,12 +227,13 @@ func (s *Store) UpdateWorkGroup(ctx context.Context, scope roster.Scope, kind st
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	g, err := findWorkGroup(ctx, tx, scope, kind, id)
+	return writeResult(ctx, s, func(tx *Tx) (*roster.WorkGroup, error) {
+		return updateWorkGroup(ctx, tx, scope, kind, id, upd)
+	})
+}
+
+func updateWorkGroup(ctx context.Context, tx *Tx, scope roster.Scope, kind string, id int64, upd roster.WorkGroupUpdate) (*roster.WorkGroup, error) {
+	g, err := lockWorkGroup(ctx, tx, scope, kind, id, lockNoKeyUpdate)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +241,7 @@ func (s *Store) UpdateWorkGroup(ctx context.Context, scope roster.Scope, kind st
 	if upd.Name != nil && *upd.Name != g.Name {
 		before["name"], after["name"] = g.Name, *upd.Name
 		_, err := tx.ExecContext(ctx, `UPDATE work_groups SET name = $1, updated_at = $2 WHERE id = $3`, *upd.Name, tx.now, g.ID)
-		if _, ok := s.d.uniqueViolation(err); ok {
+		if _, ok := tx.s.d.uniqueViolation(err); ok {
 			return nil, roster.Conflict("name", fmt.Sprintf("%s %q exists already.", kindName(kind), *upd.Name))
 		} else if err != nil {
 			return nil, fmt.Errorf("rename work group: %w", err)
@@ -264,10 +275,7 @@ func (s *Store) UpdateWorkGroup(ctx context.Context, scope roster.Scope, kind st
 	if err := writeEvent(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	if g, err = findWorkGroup(ctx, tx, scope, kind, id); err != nil {
-		return nil, err
-	}
-	return g, tx.commit()
+	return findWorkGroup(ctx, tx, scope, kind, id)
 }
 
 func sortedIDs(ids []int64) []int64 {
@@ -281,28 +289,25 @@ func sortedIDs(ids []int64) []int64 {
 
 // DeleteWorkGroup deletes a work group; its memberships go with it.
 func (s *Store) DeleteWorkGroup(ctx context.Context, scope roster.Scope, kind string, id int64) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	g, err := findWorkGroup(ctx, tx, scope, kind, id)
-	if err != nil {
-		return err
-	}
-	e := workGroupEvent(roster.EventWorkGroupDeleted, g)
-	members := make([]int64, 0, len(g.Members))
-	for _, m := range g.Members {
-		members = append(members, m.ID)
-	}
-	e.Before = map[string]any{"id": g.ID, "kind": g.Kind, "name": g.Name, "member_ids": members}
-	if err := writeEvent(ctx, tx, e); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM work_groups WHERE id = $1`, g.ID); err != nil {
-		return fmt.Errorf("delete work group: %w", err)
-	}
-	return tx.commit()
+	return s.write(ctx, func(tx *Tx) error {
+		g, err := lockWorkGroup(ctx, tx, scope, kind, id, lockUpdate)
+		if err != nil {
+			return err
+		}
+		e := workGroupEvent(roster.EventWorkGroupDeleted, g)
+		members := make([]int64, 0, len(g.Members))
+		for _, m := range g.Members {
+			members = append(members, m.ID)
+		}
+		e.Before = map[string]any{"id": g.ID, "kind": g.Kind, "name": g.Name, "member_ids": members}
+		if err := writeEvent(ctx, tx, e); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM work_groups WHERE id = $1`, g.ID); err != nil {
+			return fmt.Errorf("delete work group: %w", err)
+		}
+		return nil
+	})
 }
 
 // AddWorkGroupMembers adds users of the group's company to it, one event
@@ -324,12 +329,16 @@ func (s *Store) changeMembers(ctx context.Context, scope roster.Scope, kind stri
 	if len(userIDs) > roster.MaxBulkUsers {
 		return nil, invalidField("user_ids", "too_many", "At most 10000 users at once.")
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	g, err := findWorkGroup(ctx, tx, scope, kind, id)
+	return writeResult(ctx, s, func(tx *Tx) (*roster.WorkGroup, error) {
+		return changeMembers(ctx, tx, scope, kind, id, userIDs, add)
+	})
+}
+
+// changeMembers adds or removes members with the group locked: changes of
+// one group's members run one after another. A user already in (or out
+// of) the group is left alone, without an event.
+func changeMembers(ctx context.Context, tx *Tx, scope roster.Scope, kind string, id int64, userIDs []int64, add bool) (*roster.WorkGroup, error) {
+	g, err := lockWorkGroup(ctx, tx, scope, kind, id, lockNoKeyUpdate)
 	if err != nil {
 		return nil, err
 	}
@@ -353,14 +362,22 @@ func (s *Store) changeMembers(ctx context.Context, scope roster.Scope, kind stri
 			continue
 		}
 		typ := roster.EventWorkGroupMemberAdded
+		var r sql.Result
 		if add {
-			_, err = tx.ExecContext(ctx, `INSERT INTO work_group_members (group_id, user_id) VALUES ($1, $2)`, g.ID, uid)
+			r, err = tx.ExecContext(ctx, `INSERT INTO work_group_members (group_id, user_id) VALUES ($1, $2)
+				ON CONFLICT (group_id, user_id) DO NOTHING`, g.ID, uid)
 		} else {
 			typ = roster.EventWorkGroupMemberRemoved
-			_, err = tx.ExecContext(ctx, `DELETE FROM work_group_members WHERE group_id = $1 AND user_id = $2`, g.ID, uid)
+			r, err = tx.ExecContext(ctx, `DELETE FROM work_group_members WHERE group_id = $1 AND user_id = $2`, g.ID, uid)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("change members: %w", err)
+		}
+		if n, err := r.RowsAffected(); err != nil {
+			return nil, fmt.Errorf("change members: %w", err)
+		} else if n == 0 {
+			// A block or delete of the user took them out meanwhile.
+			continue
 		}
 		e := userEvent(typ, u)
 		e.After = map[string]any{"kind": g.Kind, "group_id": g.ID, "group": g.Name}
@@ -375,10 +392,7 @@ func (s *Store) changeMembers(ctx context.Context, scope roster.Scope, kind stri
 	if _, err := tx.ExecContext(ctx, `UPDATE work_groups SET updated_at = $1 WHERE id = $2`, tx.now, g.ID); err != nil {
 		return nil, fmt.Errorf("touch work group: %w", err)
 	}
-	if g, err = findWorkGroup(ctx, tx, scope, kind, id); err != nil {
-		return nil, err
-	}
-	return g, tx.commit()
+	return findWorkGroup(ctx, tx, scope, kind, id)
 }
 
 // leaveWorkGroups removes a user from every queue, shift and agent group
@@ -490,19 +504,21 @@ func updateOperator(ctx context.Context, tx *Tx, u *roster.User, upd roster.Oper
 	return true, writeEvent(ctx, tx, e)
 }
 
-// checkTagIDs reports tag IDs that are not client tags of company.
-func checkTagIDs(ctx context.Context, q querier, companyID int64, field string, ids []int64) error {
+// checkTagIDs reports tag IDs that are not client tags of company. The
+// tags stay locked against deletion until tx ends, so that they can be
+// linked.
+func checkTagIDs(ctx context.Context, tx *Tx, companyID int64, field string, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	var b sqlBuilder
 	in := b.inInts(ids)
-	var n int
-	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM client_tags WHERE company_id = `+b.arg(companyID)+` AND id IN (`+in+`)`,
-		b.args...).Scan(&n); err != nil {
+	found, err := queryStrings(ctx, tx, `SELECT CAST(id AS TEXT) FROM client_tags WHERE company_id = `+b.arg(companyID)+` AND id IN (`+in+`)
+		ORDER BY id`+tx.s.d.lock(lockKeyShare), b.args...)
+	if err != nil {
 		return fmt.Errorf("check client tags: %w", err)
 	}
-	if n != len(ids) {
+	if len(found) != len(ids) {
 		return invalidField(field, "unknown_tag", "Unknown client tag.")
 	}
 	return nil
@@ -513,23 +529,20 @@ func (s *Store) SetPresence(ctx context.Context, userID int64, presence string) 
 	if presence != roster.PresenceOnline && presence != roster.PresenceOffline {
 		return invalidField("status", "invalid_choice", `The status is "online" or "offline".`)
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	u, err := findUser(ctx, tx, roster.Scope{All: true}, userID)
-	if err != nil {
-		return err
-	}
-	if err := ensureOperatorRow(ctx, tx, u); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE operator_settings SET presence = $1, presence_at = $2 WHERE user_id = $3`,
-		presence, tx.now, u.ID); err != nil {
-		return fmt.Errorf("set presence: %w", err)
-	}
-	return tx.commit()
+	return s.write(ctx, func(tx *Tx) error {
+		u, err := lockUser(ctx, tx, roster.Scope{All: true}, userID)
+		if err != nil {
+			return err
+		}
+		if err := ensureOperatorRow(ctx, tx, u); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE operator_settings SET presence = $1, presence_at = $2 WHERE user_id = $3`,
+			presence, tx.now, u.ID); err != nil {
+			return fmt.Errorf("set presence: %w", err)
+		}
+		return nil
+	})
 }
 
 // Visibility returns a user's client visibility.
@@ -679,13 +692,14 @@ func (s *Store) AssignDialogue(ctx context.Context, companyID int64, externalID 
 	if len(externalID) > 200 {
 		return nil, invalidField("external_id", "too_long", "An external ID is at most 200 characters.")
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
+	return writeResult(ctx, s, func(tx *Tx) (*roster.Dialogue, error) {
+		return assignDialogue(ctx, tx, companyID, externalID)
+	})
+}
+
+func assignDialogue(ctx context.Context, tx *Tx, companyID int64, externalID string) (*roster.Dialogue, error) {
 	lock := ""
-	if s.d.name == dialectPostgres {
+	if tx.s.d.name == dialectPostgres {
 		lock = ` FOR UPDATE OF o`
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT o.user_id, o.active_dialogues, o.max_dialogues
@@ -748,31 +762,34 @@ func (s *Store) AssignDialogue(ctx context.Context, companyID int64, externalID 
 	if err := writeEvent(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return d, tx.commit()
+	return d, nil
 }
 
 // CloseDialogue ends an open dialogue and frees its operator's slot.
+// Of two closes at once, the second finds the dialogue closed.
 func (s *Store) CloseDialogue(ctx context.Context, scope roster.Scope, id int64) (*roster.Dialogue, error) {
-	tx, err := s.begin(ctx)
+	return writeResult(ctx, s, func(tx *Tx) (*roster.Dialogue, error) {
+		return closeDialogue(ctx, tx, scope, id)
+	})
+}
+
+func closeDialogue(ctx context.Context, tx *Tx, scope roster.Scope, id int64) (*roster.Dialogue, error) {
+	// The operator is locked first (users before other rows), then the
+	// dialogue, read again under the lock.
+	d, _, err := queryDialogue(ctx, tx, scope, id, "")
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
-	var b sqlBuilder
-	b.cond(`d.id = ` + b.arg(id))
-	if !b.scopeCond(scope, "d.company_id") {
-		return nil, notFound("Dialogue")
-	}
-	d := &roster.Dialogue{}
-	var closed sql.NullTime
-	err = tx.QueryRowContext(ctx, `SELECT d.id, d.company_id, d.operator_id, d.external_id, d.status, d.created_at, d.closed_at
-		FROM dialogues d`+b.whereSQL(), b.args...).Scan(&d.ID, &d.CompanyID, &d.OperatorID, &d.ExternalID, &d.Status, &d.CreatedAt, &closed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Dialogue")
+	op, err := lockUser(ctx, tx, roster.Scope{All: true}, d.OperatorID)
+	if roster.ErrorCode(err) == roster.ENOTFOUND {
+		return nil, notFound("Dialogue") // deleted with its operator
 	} else if err != nil {
-		return nil, fmt.Errorf("dialogue: %w", err)
+		return nil, err
 	}
-	d.CreatedAt = d.CreatedAt.UTC()
+	d, closed, err := queryDialogue(ctx, tx, scope, id, tx.s.d.lock(lockNoKeyUpdate))
+	if err != nil {
+		return nil, err
+	}
 	if d.Status == roster.DialogueClosed {
 		t := closed.Time.UTC()
 		d.ClosedAt = &t
@@ -786,16 +803,32 @@ func (s *Store) CloseDialogue(ctx context.Context, scope roster.Scope, id int64)
 		return nil, fmt.Errorf("free operator: %w", err)
 	}
 	d.Status, d.ClosedAt = roster.DialogueClosed, &tx.now
-	op, err := findUser(ctx, tx, roster.Scope{All: true}, d.OperatorID)
-	if err != nil {
-		return nil, err
-	}
 	e := userEvent(roster.EventDialogueClosed, op)
 	e.After = map[string]any{"dialogue_id": d.ID, "external_id": d.ExternalID}
 	if err := writeEvent(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return d, tx.commit()
+	return d, nil
+}
+
+// queryDialogue reads a dialogue in scope, with a locking clause.
+func queryDialogue(ctx context.Context, q querier, scope roster.Scope, id int64, lock string) (*roster.Dialogue, sql.NullTime, error) {
+	var closed sql.NullTime
+	var b sqlBuilder
+	b.cond(`d.id = ` + b.arg(id))
+	if !b.scopeCond(scope, "d.company_id") {
+		return nil, closed, notFound("Dialogue")
+	}
+	d := &roster.Dialogue{}
+	err := q.QueryRowContext(ctx, `SELECT d.id, d.company_id, d.operator_id, d.external_id, d.status, d.created_at, d.closed_at
+		FROM dialogues d`+b.whereSQL()+lock, b.args...).Scan(&d.ID, &d.CompanyID, &d.OperatorID, &d.ExternalID, &d.Status, &d.CreatedAt, &closed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, closed, notFound("Dialogue")
+	} else if err != nil {
+		return nil, closed, fmt.Errorf("dialogue: %w", err)
+	}
+	d.CreatedAt = d.CreatedAt.UTC()
+	return d, closed, nil
 }
 
 // RecordCall stores a handled call once per (company, call ID).
@@ -803,28 +836,38 @@ func (s *Store) RecordCall(ctx context.Context, c *roster.Call) (bool, error) {
 	if err := c.Validate(); err != nil {
 		return false, err
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return false, err
-	}
-	defer tx.Rollback()
+	in := *c
+	return writeResult(ctx, s, func(tx *Tx) (bool, error) {
+		*c = in
+		return recordCall(ctx, tx, c)
+	})
+}
+
+// recordCall inserts the call unless its (company, call ID) is there:
+// of two reports of one call, the second finds the first's row, or waits
+// for it and inserts nothing.
+func recordCall(ctx context.Context, tx *Tx, c *roster.Call) (bool, error) {
 	u, err := findUser(ctx, tx, roster.Scope{CompanyIDs: []int64{c.CompanyID}}, c.UserID)
 	if roster.ErrorCode(err) == roster.ENOTFOUND {
 		return false, invalidField("user_id", "unknown_user", "Unknown user.")
 	} else if err != nil {
 		return false, err
 	}
-	err = tx.QueryRowContext(ctx, `SELECT id, user_id, direction, duration_seconds, created_at FROM calls
-		WHERE company_id = $1 AND call_id = $2`, c.CompanyID, c.CallID).Scan(&c.ID, &c.UserID, &c.Direction, &c.DurationSeconds, &c.CreatedAt)
-	if err == nil {
+	c.CreatedAt = tx.now
+	err = tx.QueryRowContext(ctx, `INSERT INTO calls (company_id, call_id, user_id, direction, duration_seconds, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (company_id, call_id) DO NOTHING RETURNING id`,
+		c.CompanyID, c.CallID, c.UserID, c.Direction, c.DurationSeconds, tx.now).Scan(&c.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = tx.QueryRowContext(ctx, `SELECT id, user_id, direction, duration_seconds, created_at FROM calls
+			WHERE company_id = $1 AND call_id = $2`, c.CompanyID, c.CallID).Scan(&c.ID, &c.UserID, &c.Direction, &c.DurationSeconds, &c.CreatedAt)
+		if err != nil {
+			return false, fmt.Errorf("find call: %w", err)
+		}
 		c.CreatedAt = c.CreatedAt.UTC()
 		return false, nil
-	} else if !errors.Is(err, sql.ErrNoRows) {
-		return false, fmt.Errorf("find call: %w", err)
-	}
-	c.CreatedAt = tx.now
-	if err := tx.QueryRowContext(ctx, `INSERT INTO calls (company_id, call_id, user_id, direction, duration_seconds, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, c.CompanyID, c.CallID, c.UserID, c.Direction, c.DurationSeconds, tx.now).Scan(&c.ID); err != nil {
+	} else if tx.s.d.foreignKeyViolation(err) {
+		return false, invalidField("user_id", "unknown_user", "Unknown user.")
+	} else if err != nil {
 		return false, fmt.Errorf("insert call: %w", err)
 	}
 	e := userEvent(roster.EventCallRecorded, u)
@@ -832,7 +875,7 @@ func (s *Store) RecordCall(ctx context.Context, c *roster.Call) (bool, error) {
 	if err := writeEvent(ctx, tx, e); err != nil {
 		return false, err
 	}
-	return true, tx.commit()
+	return true, nil
 }
 
 // CompanyOperations reads a company's operations settings.
@@ -870,16 +913,16 @@ func (s *Store) UpdateCompanyOperations(ctx context.Context, scope roster.Scope,
 	if !scope.Contains(companyID) {
 		return nil, notFound("Company")
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
+	return writeResult(ctx, s, func(tx *Tx) (*roster.CompanyOperations, error) {
+		return updateCompanyOperations(ctx, tx, companyID, upd)
+	})
+}
+
+// updateCompanyOperations applies upd with the company locked, so that
+// concurrent changes of different settings all hold.
+func updateCompanyOperations(ctx context.Context, tx *Tx, companyID int64, upd roster.CompanyOperationsUpdate) (*roster.CompanyOperations, error) {
+	if err := lockCompany(ctx, tx, companyID); err != nil {
 		return nil, err
-	}
-	defer tx.Rollback()
-	var one int
-	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM companies WHERE id = $1`, companyID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("Company")
-	} else if err != nil {
-		return nil, fmt.Errorf("company: %w", err)
 	}
 	co, tg, sl, err := companyOps(ctx, tx, companyID)
 	if err != nil {
@@ -912,7 +955,7 @@ func (s *Store) UpdateCompanyOperations(ctx context.Context, scope roster.Scope,
 		return nil, err
 	}
 	co = &roster.CompanyOperations{CompanyID: companyID, CallStatistics: stats, TelegramSet: tg != "", SlackSet: sl != ""}
-	return co, tx.commit()
+	return co, nil
 }
 
 // queueFilterSQL adds the users-list condition for a queue filter: members

@@ -37,16 +37,19 @@ func (s *Store) SetUserPreference(ctx context.Context, userID int64, name, value
 		return roster.Errorf(roster.EINVALID, "A preference has a name of at most %d bytes and a value of at most %d.", maxPreferenceName, maxPreferenceValue)
 	}
 	if value == "" {
-		if _, err := s.db.ExecContext(ctx, `DELETE FROM user_preferences WHERE user_id = $1 AND name = $2`, userID, name); err != nil {
+		if _, err := s.exec(ctx, `DELETE FROM user_preferences WHERE user_id = $1 AND name = $2`, userID, name); err != nil {
 			return fmt.Errorf("delete user preference: %w", err)
 		}
 		return nil
 	}
 	// Inserting from users makes a missing user affect no row, rather
 	// than fail on the foreign key in an engine-specific way.
-	res, err := s.db.ExecContext(ctx, `INSERT INTO user_preferences (user_id, name, value) SELECT id, $2, $3 FROM users WHERE id = $1
+	res, err := s.exec(ctx, `INSERT INTO user_preferences (user_id, name, value) SELECT id, $2, $3 FROM users WHERE id = $1
 		ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value`, userID, name, value)
-	if err != nil {
+	if s.d.foreignKeyViolation(err) {
+		// The user was deleted meanwhile.
+		return notFound("User")
+	} else if err != nil {
 		return fmt.Errorf("set user preference: %w", err)
 	}
 	if n, err := res.RowsAffected(); err == nil && n == 0 {

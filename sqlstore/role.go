@@ -76,12 +76,22 @@ func queryRoles(ctx context.Context, q querier, query string, args ...any) ([]*r
 }
 
 func rolesByIDs(ctx context.Context, q querier, ids []int64) (map[int64]*roster.Role, error) {
+	return queryRolesByIDs(ctx, q, ids, "")
+}
+
+// lockRoles is rolesByIDs that also locks the roles' rows until tx ends,
+// with strength (see dialect.lock), in ascending id order.
+func lockRoles(ctx context.Context, tx *Tx, ids []int64, strength string) (map[int64]*roster.Role, error) {
+	return queryRolesByIDs(ctx, tx, ids, ` ORDER BY r.id`+tx.s.d.lock(strength))
+}
+
+func queryRolesByIDs(ctx context.Context, q querier, ids []int64, tail string) (map[int64]*roster.Role, error) {
 	out := map[int64]*roster.Role{}
 	if len(ids) == 0 {
 		return out, nil
 	}
 	var b sqlBuilder
-	roles, err := queryRoles(ctx, q, `SELECT `+roleColumns+` FROM roles r WHERE r.id IN (`+b.inInts(ids)+`)`, b.args...)
+	roles, err := queryRoles(ctx, q, `SELECT `+roleColumns+` FROM roles r WHERE r.id IN (`+b.inInts(ids)+`)`+tail, b.args...)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +138,17 @@ func (s *Store) Roles(ctx context.Context, companyID int64) ([]*roster.Role, err
 }
 
 func findRole(ctx context.Context, q querier, scope roster.Scope, id int64) (*roster.Role, error) {
-	roles, err := queryRoles(ctx, q, `SELECT `+roleColumns+` FROM roles r WHERE r.id = $1`, id)
+	return queryRole(ctx, q, scope, id, "")
+}
+
+// lockRole is findRole that also locks the role's row until tx ends, with
+// strength (see dialect.lock).
+func lockRole(ctx context.Context, tx *Tx, scope roster.Scope, id int64, strength string) (*roster.Role, error) {
+	return queryRole(ctx, tx, scope, id, tx.s.d.lock(strength))
+}
+
+func queryRole(ctx context.Context, q querier, scope roster.Scope, id int64, lock string) (*roster.Role, error) {
+	roles, err := queryRoles(ctx, q, `SELECT `+roleColumns+` FROM roles r WHERE r.id = $1`+lock, id)
 	if err != nil {
 		return nil, err
 	}
@@ -195,26 +215,20 @@ func checkPermissionChange(a *roster.Actor, ps []roster.Permission) error {
 
 // CreateRole creates a custom role in r.CompanyID; ECONFLICT on "key".
 func (s *Store) CreateRole(ctx context.Context, r *roster.Role) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
 	if r.CompanyID == nil {
 		return roster.Errorf(roster.EINVALID, "A custom role belongs to a company.")
 	}
-	if err := checkPermissionChange(tx.actor, r.Permissions); err != nil {
-		return err
-	}
-	if err := createRole(ctx, tx, r); err != nil {
-		return err
-	}
-	e := roleEvent(roster.EventRoleCreated, r)
-	e.After = map[string]any{"key": r.Key, "name": r.Name, "permissions": permStrings(r.Permissions)}
-	if err := writeEvent(ctx, tx, e); err != nil {
-		return err
-	}
-	return tx.commit()
+	return s.write(ctx, func(tx *Tx) error {
+		if err := checkPermissionChange(tx.actor, r.Permissions); err != nil {
+			return err
+		}
+		if err := createRole(ctx, tx, r); err != nil {
+			return err
+		}
+		e := roleEvent(roster.EventRoleCreated, r)
+		e.After = map[string]any{"key": r.Key, "name": r.Name, "permissions": permStrings(r.Permissions)}
+		return writeEvent(ctx, tx, e)
+	})
 }
 
 func createRole(ctx context.Context, tx *Tx, r *roster.Role) error {
@@ -266,16 +280,10 @@ func diffPermissions(a, b []roster.Permission) (added, removed []roster.Permissi
 
 // UpdateRole renames a role or replaces its permissions.
 func (s *Store) UpdateRole(ctx context.Context, scope roster.Scope, id int64, upd roster.RoleUpdate) (*roster.Role, error) {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	r, changed, err := updateRole(ctx, tx, scope, id, upd)
-	if err != nil || !changed {
+	return writeResult(ctx, s, func(tx *Tx) (*roster.Role, error) {
+		r, _, err := updateRole(ctx, tx, scope, id, upd)
 		return r, err
-	}
-	return r, tx.commit()
+	})
 }
 
 // UpdateRolePermissions replaces the permissions of several roles in one
@@ -287,30 +295,27 @@ func (s *Store) UpdateRolePermissions(ctx context.Context, scope roster.Scope, p
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	out := make([]*roster.Role, 0, len(ids))
-	for _, id := range ids {
-		p := perms[id]
-		if p == nil {
-			p = []roster.Permission{}
+	return writeResult(ctx, s, func(tx *Tx) ([]*roster.Role, error) {
+		out := make([]*roster.Role, 0, len(ids))
+		for _, id := range ids {
+			p := perms[id]
+			if p == nil {
+				p = []roster.Permission{}
+			}
+			r, _, err := updateRole(ctx, tx, scope, id, roster.RoleUpdate{Permissions: &p})
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r)
 		}
-		r, _, err := updateRole(ctx, tx, scope, id, roster.RoleUpdate{Permissions: &p})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, tx.commit()
+		return out, nil
+	})
 }
 
-// updateRole applies upd to a role inside tx and writes its event; changed
+// updateRole locks a role, applies upd to it and writes its event; changed
 // is false when nothing differed (and nothing was written).
 func updateRole(ctx context.Context, tx *Tx, scope roster.Scope, id int64, upd roster.RoleUpdate) (*roster.Role, bool, error) {
-	r, err := findRole(ctx, tx, scope, id)
+	r, err := lockRole(ctx, tx, scope, id, lockNoKeyUpdate)
 	if err != nil {
 		return nil, false, err
 	}
@@ -352,75 +357,120 @@ func updateRole(ctx context.Context, tx *Tx, scope roster.Scope, id int64, upd r
 
 // DeleteRole deletes a custom role; while users hold it, ECONFLICT unless
 // force, which first takes it from them.
+//
+// The holders are locked before the role, as every transaction locks
+// users before other rows, so that none of them changes roles meanwhile
+// and the refusal of a holder's last role holds when the role goes.
 func (s *Store) DeleteRole(ctx context.Context, scope roster.Scope, id int64, force bool) error {
-	tx, err := s.begin(ctx)
+	return s.write(ctx, func(tx *Tx) error {
+		r, err := findRole(ctx, tx, scope, id)
+		if err != nil {
+			return err
+		}
+		if r.System {
+			return roster.Errorf(roster.EFORBIDDEN, "System roles cannot be deleted.")
+		}
+		holders, _, err := roleHolders(ctx, tx, r.ID)
+		if err != nil {
+			return err
+		}
+		if err := lockUserRows(ctx, tx, holders); err != nil {
+			return err
+		}
+		// Locked, the role gains no holder; whoever gained it before is
+		// locked now too.
+		if r, err = lockRole(ctx, tx, scope, id, lockUpdate); err != nil {
+			return err
+		}
+		now, _, err := roleHolders(ctx, tx, r.ID)
+		if err != nil {
+			return err
+		}
+		var gained []int64
+		for _, uid := range now {
+			if !slices.Contains(holders, uid) {
+				gained = append(gained, uid)
+			}
+		}
+		if err := lockUserRows(ctx, tx, gained); err != nil {
+			return err
+		}
+		holders, lastRole, err := roleHolders(ctx, tx, r.ID)
+		if err != nil {
+			return err
+		}
+		if len(holders) > 0 {
+			if !force {
+				return roster.Errorf(roster.ECONFLICT, "%d users hold this role; take it from them first, or delete it anyway.", len(holders))
+			}
+			if err := tx.actor.CheckGrant(r); err != nil {
+				return err
+			}
+			if len(lastRole) > 0 {
+				var refusals []roster.Refusal
+				for _, uid := range lastRole {
+					refusals = append(refusals, roster.Refusal{UserID: uid, Code: "last_role", Message: "This is the user's only role."})
+				}
+				return &roster.Error{Code: roster.ECONFLICT, Message: "Some users would be left without a role.", Refusals: refusals}
+			}
+		}
+		e := roleEvent(roster.EventRoleDeleted, r)
+		e.Before = map[string]any{"key": r.Key, "name": r.Name, "permissions": permStrings(r.Permissions)}
+		if len(holders) > 0 {
+			e.Before["holders"] = holders
+		}
+		if err := writeEvent(ctx, tx, e); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM roles WHERE id = $1`, r.ID); err != nil {
+			return fmt.Errorf("delete role: %w", err)
+		}
+		return nil
+	})
+}
+
+// roleHolders returns the users holding a role, ascending, and those of
+// them for whom it is the only role.
+func roleHolders(ctx context.Context, q querier, roleID int64) (holders, lastRole []int64, err error) {
+	rows, err := q.QueryContext(ctx, `SELECT ur.user_id, (SELECT count(*) FROM user_roles o WHERE o.user_id = ur.user_id)
+		FROM user_roles ur WHERE ur.role_id = $1 ORDER BY ur.user_id`, roleID)
 	if err != nil {
-		return err
+		return nil, nil, fmt.Errorf("role holders: %w", err)
 	}
-	defer tx.Rollback()
-	r, err := findRole(ctx, tx, scope, id)
-	if err != nil {
-		return err
-	}
-	if r.System {
-		return roster.Errorf(roster.EFORBIDDEN, "System roles cannot be deleted.")
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT ur.user_id, (SELECT count(*) FROM user_roles o WHERE o.user_id = ur.user_id)
-		FROM user_roles ur WHERE ur.role_id = $1 ORDER BY ur.user_id`, r.ID)
-	if err != nil {
-		return fmt.Errorf("role holders: %w", err)
-	}
-	var holders []int64
-	var refusals []roster.Refusal
+	defer rows.Close()
 	for rows.Next() {
 		var uid int64
 		var n int
 		if err := rows.Scan(&uid, &n); err != nil {
-			rows.Close()
-			return fmt.Errorf("role holders: %w", err)
+			return nil, nil, fmt.Errorf("role holders: %w", err)
 		}
 		holders = append(holders, uid)
 		if n <= 1 {
-			refusals = append(refusals, roster.Refusal{UserID: uid, Code: "last_role", Message: "This is the user's only role."})
+			lastRole = append(lastRole, uid)
 		}
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("role holders: %w", err)
+		return nil, nil, fmt.Errorf("role holders: %w", err)
 	}
-	if len(holders) > 0 {
-		if !force {
-			return roster.Errorf(roster.ECONFLICT, "%d users hold this role; take it from them first, or delete it anyway.", len(holders))
-		}
-		if err := tx.actor.CheckGrant(r); err != nil {
-			return err
-		}
-		if len(refusals) > 0 {
-			return &roster.Error{Code: roster.ECONFLICT, Message: "Some users would be left without a role.", Refusals: refusals}
-		}
-	}
-	e := roleEvent(roster.EventRoleDeleted, r)
-	e.Before = map[string]any{"key": r.Key, "name": r.Name, "permissions": permStrings(r.Permissions)}
-	if len(holders) > 0 {
-		e.Before["holders"] = holders
-	}
-	if err := writeEvent(ctx, tx, e); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM roles WHERE id = $1`, r.ID); err != nil {
-		return fmt.Errorf("delete role: %w", err)
-	}
-	return tx.commit()
+	return holders, lastRole, nil
 }
 
 // ImportRoles creates or updates a company's custom roles by key.
 func (s *Store) ImportRoles(ctx context.Context, companyID int64, roles []roster.RoleExport, dryRun bool) ([]roster.RoleImportChange, error) {
-	tx, err := s.begin(ctx)
-	if err != nil {
+	return writeResult(ctx, s, func(tx *Tx) ([]roster.RoleImportChange, error) {
+		return importRoles(ctx, tx, companyID, roles, dryRun)
+	})
+}
+
+// importRoles imports roles with the company and its roles locked, so that
+// imports into one company run one after another, each comparing with
+// what the one before left.
+func importRoles(ctx context.Context, tx *Tx, companyID int64, roles []roster.RoleExport, dryRun bool) ([]roster.RoleImportChange, error) {
+	if err := lockCompany(ctx, tx, companyID); err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
-	existing, err := queryRoles(ctx, tx, `SELECT `+roleColumns+` FROM roles r WHERE r.company_id = $1`, companyID)
+	existing, err := queryRoles(ctx, tx, `SELECT `+roleColumns+` FROM roles r WHERE r.company_id = $1 ORDER BY r.id`+
+		tx.s.d.lock(lockNoKeyUpdate), companyID)
 	if err != nil {
 		return nil, err
 	}
@@ -491,7 +541,7 @@ func (s *Store) ImportRoles(ctx context.Context, companyID int64, roles []roster
 			return nil, err
 		}
 	}
-	return changes, tx.commit()
+	return changes, nil
 }
 
 // RoleUsers lists the users holding a role, one page at a time.

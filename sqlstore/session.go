@@ -22,12 +22,17 @@ func (s *Store) CreateSession(ctx context.Context, ss *roster.Session) error {
 	ss.CreatedAt = ss.CreatedAt.UTC().Truncate(time.Microsecond)
 	ss.LastSeenAt = ss.LastSeenAt.UTC().Truncate(time.Microsecond)
 	ss.ExpiresAt = ss.ExpiresAt.UTC().Truncate(time.Microsecond)
-	err := s.db.QueryRowContext(ctx, `INSERT INTO sessions (token_hash, kind, user_id, parent_id, impersonator_id,
-		address, user_agent, created_at, last_seen_at, idle_timeout_seconds, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
-		ss.TokenHash, ss.Kind, ss.UserID, ss.ParentID, ss.ImpersonatorID, ss.Address, ss.UserAgent,
-		ss.CreatedAt, ss.LastSeenAt, int64(ss.IdleTimeout/time.Second), ss.ExpiresAt).Scan(&ss.ID)
-	if err != nil {
+	err := s.retry(ctx, func() error {
+		return s.db.QueryRowContext(ctx, `INSERT INTO sessions (token_hash, kind, user_id, parent_id, impersonator_id,
+			address, user_agent, created_at, last_seen_at, idle_timeout_seconds, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+			ss.TokenHash, ss.Kind, ss.UserID, ss.ParentID, ss.ImpersonatorID, ss.Address, ss.UserAgent,
+			ss.CreatedAt, ss.LastSeenAt, int64(ss.IdleTimeout/time.Second), ss.ExpiresAt).Scan(&ss.ID)
+	})
+	if s.d.foreignKeyViolation(err) {
+		// The user (or the parent session) was deleted meanwhile.
+		return notFound("User")
+	} else if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
 	return nil
@@ -68,7 +73,7 @@ const touchInterval = roster.TouchInterval
 // TouchSession records activity at most once every few seconds.
 func (s *Store) TouchSession(ctx context.Context, id int64, at time.Time) error {
 	at = at.UTC().Truncate(time.Microsecond)
-	if _, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $3`,
+	if _, err := s.exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $3`,
 		at, id, at.Add(-touchInterval)); err != nil {
 		return fmt.Errorf("touch session: %w", err)
 	}
@@ -77,7 +82,7 @@ func (s *Store) TouchSession(ctx context.Context, id int64, at time.Time) error 
 
 // DeleteSession ends one session (and the switch sessions made from it).
 func (s *Store) DeleteSession(ctx context.Context, id int64) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1`, id); err != nil {
+	if _, err := s.exec(ctx, `DELETE FROM sessions WHERE id = $1`, id); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
@@ -86,13 +91,18 @@ func (s *Store) DeleteSession(ctx context.Context, id int64) error {
 // DeleteUserSessions ends every session of a user, and every switch
 // session they act through.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) error {
-	return deleteUserSessions(ctx, s.db, userID)
+	return s.retry(ctx, func() error { return deleteUserSessions(ctx, s.db, userID) })
 }
 
 // DeleteExpiredSessions removes sessions past their idle or absolute expiry.
 func (s *Store) DeleteExpiredSessions(ctx context.Context) (int, error) {
 	now := s.now()
-	res, err := s.d.deleteExpiredSessions(ctx, s.db, now)
+	var res sql.Result
+	err := s.retry(ctx, func() error {
+		var err error
+		res, err = s.d.deleteExpiredSessions(ctx, s.db, now)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("delete expired sessions: %w", err)
 	}

@@ -7,12 +7,14 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math/rand/v2"
 	"path"
 	"sort"
 	"strconv"
@@ -125,7 +127,8 @@ type Tx struct {
 	s     *Store
 }
 
-// begin opens a write transaction; callers defer tx.Rollback().
+// begin opens a write transaction; only write and the migration runner
+// call it, so that every transaction is retried as write retries it.
 func (s *Store) begin(ctx context.Context) (*Tx, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -139,6 +142,96 @@ func (tx *Tx) commit() error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// write runs fn in a write transaction and commits it when fn returns nil;
+// an error rolls everything back. It is the one way the store changes
+// data. When the database gives up on the transaction because of other
+// transactions (a deadlock or serialization failure on PostgreSQL, a busy
+// database on SQLite), the whole of fn runs again in a new transaction, a
+// few times (see retry). fn may therefore run more than once: it must keep
+// its effects inside tx, and derive what it writes from what it reads in tx
+// (or from arguments it does not change in a way a second run would see).
+func (s *Store) write(ctx context.Context, fn func(tx *Tx) error) error {
+	return s.retry(ctx, func() error {
+		tx, err := s.begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.commit()
+	})
+}
+
+// writeResult is write for a transaction that returns a value: the value
+// of the run that committed, or the zero value with the error.
+func writeResult[T any](ctx context.Context, s *Store, fn func(tx *Tx) (T, error)) (T, error) {
+	var out T
+	err := s.write(ctx, func(tx *Tx) error {
+		v, err := fn(tx)
+		if err != nil {
+			return err
+		}
+		out = v
+		return nil
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return out, nil
+}
+
+// exec runs one statement in its own transaction, retried as write does.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := s.retry(ctx, func() error {
+		var err error
+		res, err = s.db.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
+}
+
+// Retries of a transaction the database gave up on because of others.
+const (
+	retryAttempts = 6                      // runs in all, the first included
+	retryBase     = 4 * time.Millisecond   // longest first wait
+	retryMax      = 250 * time.Millisecond // longest wait
+)
+
+// errUnavailable answers a change that failed retryAttempts times for
+// contention alone: the web layer turns it into 503 with Retry-After.
+var errUnavailable = roster.Errorf(roster.EUNAVAILABLE, "The database is busy; try again in a moment.")
+
+// retry runs fn until it succeeds, fails for a reason other than
+// contention (see dialect.transient), or has run retryAttempts times, then
+// answers errUnavailable. Between runs it waits a random time up to a limit
+// that doubles each time (full jitter), so that the transactions that
+// collided do not collide again.
+func (s *Store) retry(ctx context.Context, fn func() error) error {
+	wait := retryBase
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		if err == nil || !s.d.transient(err) {
+			return err
+		}
+		if attempt == retryAttempts {
+			s.log.Warn("database busy: transaction given up", "attempts", attempt, "err", err)
+			return errUnavailable
+		}
+		t := time.NewTimer(rand.N(wait) + time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return errUnavailable
+		case <-t.C:
+		}
+		wait = min(2*wait, retryMax)
+	}
 }
 
 // migration is one numbered .sql file.
@@ -201,6 +294,12 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 // makes sure the platform company exists and the system roles carry the
 // permissions of the current catalog.
 func (s *Store) Migrate(ctx context.Context) error {
+	return s.migrate(ctx, -1)
+}
+
+// migrate applies the pending migrations up to version upTo (all when
+// negative): tests build an older schema with it.
+func (s *Store) migrate(ctx context.Context, upTo int) error {
 	ms, err := s.migrations()
 	if err != nil {
 		return err
@@ -209,56 +308,135 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if s.d.name == dialectPostgres {
 		create = strings.Replace(create, "TIMESTAMP", "TIMESTAMPTZ", 1)
 	}
-	if _, err := s.db.ExecContext(ctx, create); err != nil {
+	if _, err := s.exec(ctx, create); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	for _, m := range ms {
-		if err := s.applyMigration(ctx, m); err != nil {
+		if upTo >= 0 && m.version > upTo {
+			break
+		}
+		applied, err := s.applyMigration(ctx, m)
+		if err != nil {
 			return err
 		}
-	}
-	return s.syncSystemRows(ctx)
-}
-
-func (s *Store) applyMigration(ctx context.Context, m migration) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if s.d.name == dialectPostgres {
-		// Several instances may migrate at once: one waits for the other.
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7245917)`); err != nil {
-			return fmt.Errorf("migration lock: %w", err)
+		if applied {
+			s.log.Info("applied migration", "name", m.name, "dialect", s.d.name)
 		}
 	}
-	done, err := s.appliedMigrations(ctx, tx)
-	if err != nil {
-		return err
-	}
-	if done[m.version] {
+	return s.write(ctx, func(tx *Tx) error { return syncSystemRows(ctx, tx) })
+}
+
+// migrationLock is the PostgreSQL advisory lock that makes several
+// instances migrating at once wait for each other.
+const migrationLock = `SELECT pg_advisory_xact_lock(7245917)`
+
+// applyMigration applies m unless it was applied, in one transaction with
+// its record in schema_migrations.
+//
+// On SQLite the transaction runs with foreign keys off, as SQLite's own
+// procedure for schema changes requires: rebuilding a table (create the
+// new one, copy, drop the old one, rename) would otherwise delete every
+// row that refers to it, by ON DELETE CASCADE, when the old table is
+// dropped. The foreign keys are checked (PRAGMA foreign_key_check) before
+// the commit and switched on again after it.
+func (s *Store) applyMigration(ctx context.Context, m migration) (applied bool, err error) {
+	apply := func(tx *Tx) error {
+		if s.d.name == dialectPostgres {
+			if _, err := tx.ExecContext(ctx, migrationLock); err != nil {
+				return fmt.Errorf("migration lock: %w", err)
+			}
+		}
+		done, err := s.appliedMigrations(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if applied = !done[m.version]; !applied {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+		if s.d.name == dialectSQLite {
+			if err := foreignKeyCheck(ctx, tx); err != nil {
+				return fmt.Errorf("migration %s: %w", m.name, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+			m.version, m.name, tx.now); err != nil {
+			return fmt.Errorf("record migration %s: %w", m.name, err)
+		}
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return fmt.Errorf("migration %s: %w", m.name, err)
+	if s.d.name == dialectPostgres {
+		return applied, s.write(ctx, apply)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-		m.version, m.name, tx.now); err != nil {
-		return fmt.Errorf("record migration %s: %w", m.name, err)
+	return applied, s.retry(ctx, func() error { return s.withoutForeignKeys(ctx, apply) })
+}
+
+// withoutForeignKeys runs fn in a write transaction on the SQLite writer
+// connection with foreign key enforcement off (it cannot change inside a
+// transaction), and switches it on again.
+func (s *Store) withoutForeignKeys(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migration connection: %w", err)
 	}
-	s.log.Info("applied migration", "name", m.name, "dialect", s.d.name)
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return fmt.Errorf("foreign keys off: %w", err)
+	}
+	defer func() {
+		if _, onErr := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`); onErr != nil {
+			// A connection left without foreign keys must not be reused.
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+			if err == nil {
+				err = fmt.Errorf("foreign keys on: %w", onErr)
+			}
+		}
+	}()
+	sqlTx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	tx := &Tx{Tx: sqlTx, now: s.now(), s: s}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
 	return tx.commit()
+}
+
+// foreignKeyCheck fails when any row of the SQLite database refers to a
+// row that does not exist.
+func foreignKeyCheck(ctx context.Context, tx *Tx) error {
+	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return fmt.Errorf("foreign key check: %w", err)
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fk int
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			return fmt.Errorf("foreign key check: %w", err)
+		}
+		return fmt.Errorf("foreign key check: row %d of %s refers to a missing %s", rowid.Int64, table, parent)
+	}
+	return rows.Err()
 }
 
 // syncSystemRows creates the platform company and the system roles when
 // missing and sets the system roles' permissions to the catalog's, so the
 // catalog stays defined in one place (the domain).
-func (s *Store) syncSystemRows(ctx context.Context) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
+func syncSystemRows(ctx context.Context, tx *Tx) error {
+	s := tx.s
+	if s.d.name == dialectPostgres {
+		// Instances starting at once would both create the platform company.
+		if _, err := tx.ExecContext(ctx, migrationLock); err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
 	}
-	defer tx.Rollback()
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM companies WHERE id = $1`, roster.PlatformCompanyID).Scan(&n); err != nil {
 		return fmt.Errorf("platform company: %w", err)
@@ -288,7 +466,7 @@ func (s *Store) syncSystemRows(ctx context.Context) error {
 			return err
 		}
 	}
-	return tx.commit()
+	return nil
 }
 
 // SchemaUpToDate reports whether every embedded migration has been applied.

@@ -120,32 +120,70 @@ func loadRoles(ctx context.Context, q querier, users []*roster.User) error {
 	return loadUserOps(ctx, q, users)
 }
 
-// beginOnUser opens a write transaction on a user in scope whom the actor
-// may manage (Actor.CheckManage); the caller commits or rolls it back.
-func (s *Store) beginOnUser(ctx context.Context, scope roster.Scope, id int64) (*Tx, *roster.User, error) {
-	tx, err := s.begin(ctx)
+// onUser locks a user in scope (lockUser) whom the actor may manage
+// (Actor.CheckManage): where every change an administrator makes to one
+// user starts.
+func onUser(ctx context.Context, tx *Tx, scope roster.Scope, id int64) (*roster.User, error) {
+	u, err := lockUser(ctx, tx, scope, id)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	u, err := findUser(ctx, tx, scope, id)
-	if err == nil {
-		err = checkManage(ctx, tx, u)
+	if err := checkManage(ctx, tx, u); err != nil {
+		return nil, err
 	}
-	if err != nil {
-		tx.Rollback()
-		return nil, nil, err
+	return u, nil
+}
+
+// lockUser returns a user in scope with roles, or ENOTFOUND, and locks
+// the user's row until tx ends. Every change to a user reads the user
+// through it before acting, so that changes to one user run one after
+// another, each acting on the user as the one before left them: of two
+// deletes, the second finds no user; of two blocks, the second finds the
+// user blocked. What belongs to the user (roles, sessions, memberships,
+// codes) is changed only under this lock.
+func lockUser(ctx context.Context, tx *Tx, scope roster.Scope, id int64) (*roster.User, error) {
+	return queryUser(ctx, tx, scope, id, tx.s.d.lock(userLock))
+}
+
+// lockUserRows locks the rows of the users with ids (those that exist),
+// in ascending id order, without loading them.
+func lockUserRows(ctx context.Context, tx *Tx, ids []int64) error {
+	lock := tx.s.d.lock(userLock)
+	if lock == "" {
+		return nil
 	}
-	return tx, u, nil
+	ids = sortedIDs(ids)
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		var b sqlBuilder
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM users WHERE id IN (`+b.inInts(ids[:n])+`) ORDER BY id`+lock, b.args...)
+		if err != nil {
+			return fmt.Errorf("lock users: %w", err)
+		}
+		for rows.Next() {
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("lock users: %w", err)
+		}
+		ids = ids[n:]
+	}
+	return nil
 }
 
 // findUser returns a user in scope with roles, or ENOTFOUND.
 func findUser(ctx context.Context, q querier, scope roster.Scope, id int64) (*roster.User, error) {
+	return queryUser(ctx, q, scope, id, "")
+}
+
+// queryUser is findUser with a locking clause (dialect.lock) for the row.
+func queryUser(ctx context.Context, q querier, scope roster.Scope, id int64, lock string) (*roster.User, error) {
 	var b sqlBuilder
 	b.cond("u.id = " + b.arg(id))
 	if !b.scopeCond(scope, "u.company_id") {
 		return nil, notFound("User")
 	}
-	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u`+b.whereSQL(), b.args...))
+	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u`+b.whereSQL()+lock, b.args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("User")
 	} else if err != nil {
@@ -217,13 +255,14 @@ func checkManage(ctx context.Context, tx *Tx, u *roster.User) error {
 }
 
 // rolesForUser loads the roles with ids and checks that each is a system
-// role or a role of company; EINVALID on "role_ids" otherwise.
-func rolesForUser(ctx context.Context, q querier, companyID int64, ids []int64) (map[int64]*roster.Role, error) {
+// role or a role of company; EINVALID on "role_ids" otherwise. The roles
+// stay locked against deletion until tx ends, so that they can be granted.
+func rolesForUser(ctx context.Context, tx *Tx, companyID int64, ids []int64) (map[int64]*roster.Role, error) {
 	out := map[int64]*roster.Role{}
 	if len(ids) == 0 {
 		return out, nil
 	}
-	roles, err := rolesByIDs(ctx, q, ids)
+	roles, err := lockRoles(ctx, tx, ids, lockKeyShare)
 	if err != nil {
 		return nil, err
 	}
@@ -291,18 +330,12 @@ func checkUnique(ctx context.Context, q querier, email, login string) error {
 // CreateUser inserts the user with its roles and, with invitationHash set, a
 // pending invitation.
 func (s *Store) CreateUser(ctx context.Context, u *roster.User, roleIDs []int64, invitationHash []byte, invitationExpiry time.Time, jobs ...*roster.Job) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := createUser(ctx, tx, u, roleIDs, invitationHash, invitationExpiry, roster.EventUserCreated); err != nil {
-		return err
-	}
-	if err := insertJobs(ctx, tx, jobs...); err != nil {
-		return err
-	}
-	return tx.commit()
+	return s.write(ctx, func(tx *Tx) error {
+		if err := createUser(ctx, tx, u, roleIDs, invitationHash, invitationExpiry, roster.EventUserCreated); err != nil {
+			return err
+		}
+		return insertJobs(ctx, tx, jobs...)
+	})
 }
 
 func createUser(ctx context.Context, tx *Tx, u *roster.User, roleIDs []int64, invitationHash []byte, invitationExpiry time.Time, eventType string) error {
@@ -399,36 +432,34 @@ func (s *Store) UpdateUser(ctx context.Context, scope roster.Scope, id int64, up
 	if err := upd.Validate(); err != nil {
 		return nil, err
 	}
-	tx, u, err := s.beginOnUser(ctx, scope, id)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	changed, err := updateUserFields(ctx, tx, u, upd)
-	if err != nil {
-		return nil, err
-	}
-	if upd.Access != nil {
-		c, err := setUserAccess(ctx, tx, u, *upd.Access)
+	return writeResult(ctx, s, func(tx *Tx) (*roster.User, error) {
+		u, err := onUser(ctx, tx, scope, id)
 		if err != nil {
 			return nil, err
 		}
-		changed = changed || c
-	}
-	if upd.Operator != nil {
-		c, err := updateOperator(ctx, tx, u, *upd.Operator)
+		changed, err := updateUserFields(ctx, tx, u, upd)
 		if err != nil {
 			return nil, err
 		}
-		changed = changed || c
-	}
-	if !changed {
-		return u, nil
-	}
-	if u, err = findUser(ctx, tx, scope, id); err != nil {
-		return nil, err
-	}
-	return u, tx.commit()
+		if upd.Access != nil {
+			c, err := setUserAccess(ctx, tx, u, *upd.Access)
+			if err != nil {
+				return nil, err
+			}
+			changed = changed || c
+		}
+		if upd.Operator != nil {
+			c, err := updateOperator(ctx, tx, u, *upd.Operator)
+			if err != nil {
+				return nil, err
+			}
+			changed = changed || c
+		}
+		if !changed {
+			return u, nil
+		}
+		return findUser(ctx, tx, scope, id)
+	})
 }
 
 // updateUserFields applies the profile fields of upd to u (names, phones,
@@ -473,27 +504,22 @@ func updateUserFields(ctx context.Context, tx *Tx, u *roster.User, upd roster.Us
 // DeleteUser removes a user; roles and sessions go with them, events keep
 // the names they had.
 func (s *Store) DeleteUser(ctx context.Context, scope roster.Scope, id int64) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	u, err := findUser(ctx, tx, scope, id)
-	if err != nil {
-		return err
-	}
-	if tx.actor != nil && tx.actor.UserID() == u.ID {
-		return roster.Errorf(roster.EFORBIDDEN, "You cannot delete your own account.")
-	}
-	if err := checkManage(ctx, tx, u); err != nil {
-		return err
-	}
-	if err := deleteUser(ctx, tx, u, ""); err != nil {
-		return err
-	}
-	return tx.commit()
+	return s.write(ctx, func(tx *Tx) error {
+		u, err := lockUser(ctx, tx, scope, id)
+		if err != nil {
+			return err
+		}
+		if tx.actor != nil && tx.actor.UserID() == u.ID {
+			return roster.Errorf(roster.EFORBIDDEN, "You cannot delete your own account.")
+		}
+		if err := checkManage(ctx, tx, u); err != nil {
+			return err
+		}
+		return deleteUser(ctx, tx, u, "")
+	})
 }
 
+// deleteUser deletes u, whom tx has locked (lockUser).
 func deleteUser(ctx context.Context, tx *Tx, u *roster.User, comment string) error {
 	e := userEvent(roster.EventUserDeleted, u)
 	e.Before = userFields(u)
@@ -525,29 +551,26 @@ func (s *Store) UnblockUser(ctx context.Context, scope roster.Scope, id int64, c
 }
 
 func (s *Store) setBlocked(ctx context.Context, scope roster.Scope, id int64, comment string, block bool) (*roster.User, error) {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	u, err := findUser(ctx, tx, scope, id)
-	if err != nil {
-		return nil, err
-	}
-	if block && tx.actor != nil && tx.actor.UserID() == u.ID {
-		return nil, roster.Errorf(roster.EFORBIDDEN, "You cannot block your own account.")
-	}
-	if err := checkManage(ctx, tx, u); err != nil {
-		return nil, err
-	}
-	if _, err := setUserBlocked(ctx, tx, u, comment, block); err != nil {
-		return nil, err
-	}
-	return u, tx.commit()
+	return writeResult(ctx, s, func(tx *Tx) (*roster.User, error) {
+		u, err := lockUser(ctx, tx, scope, id)
+		if err != nil {
+			return nil, err
+		}
+		if block && tx.actor != nil && tx.actor.UserID() == u.ID {
+			return nil, roster.Errorf(roster.EFORBIDDEN, "You cannot block your own account.")
+		}
+		if err := checkManage(ctx, tx, u); err != nil {
+			return nil, err
+		}
+		if _, err := setUserBlocked(ctx, tx, u, comment, block); err != nil {
+			return nil, err
+		}
+		return u, nil
+	})
 }
 
-// setUserBlocked blocks or unblocks u; a user already in that state is left
-// alone (changed is false).
+// setUserBlocked blocks or unblocks u, whom tx has locked; a user already
+// in that state is left alone (changed is false).
 func setUserBlocked(ctx context.Context, tx *Tx, u *roster.User, comment string, block bool) (changed bool, err error) {
 	if block == (u.Status == roster.StatusBlocked) {
 		return false, nil
@@ -600,11 +623,17 @@ func deleteUserSessions(ctx context.Context, tx querier, userID int64) error {
 
 // SetUserRoles replaces a user's roles.
 func (s *Store) SetUserRoles(ctx context.Context, scope roster.Scope, id int64, roleIDs []int64) (*roster.User, error) {
-	tx, u, err := s.beginOnUser(ctx, scope, id)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
+	return writeResult(ctx, s, func(tx *Tx) (*roster.User, error) {
+		u, err := onUser(ctx, tx, scope, id)
+		if err != nil {
+			return nil, err
+		}
+		return setUserRoles(ctx, tx, u, roleIDs)
+	})
+}
+
+// setUserRoles replaces the roles of u, whom tx has locked.
+func setUserRoles(ctx context.Context, tx *Tx, u *roster.User, roleIDs []int64) (*roster.User, error) {
 	roleIDs = dedupe(roleIDs)
 	if len(roleIDs) == 0 {
 		return nil, &roster.Error{Code: roster.EINVALID, Message: "A user keeps at least one role.",
@@ -653,8 +682,8 @@ func (s *Store) SetUserRoles(ctx context.Context, scope roster.Scope, id int64, 
 		}
 	}
 	for _, id := range added {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)`, u.ID, id); err != nil {
-			return nil, fmt.Errorf("add role: %w", err)
+		if err := addUserRole(ctx, tx, u.ID, id); err != nil {
+			return nil, err
 		}
 	}
 	if err := touchUser(ctx, tx, u); err != nil {
@@ -669,7 +698,16 @@ func (s *Store) SetUserRoles(ctx context.Context, scope roster.Scope, id int64, 
 	if err := writeEvent(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return u, tx.commit()
+	return u, nil
+}
+
+// addUserRole gives a role to a user; one who holds it already keeps it.
+func addUserRole(ctx context.Context, tx *Tx, userID, roleID int64) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2)
+		ON CONFLICT (user_id, role_id) DO NOTHING`, userID, roleID); err != nil {
+		return fmt.Errorf("add role: %w", err)
+	}
+	return nil
 }
 
 func touchUser(ctx context.Context, tx *Tx, u *roster.User) error {
@@ -683,26 +721,24 @@ func touchUser(ctx context.Context, tx *Tx, u *roster.User) error {
 // SetPassword stores a new password hash set by an administrator; a
 // temporary one also ends the user's sessions.
 func (s *Store) SetPassword(ctx context.Context, scope roster.Scope, id int64, hash string, temporary bool) error {
-	tx, u, err := s.beginOnUser(ctx, scope, id)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, password_temporary = $2, updated_at = $3 WHERE id = $4`,
-		hash, temporary, tx.now, u.ID); err != nil {
-		return fmt.Errorf("set password: %w", err)
-	}
-	if temporary {
-		if err := deleteUserSessions(ctx, tx, u.ID); err != nil {
+	return s.write(ctx, func(tx *Tx) error {
+		u, err := onUser(ctx, tx, scope, id)
+		if err != nil {
 			return err
 		}
-	}
-	e := userEvent(roster.EventUserPasswordReset, u)
-	e.After = map[string]any{"password_temporary": temporary}
-	if err := writeEvent(ctx, tx, e); err != nil {
-		return err
-	}
-	return tx.commit()
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, password_temporary = $2, updated_at = $3 WHERE id = $4`,
+			hash, temporary, tx.now, u.ID); err != nil {
+			return fmt.Errorf("set password: %w", err)
+		}
+		if temporary {
+			if err := deleteUserSessions(ctx, tx, u.ID); err != nil {
+				return err
+			}
+		}
+		e := userEvent(roster.EventUserPasswordReset, u)
+		e.After = map[string]any{"password_temporary": temporary}
+		return writeEvent(ctx, tx, e)
+	})
 }
 
 // selfEvent is an event the user does to themselves: with no actor in the
@@ -718,83 +754,65 @@ func selfEvent(tx *Tx, typ string, u *roster.User) *roster.Event {
 // ChangeOwnPassword stores a permanent password set by the user, ends every
 // other session of theirs and activates an invited user.
 func (s *Store) ChangeOwnPassword(ctx context.Context, userID int64, hash string) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	u, err := findUser(ctx, tx, roster.Scope{All: true}, userID)
-	if err != nil {
-		return err
-	}
-	status := u.Status
-	if status == roster.StatusInvited {
-		status = roster.StatusActive
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET invitation_accepted_at = $1, invitation_hash = NULL WHERE id = $2`, tx.now, u.ID); err != nil {
-			return fmt.Errorf("accept invitation: %w", err)
+	return s.write(ctx, func(tx *Tx) error {
+		u, err := lockUser(ctx, tx, roster.Scope{All: true}, userID)
+		if err != nil {
+			return err
 		}
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, password_temporary = FALSE, status = $2, updated_at = $3 WHERE id = $4`,
-		hash, string(status), tx.now, u.ID); err != nil {
-		return fmt.Errorf("change password: %w", err)
-	}
-	var keep int64
-	if tx.actor != nil && tx.actor.UserID() == u.ID {
-		keep = tx.actor.SessionID
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, u.ID, keep); err != nil {
-		return fmt.Errorf("end other sessions: %w", err)
-	}
-	e := selfEvent(tx, roster.EventUserPasswordChange, u)
-	if status != u.Status {
-		e.Before, e.After = map[string]any{"status": string(u.Status)}, map[string]any{"status": string(status)}
-	}
-	if err := writeEvent(ctx, tx, e); err != nil {
-		return err
-	}
-	return tx.commit()
+		status := u.Status
+		if status == roster.StatusInvited {
+			status = roster.StatusActive
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET invitation_accepted_at = $1, invitation_hash = NULL WHERE id = $2`, tx.now, u.ID); err != nil {
+				return fmt.Errorf("accept invitation: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, password_temporary = FALSE, status = $2, updated_at = $3 WHERE id = $4`,
+			hash, string(status), tx.now, u.ID); err != nil {
+			return fmt.Errorf("change password: %w", err)
+		}
+		var keep int64
+		if tx.actor != nil && tx.actor.UserID() == u.ID {
+			keep = tx.actor.SessionID
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, u.ID, keep); err != nil {
+			return fmt.Errorf("end other sessions: %w", err)
+		}
+		e := selfEvent(tx, roster.EventUserPasswordChange, u)
+		if status != u.Status {
+			e.Before, e.After = map[string]any{"status": string(u.Status)}, map[string]any{"status": string(status)}
+		}
+		return writeEvent(ctx, tx, e)
+	})
 }
 
 // RecordSignIn sets last_login_at and writes the sign-in event.
 func (s *Store) RecordSignIn(ctx context.Context, userID int64) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	u, err := findUser(ctx, tx, roster.Scope{All: true}, userID)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET last_login_at = $1 WHERE id = $2`, tx.now, u.ID); err != nil {
-		return fmt.Errorf("record sign-in: %w", err)
-	}
-	if err := writeEvent(ctx, tx, selfEvent(tx, roster.EventSignIn, u)); err != nil {
-		return err
-	}
-	return tx.commit()
+	return s.write(ctx, func(tx *Tx) error {
+		u, err := lockUser(ctx, tx, roster.Scope{All: true}, userID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET last_login_at = $1 WHERE id = $2`, tx.now, u.ID); err != nil {
+			return fmt.Errorf("record sign-in: %w", err)
+		}
+		return writeEvent(ctx, tx, selfEvent(tx, roster.EventSignIn, u))
+	})
 }
 
 // RecordSignInFailure writes a refused sign-in to the user's company log.
 func (s *Store) RecordSignInFailure(ctx context.Context, userID int64, reason string) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	tx.actor = addressOnly(tx.actor)
-	u, err := findUser(ctx, tx, roster.Scope{All: true}, userID)
-	if roster.ErrorCode(err) == roster.ENOTFOUND {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	e := userEvent(roster.EventSignInFailed, u)
-	e.After = map[string]any{"reason": reason}
-	if err := writeEvent(ctx, tx, e); err != nil {
-		return err
-	}
-	return tx.commit()
+	return s.write(ctx, func(tx *Tx) error {
+		tx.actor = addressOnly(tx.actor)
+		u, err := findUser(ctx, tx, roster.Scope{All: true}, userID)
+		if roster.ErrorCode(err) == roster.ENOTFOUND {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		e := userEvent(roster.EventSignInFailed, u)
+		e.After = map[string]any{"reason": reason}
+		return writeEvent(ctx, tx, e)
+	})
 }
 
 // addressOnly keeps only the address of an actor: events with no actor.
@@ -807,26 +825,24 @@ func addressOnly(a *roster.Actor) *roster.Actor {
 
 // ResendInvitation replaces the pending invitation of an invited user.
 func (s *Store) ResendInvitation(ctx context.Context, scope roster.Scope, id int64, hash []byte, expiry time.Time, jobs ...*roster.Job) error {
-	tx, u, err := s.beginOnUser(ctx, scope, id)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if u.Status != roster.StatusInvited {
-		return roster.Errorf(roster.ECONFLICT, "This user has no pending invitation.")
-	}
 	expiry = expiry.UTC().Truncate(time.Microsecond)
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET invitation_hash = $1, invitation_expires_at = $2, updated_at = $3 WHERE id = $4`,
-		hash, expiry, tx.now, u.ID); err != nil {
-		return fmt.Errorf("resend invitation: %w", err)
-	}
-	e := userEvent(roster.EventUserInvited, u)
-	e.After = map[string]any{"invitation_expires_at": expiry}
-	if err := insertJobs(ctx, tx, jobs...); err != nil {
-		return err
-	}
-	if err := writeEvent(ctx, tx, e); err != nil {
-		return err
-	}
-	return tx.commit()
+	return s.write(ctx, func(tx *Tx) error {
+		u, err := onUser(ctx, tx, scope, id)
+		if err != nil {
+			return err
+		}
+		if u.Status != roster.StatusInvited {
+			return roster.Errorf(roster.ECONFLICT, "This user has no pending invitation.")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET invitation_hash = $1, invitation_expires_at = $2, updated_at = $3 WHERE id = $4`,
+			hash, expiry, tx.now, u.ID); err != nil {
+			return fmt.Errorf("resend invitation: %w", err)
+		}
+		e := userEvent(roster.EventUserInvited, u)
+		e.After = map[string]any{"invitation_expires_at": expiry}
+		if err := insertJobs(ctx, tx, jobs...); err != nil {
+			return err
+		}
+		return writeEvent(ctx, tx, e)
+	})
 }

@@ -23,7 +23,12 @@ var statusByCode = map[string]int{
 	roster.EFORBIDDEN:    http.StatusForbidden,
 	roster.EUNAUTHORIZED: http.StatusUnauthorized,
 	roster.ERATELIMIT:    http.StatusTooManyRequests,
+	roster.EUNAVAILABLE:  http.StatusServiceUnavailable,
 }
+
+// RetryAfter is the Retry-After (seconds) of a 503: the store gave up on a
+// change only because the database stayed busy, which passes in moments.
+const RetryAfter = "1"
 
 // httpError is a transport-level problem that has no domain code: a body
 // that is not JSON (400) or too large (413).
@@ -93,6 +98,9 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	if p.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="roster"`)
+	}
+	if p.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", RetryAfter)
 	}
 	writeBody(w, p.Status, "application/problem+json", p)
 }

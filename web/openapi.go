@@ -250,6 +250,10 @@ func operation(rt route) map[string]any {
 	}
 	if !d.html {
 		errs = append(errs, 500)
+		if rt.method != http.MethodGet {
+			// A change the database stayed too busy for (EUNAVAILABLE).
+			errs = append(errs, 503)
+		}
 	}
 	for _, st := range errs {
 		if _, done := responses[itoa(st)]; done {
@@ -261,6 +265,10 @@ func operation(rt route) map[string]any {
 			resp["content"] = map[string]any{"application/json": map[string]any{"schema": ref("Accepted")}}
 		case d.html:
 			resp["content"] = map[string]any{"text/html": map[string]any{"schema": map[string]any{"type": "string"}}}
+		case st == 503 && rt.method != http.MethodGet:
+			resp["description"] = "The database stayed busy; send the same request again after Retry-After seconds."
+			resp["headers"] = map[string]any{"Retry-After": map[string]any{"schema": map[string]any{"type": "integer"}}}
+			resp["content"] = map[string]any{"application/problem+json": map[string]any{"schema": ref("Problem")}}
 		case st >= 400:
 			resp["content"] = map[string]any{"application/problem+json": map[string]any{"schema": ref("Problem")}}
 		case st == 503:
