@@ -240,7 +240,7 @@ func TestRequestBodyRules(t *testing.T) {
 					}
 				}
 				// The NUL case's first key, given twice.
-				key := c.body[2:strings.Index(c.body[2:], `"`)+2]
+				key := c.body[2 : strings.Index(c.body[2:], `"`)+2]
 				dup := "{" + c.body[1:len(c.body)-1] + `,"` + strings.ToUpper(key) + `":null}`
 				r := send("application/json", dup)
 				checkTextRefusal(t, r, strings.ToUpper(key))
