@@ -57,6 +57,11 @@ func TestBootstrapPage(t *testing.T) {
 			if rec.Code != 422 || !strings.Contains(rec.Body.String(), "valid e-mail") || !strings.Contains(rec.Body.String(), "at least 12") {
 				t.Fatalf("invalid form: %d %s", rec.Code, rec.Body)
 			}
+			// Text Roster does not accept is refused at the form too.
+			rec = post(url.Values{"token": {token}, "email": {"boss@example.com"}, "password": {"a long enough\x00phrase"}, "first_name": {"Ivan\u202E"}})
+			if rec.Code != 422 || !strings.Contains(rec.Body.String(), "control characters") || !strings.Contains(rec.Body.String(), "bidirectional") {
+				t.Fatalf("odd text: %d %s", rec.Code, rec.Body)
+			}
 			wrong, _ := secure.NewToken()
 			if rec := post(url.Values{"token": {wrong}, "email": {"boss@example.com"}, "password": {"a long enough phrase"}}); rec.Code != 404 {
 				t.Fatalf("wrong token: %d %s", rec.Code, rec.Body)

@@ -160,6 +160,22 @@ func newQuery(r *http.Request, allowed ...string) *queryParams {
 	return q
 }
 
+// checkFormText adds a problem for each form field whose name or value is
+// not text Roster accepts (roster.CheckText; values may be multi-line).
+func checkFormText(v *roster.Validation, form url.Values) {
+	for name, vals := range form {
+		if code, msg := roster.CheckText(name, roster.SingleLine); code != "" {
+			v.Add(roster.SafeText(name), code, msg)
+			continue
+		}
+		for _, val := range vals {
+			if !roster.ValidateTextKind(v, name, val, roster.MultiLine) {
+				break
+			}
+		}
+	}
+}
+
 // str returns a parameter's value, or "".
 func (q *queryParams) str(name string) string { return q.vals.Get(name) }
 
