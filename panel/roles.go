@@ -3,6 +3,7 @@ package panel
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -405,16 +406,23 @@ func (p *Panel) handleRolesImport(w http.ResponseWriter, r *http.Request) error 
 }
 
 func parseRoleExport(raw string) ([]roster.RoleExport, error) {
-	bad := func(msg string) error {
+	badAs := func(code, msg string) error {
 		return &roster.Error{Code: roster.EINVALID, Message: msg,
-			Fields: []roster.FieldError{{Field: "file", Code: "invalid_import", Message: msg}}}
+			Fields: []roster.FieldError{{Field: "file", Code: code, Message: msg}}}
 	}
+	bad := func(msg string) error { return badAs("invalid_import", msg) }
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return nil, bad("Choose a roles file exported from Roster.")
 	}
 	if len(raw) > maxImportSize {
 		return nil, bad("The file is larger than 1 MB.")
+	}
+	// The file's text follows the rules of every other input: the decoder
+	// would store invalid UTF-8 and lone surrogates as U+FFFD.
+	if problems, _ := roster.CheckJSON([]byte(raw)); len(problems) > 0 {
+		f := problems[0]
+		return nil, badAs(f.Code, fmt.Sprintf("%s (at %s)", f.Message, f.Field))
 	}
 	var roles []roster.RoleExport
 	if err := json.Unmarshal([]byte(raw), &roles); err != nil {
@@ -423,6 +431,15 @@ func parseRoleExport(raw string) ([]roster.RoleExport, error) {
 			return nil, bad("The file is not a roles export: " + jsonErrText(err))
 		}
 		roles = wrapped.Roles
+	}
+	var v roster.Validation
+	for i, r := range roles {
+		roster.ValidateRoleKey(&v, fmt.Sprintf("roles[%d].key", i), r.Key)
+		roster.ValidateRoleName(&v, fmt.Sprintf("roles[%d].name", i), r.Name)
+	}
+	if len(v.Fields) > 0 {
+		f := v.Fields[0]
+		return nil, badAs(f.Code, fmt.Sprintf("%s (at %s)", f.Message, f.Field))
 	}
 	return roles, nil
 }
