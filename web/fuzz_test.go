@@ -229,8 +229,12 @@ func installWriteCounter(t *testing.T, e *env) {
 		must(t, err)
 		cols = slices.DeleteFunc(cols, func(c string) bool { return slices.Contains(fingerprintSkipColumns, c) })
 		for _, ev := range []string{"INSERT", "DELETE", "UPDATE OF " + strings.Join(cols, ", ")} {
-			stmts = append(stmts, fmt.Sprintf(`CREATE TRIGGER fuzz_%s_%s AFTER %s ON %s BEGIN UPDATE fuzz_writes SET n = n + 1; END`,
-				table, strings.Fields(ev)[0], ev, table))
+			when := ""
+			if table == "settings" && ev == "INSERT" {
+				when = ` WHEN NEW.name NOT LIKE 'secret:%'` // made on first use, whatever the answer
+			}
+			stmts = append(stmts, fmt.Sprintf(`CREATE TRIGGER fuzz_%s_%s AFTER %s ON %s%s BEGIN UPDATE fuzz_writes SET n = n + 1; END`,
+				table, strings.Fields(ev)[0], ev, table, when))
 		}
 	}
 	for _, s := range stmts {
