@@ -154,12 +154,14 @@ type BulkResult struct {
 	UserIDs  []int64 `json:"user_ids"`
 }
 
-// ValidateComment checks a block / unblock comment.
+// ValidateComment checks a block / unblock or event comment: multi-line text (CheckText).
 func ValidateComment(v *Validation, field, s string, required bool) {
 	switch {
 	case required && len([]rune(s)) == 0:
 		v.Add(field, "required", "Enter a comment.")
 	case len([]rune(s)) > 1000:
 		v.Add(field, "too_long", "A comment is at most 1000 characters.")
+	default:
+		ValidateTextKind(v, field, s, MultiLine)
 	}
 }

@@ -133,7 +133,7 @@ func ValidateRoleKey(v *Validation, field, key string) {
 	}
 }
 
-// ValidateRoleName checks a role name.
+// ValidateRoleName checks a role or company name: one line of text (CheckText).
 func ValidateRoleName(v *Validation, field, name string) {
 	name = strings.TrimSpace(name)
 	switch {
@@ -141,6 +141,8 @@ func ValidateRoleName(v *Validation, field, name string) {
 		v.Add(field, "required", "Enter a name.")
 	case len([]rune(name)) > 100:
 		v.Add(field, "too_long", "A name is at most 100 characters.")
+	default:
+		ValidateTextKind(v, field, name, SingleLine)
 	}
 }
 

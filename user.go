@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode"
 )
 
 // AuthMethod is how a user signs in.
@@ -335,6 +334,8 @@ func (f *UserFilter) Validate() error {
 	f.Query = strings.TrimSpace(f.Query)
 	if len([]rune(f.Query)) > 100 {
 		v.Add("q", "too_long", "A search is at most 100 characters.")
+	} else {
+		ValidateTextKind(&v, "q", f.Query, SingleLine)
 	}
 	switch f.Status {
 	case "", StatusInvited, StatusActive, StatusBlocked:
@@ -403,6 +404,9 @@ func ValidateEmail(v *Validation, field, email string) {
 		v.Add(field, "required", "Enter an e-mail address.")
 		return
 	}
+	if !ValidateTextKind(v, field, email, SingleLine) {
+		return
+	}
 	a, err := mail.ParseAddress(email)
 	at := strings.LastIndexByte(email, '@')
 	if err != nil || a.Address != email || a.Name != "" || len(email) > 254 || at < 1 ||
@@ -421,17 +425,18 @@ func ValidateLogin(v *Validation, field, login string) {
 	}
 }
 
-// ValidateName checks one part of a person's name.
+// ValidateName checks one part of a person's name: one line of text
+// (CheckText) without < > " @.
 func ValidateName(v *Validation, field, s string) {
 	if len([]rune(s)) > 100 {
 		v.Add(field, "too_long", "A name is at most 100 characters.")
 		return
 	}
-	for _, r := range s {
-		if unicode.IsControl(r) || strings.ContainsRune("<>\"@", r) {
-			v.Add(field, "invalid_name", "A name cannot contain control characters or < > \" @.")
-			return
-		}
+	if !ValidateTextKind(v, field, s, SingleLine) {
+		return
+	}
+	if strings.ContainsAny(s, "<>\"@") {
+		v.Add(field, "invalid_name", "A name cannot contain < > \" @.")
 	}
 }
 
@@ -448,10 +453,5 @@ func ValidateText(v *Validation, field, s string, max int) {
 		v.Add(field, "too_long", "This field is too long.")
 		return
 	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			v.Add(field, "invalid_text", "This field cannot contain control characters.")
-			return
-		}
-	}
+	ValidateTextKind(v, field, s, SingleLine)
 }

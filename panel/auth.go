@@ -105,10 +105,19 @@ func (p *Panel) trusted(a netip.Addr) bool {
 	return false
 }
 
-// anon wraps a handler that needs no session.
+// anon wraps a handler that needs no session. Its form is read and its
+// text checked before the handler runs, as for auth.
 func (p *Panel) anon(h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = withState(r, &reqState{lang: p.language(r)})
+		if err := parseForm(w, r); err != nil {
+			p.formError(w, r, err)
+			return
+		}
+		if err := formTextError(r); err != nil {
+			p.renderError(w, r, err)
+			return
+		}
 		if err := h(w, r); err != nil {
 			p.renderError(w, r, err)
 		}
@@ -139,12 +148,14 @@ func (p *Panel) auth(h handler) http.Handler {
 			return
 		}
 		st.actor, st.session, st.token, st.csrf = actor, sess, token, csrfToken(token)
+		r = r.WithContext(roster.NewContextWithActor(app.WithBaseURL(r.Context(), p.baseURL(r)), actor))
+		// The form is read whole first: one over its limit or unreadable
+		// is not an expired one.
+		if err := parseForm(w, r); err != nil {
+			p.formError(w, r, err)
+			return
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			limit := int64(maxBodySize)
-			if r.URL.Path == "/profile/avatar" {
-				limit = roster.MaxAvatarUpload + 64<<10 // the picture and the form around it
-			}
-			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			got := r.Header.Get(csrfHeader)
 			if got == "" {
 				got = r.PostFormValue(csrfField)
@@ -154,15 +165,15 @@ func (p *Panel) auth(h handler) http.Handler {
 				return
 			}
 		}
-		r = r.WithContext(roster.NewContextWithActor(app.WithBaseURL(r.Context(), p.baseURL(r)), actor))
+		if err := formTextError(r); err != nil {
+			p.renderError(w, r, err)
+			return
+		}
 		if err := h(w, r); err != nil {
 			p.renderError(w, r, err)
 		}
 	})
 }
-
-// maxBodySize bounds a form post (a roles import file is the largest).
-const maxBodySize = 2 << 20
 
 var (
 	errSignedOut      = roster.Errorf(roster.EUNAUTHORIZED, "Sign in.")

@@ -3,11 +3,9 @@ package panel
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 
@@ -42,7 +40,7 @@ func newFixture(t testing.TB, s *sqlstore.Store, clock *sqlstoretest.Clock) *fix
 	hasher := secure.NewHasher(secure.TestParams, 4)
 	f := &fixture{t: t, store: s, clock: clock, users: map[string]*roster.User{}, roles: map[string]*roster.Role{}}
 	f.panel = New(Deps{Companies: s, Users: s, Roles: s, Sessions: s, Events: s, Hasher: hasher, Clock: clock.Now,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))})
+		Logger: testLogger(t)})
 	f.handler = f.panel.Handler()
 	hash, err := hasher.Hash(ctx, testPassword)
 	if err != nil {

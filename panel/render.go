@@ -247,10 +247,16 @@ func errorText(lang string, err error) string {
 	if !errors.As(err, &e) || e.Code == roster.EINTERNAL {
 		return i18n.T(lang, "error.internal")
 	}
-	if lang == i18n.EN && e.Message != "" {
+	// The generic "Some fields are invalid." says less than the first
+	// field's own problem.
+	generic := len(e.Fields) > 0 && e.Message == i18n.T(i18n.EN, "error.invalid")
+	if lang == i18n.EN && e.Message != "" && !generic {
 		return e.Message
 	}
 	if len(e.Fields) > 0 {
+		if lang == i18n.EN {
+			return e.Fields[0].Message
+		}
 		return fieldText(lang, e.Fields[0])
 	}
 	return i18n.T(lang, "error."+e.Code)

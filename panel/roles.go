@@ -3,6 +3,7 @@ package panel
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -356,19 +357,27 @@ func (p *Panel) handleRolesImport(w http.ResponseWriter, r *http.Request) error 
 }
 
 // parseRoleExport reads an export file: Roster's {"roles": […]}, or the
-// bare list older versions wrote.
+// bare list older versions wrote. The roles' keys, names and permissions
+// are the import workflow's to check.
 func parseRoleExport(raw string) (app.RoleFile, error) {
 	var file app.RoleFile
-	bad := func(msg string) error {
+	badAs := func(code, msg string) error {
 		return &roster.Error{Code: roster.EINVALID, Message: msg,
-			Fields: []roster.FieldError{{Field: "file", Code: "invalid_import", Message: msg}}}
+			Fields: []roster.FieldError{{Field: "file", Code: code, Message: msg}}}
 	}
+	bad := func(msg string) error { return badAs("invalid_import", msg) }
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return file, bad("Choose a roles file exported from Roster.")
 	}
 	if len(raw) > maxImportSize {
 		return file, bad("The file is larger than 1 MB.")
+	}
+	// The file's text follows the rules of every other input: the decoder
+	// would store invalid UTF-8 and lone surrogates as U+FFFD.
+	if problems, _ := roster.CheckJSON([]byte(raw)); len(problems) > 0 {
+		f := problems[0]
+		return file, badAs(f.Code, fmt.Sprintf("%s (at %s)", f.Message, f.Field))
 	}
 	if err := json.Unmarshal([]byte(raw), &file.Roles); err != nil {
 		if err2 := json.Unmarshal([]byte(raw), &file); err2 != nil || file.Roles == nil {

@@ -81,13 +81,19 @@ func (f usersFilter) without(fields []roster.FieldError) usersFilter {
 
 // listFilter resolves the list's filter; a field that does not make sense
 // (a hand-edited address, a stale cursor) is dropped rather than refused,
-// so the list always shows.
+// so the list always shows. Text Roster never accepts (a control or bidi
+// character) is refused like everywhere else.
 func (p *Panel) listFilter(ctx context.Context, f usersFilter) (usersFilter, roster.UserFilter, error) {
 	for range 2 {
 		uf, err := p.App.Users.Filter(ctx, f.query())
 		var e *roster.Error
 		if err == nil || !asErr(err, &e) || e.Code != roster.EINVALID || len(e.Fields) == 0 {
 			return f, uf, err
+		}
+		for _, fe := range e.Fields {
+			if roster.TextCode(fe.Code) {
+				return f, uf, err
+			}
 		}
 		f = f.without(e.Fields)
 	}

@@ -113,6 +113,7 @@ func (s *Server) handleSetupSubmit(w http.ResponseWriter, r *http.Request) error
 	}
 	password := r.PostForm.Get("password")
 	var v roster.Validation
+	checkFormText(&v, r.PostForm)
 	roster.ValidateEmail(&v, "email", u.Email)
 	roster.ValidatePassword(&v, "password", password, u, roster.DefaultPasswordMinLength)
 	roster.ValidateName(&v, "first_name", u.FirstName)

@@ -57,6 +57,11 @@ func TestBootstrapPage(t *testing.T) {
 			if rec.Code != 422 || !strings.Contains(rec.Body.String(), "valid e-mail") || !strings.Contains(rec.Body.String(), "at least 12") {
 				t.Fatalf("invalid form: %d %s", rec.Code, rec.Body)
 			}
+			// Text Roster does not accept is refused at the form too.
+			rec = post(url.Values{"token": {token}, "email": {"boss@example.com"}, "password": {"a long enough\x00phrase"}, "first_name": {"Ivan\u202E"}})
+			if rec.Code != 422 || !strings.Contains(rec.Body.String(), "control characters") || !strings.Contains(rec.Body.String(), "bidirectional") {
+				t.Fatalf("odd text: %d %s", rec.Code, rec.Body)
+			}
 			wrong, _ := secure.NewToken()
 			if rec := post(url.Values{"token": {wrong}, "email": {"boss@example.com"}, "password": {"a long enough phrase"}}); rec.Code != 404 {
 				t.Fatalf("wrong token: %d %s", rec.Code, rec.Body)
@@ -73,6 +78,7 @@ func TestBootstrapPage(t *testing.T) {
 				t.Errorf("reused token: %d", rec.Code)
 			}
 			req := httptest.NewRequest("POST", "/api/v1/auth/login", strings.NewReader(`{"username":"boss@example.com","password":"a long enough phrase"}`))
+			req.Header.Set("Content-Type", "application/json")
 			rec = httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
 			if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"token"`) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -124,30 +125,86 @@ func writeBody(w http.ResponseWriter, status int, contentType string, v any) {
 	w.Write(buf.Bytes())
 }
 
-// decodeJSON reads one JSON value into dst, refusing unknown fields. The
+// decodeJSON reads one JSON object into dst, refusing unknown fields. The
 // errors name the field where they can.
 func decodeJSON(r *http.Request, dst any) error {
 	return decodeJSONOptional(r, dst, false)
 }
 
 // decodeJSONOptional is decodeJSON where an empty body may mean "nothing given".
+//
+// The whole body is read first (bounded by limitBody: 413 beyond it) and
+// refused before decoding when it is not declared as JSON (415), when a
+// string or key holds text Roster does not accept or a key repeats (422
+// naming the JSON path; roster.CheckJSON sees the raw bytes, which the
+// decoder would repair), or when it is not a JSON object — a null body is
+// a mistake, never "change nothing".
 func decodeJSONOptional(r *http.Request, dst any, optional bool) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		if optional && errors.Is(err, io.EOF) {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		return decodeError(err)
+	}
+	body := bytes.TrimLeft(data, " \t\r\n")
+	if len(body) == 0 {
+		if optional {
 			return nil
 		}
+		return decodeError(io.EOF)
+	}
+	if err := checkJSONContentType(r); err != nil {
+		return err
+	}
+	problems, wellFormed := roster.CheckJSON(data)
+	if len(problems) > 0 {
+		return &roster.Error{Code: roster.EINVALID, Message: "Some fields are invalid.", Fields: problems}
+	}
+	if wellFormed && body[0] != '{' {
+		return &httpError{http.StatusUnprocessableEntity, roster.EINVALID,
+			fmt.Sprintf("The request body must be a JSON object, not %s.", jsonValueKind(body[0]))}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return decodeError(err)
-		}
 		return &httpError{http.StatusBadRequest, "bad_json", "The request body has data after its JSON value; send exactly one JSON object."}
 	}
+	if !wellFormed {
+		// The decoder accepted what the scan could not read: refuse rather
+		// than let unchecked text through.
+		return &httpError{http.StatusBadRequest, "bad_json", "The request body is not valid JSON."}
+	}
 	return nil
+}
+
+// checkJSONContentType answers 415 unless the request declares a JSON body:
+// application/json or application/*+json, in UTF-8 if a charset is named.
+func checkJSONContentType(r *http.Request) error {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err == nil && (mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
+		if cs, ok := params["charset"]; !ok || strings.EqualFold(cs, "utf-8") {
+			return nil
+		}
+	}
+	return &httpError{http.StatusUnsupportedMediaType, "unsupported_media_type",
+		"Send the body as JSON, with Content-Type: application/json."}
+}
+
+// jsonValueKind names the JSON value starting with c.
+func jsonValueKind(c byte) string {
+	switch c {
+	case '[':
+		return "a list"
+	case '"':
+		return "a string"
+	case 'n':
+		return "null"
+	case 't', 'f':
+		return "true or false"
+	default:
+		return "a number"
+	}
 }
 
 // decodeError maps encoding/json's errors to problems.

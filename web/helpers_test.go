@@ -37,6 +37,8 @@ type env struct {
 	h      http.Handler
 	hasher *secure.Hasher
 	clock  *sqlstoretest.Clock
+	// log is the server's log; a logged 500 fails the test.
+	log *testLog
 
 	reseller, acme, other *roster.Company
 	users                 map[string]*roster.User
@@ -56,9 +58,11 @@ func newEnv(t *testing.T, s *sqlstore.Store, clock *sqlstoretest.Clock) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, store: s, clock: clock, hasher: secure.NewHasher(secure.TestParams, 4), users: map[string]*roster.User{}}
+	var logger *slog.Logger
+	logger, e.log = newTestLog(t)
 	e.server = web.NewServer(web.Deps{
 		Companies: s, Users: s, Roles: s, Sessions: s, Events: s, Platform: s,
-		Hasher: e.hasher, Clock: clock.Now, Logger: testLogger(t), Ping: s.Ping,
+		Hasher: e.hasher, Clock: clock.Now, Logger: logger, Ping: s.Ping,
 	})
 	e.h = e.server.Handler()
 
@@ -82,18 +86,6 @@ func newEnv(t *testing.T, s *sqlstore.Store, clock *sqlstoretest.Clock) *env {
 	e.users["other"] = e.user(e.other.ID, "other", roster.RoleCompanyAdmin)
 	e.users["reseller"] = e.user(e.reseller.ID, "reseller", roster.RoleCompanyAdmin)
 	return e
-}
-
-// testLogger sends the server's log to the test log.
-func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
 }
 
 func must(t *testing.T, err error) {

@@ -129,7 +129,8 @@ type queryParams struct {
 	v    roster.Validation
 }
 
-// newQuery reads r's query and refuses names not in allowed.
+// newQuery reads r's query and refuses names not in allowed, and names
+// and values that are not one line of text Roster accepts (roster.CheckText).
 func newQuery(r *http.Request, allowed ...string) *queryParams {
 	q := &queryParams{vals: r.URL.Query()}
 	known := map[string]bool{}
@@ -137,7 +138,19 @@ func newQuery(r *http.Request, allowed ...string) *queryParams {
 		known[a] = true
 	}
 	for name, vs := range q.vals {
+		if code, msg := roster.CheckText(name, roster.SingleLine); code != "" {
+			q.v.Add(roster.SafeText(name), code, "A query parameter's name: "+msg)
+			continue
+		}
+		// A query value is always one line: an ID, a choice, a search.
+		for _, val := range vs {
+			if code, msg := roster.CheckText(val, roster.SingleLine); code != "" {
+				q.v.Add(name, code, msg)
+				break
+			}
+		}
 		switch {
+		case q.v.Has(name):
 		case !known[name]:
 			q.v.Add(name, "unknown_parameter", fmt.Sprintf("Unknown query parameter %q; this endpoint accepts: %s.", name, strings.Join(allowed, ", ")))
 		case len(vs) > 1:
@@ -145,6 +158,22 @@ func newQuery(r *http.Request, allowed ...string) *queryParams {
 		}
 	}
 	return q
+}
+
+// checkFormText adds a problem for each form field whose name or value is
+// not text Roster accepts (roster.CheckText; values may be multi-line).
+func checkFormText(v *roster.Validation, form url.Values) {
+	for name, vals := range form {
+		if code, msg := roster.CheckText(name, roster.SingleLine); code != "" {
+			v.Add(roster.SafeText(name), code, msg)
+			continue
+		}
+		for _, val := range vals {
+			if !roster.ValidateTextKind(v, name, val, roster.MultiLine) {
+				break
+			}
+		}
+	}
 }
 
 // str returns a parameter's value, or "".

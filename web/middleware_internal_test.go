@@ -77,7 +77,9 @@ func TestErrorsAndHeaders(t *testing.T) {
 		t.Errorf("API answer is cacheable: %v", rec.Header())
 	}
 	rec = httptest.NewRecorder()
-	s.Handler().ServeHTTP(rec, httptest.NewRequest("POST", "/api/v1/auth/login", strings.NewReader(`{"username": "a", "password": "b", "otp": 1}`)))
+	req := httptest.NewRequest("POST", "/api/v1/auth/login", strings.NewReader(`{"username": "a", "password": "b", "otp": 1}`))
+	req.Header.Set("Content-Type", "application/json")
+	s.Handler().ServeHTTP(rec, req)
 	if rec.Code != 422 || !strings.Contains(rec.Body.String(), `"field":"otp"`) {
 		t.Errorf("unknown field: %d %s", rec.Code, rec.Body)
 	}

@@ -11,7 +11,7 @@ import (
 
 // opDoc describes one route for the OpenAPI document. Error responses are
 // derived from the route's row: 401 and 403 from its access, 404 from an
-// {id}, 400/413/422 from a body.
+// {id}, 400/413/422 from a body (and 415 from a JSON one).
 type opDoc struct {
 	tag         string
 	summary     string
@@ -245,6 +245,9 @@ func operation(rt route) map[string]any {
 	if d.body != "" || d.bodyForm {
 		errs = append(errs, 400, 413, 422)
 	}
+	if d.body != "" {
+		errs = append(errs, 415)
+	}
 	if len(d.query) > 0 {
 		errs = append(errs, 422)
 	}
@@ -377,7 +380,7 @@ func schemas() map[string]any {
 	return map[string]any{
 		"Problem": obj([]string{"type", "title", "status", "detail", "code"}, map[string]any{
 			"type": str(), "title": str(), "status": integer(), "detail": str(),
-			"code":    enum(roster.EINVALID, roster.ECONFLICT, roster.ENOTFOUND, roster.EFORBIDDEN, roster.EUNAUTHORIZED, roster.ERATELIMIT, roster.EINTERNAL, "bad_json", "too_large", "bad_form", "method_not_allowed"),
+			"code":    enum(roster.EINVALID, roster.ECONFLICT, roster.ENOTFOUND, roster.EFORBIDDEN, roster.EUNAUTHORIZED, roster.ERATELIMIT, roster.EINTERNAL, "bad_json", "too_large", "unsupported_media_type", "bad_form", "method_not_allowed"),
 			"errors":  arr(ref("FieldError")),
 			"refused": arr(ref("Refusal")),
 		}),

@@ -224,6 +224,11 @@ func (s *Server) Handler() http.Handler {
 // table row: the one place every endpoint checks permissions.
 func (s *Server) endpoint(rt route) http.Handler {
 	return s.adapt(func(w http.ResponseWriter, r *http.Request) error {
+		// A path value (an ID, a token) that is not one line of text
+		// Roster accepts names nothing that can exist.
+		if code, _ := roster.CheckText(r.URL.Path, roster.SingleLine); code != "" {
+			return errNoRoute
+		}
 		if rt.access.public {
 			return rt.handle(w, r)
 		}

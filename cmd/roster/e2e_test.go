@@ -245,6 +245,10 @@ func walk(t *testing.T, bin string, dbArgs []string) {
 	c.do("GET", fmt.Sprintf("/api/v1/users/%d", stranger.ID), boss, nil, 404, nil)
 }
 
+// logged500 matches a server log line of an internal error: the API's
+// "internal error", the panel's error record, a request answered 500.
+var logged500 = regexp.MustCompile(`level=ERROR .*(msg="internal error"|msg=panel |msg="panel: render error page"|status=500\b)`)
+
 // startServer runs `roster serve` on a free port and returns its base URL.
 func startServer(t *testing.T, ctx context.Context, bin string, dbArgs []string) string {
 	cmd := exec.CommandContext(ctx, bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, dbArgs...)...)
@@ -269,6 +273,12 @@ func startServer(t *testing.T, ctx context.Context, bin string, dbArgs []string)
 		}
 		if t.Failed() {
 			t.Logf("server stderr:\n%s", stderr.String())
+		}
+		// No request of the run may have been answered with a 500.
+		for _, line := range strings.Split(stderr.String(), "\n") {
+			if logged500.MatchString(line) {
+				t.Errorf("the server logged a 500: %s", line)
+			}
 		}
 	})
 	re := regexp.MustCompile(`listening on (http://\S+)`)

@@ -68,7 +68,7 @@ var en = map[string]string{
 	"field.required":               "This field is required.",
 	"field.invalid_email":          "Enter a valid e-mail address, like name@example.com.",
 	"field.invalid_login":          "A login is 2–64 Latin letters and digits only.",
-	"field.invalid_name":           "A name cannot contain control characters or < > \" @.",
+	"field.invalid_name":           "A name cannot contain < > \" @.",
 	"field.invalid_phone":          "Enter a phone number: digits, spaces, brackets and dashes, with an optional +.",
 	"field.invalid_text":           "This field cannot contain control characters.",
 	"field.too_long":               "This is too long.",

@@ -65,7 +65,7 @@ var ru = map[string]string{
 	"field.required":               "Обязательное поле.",
 	"field.invalid_email":          "Введите корректный e-mail, например name@example.com.",
 	"field.invalid_login":          "Логин — от 2 до 64 латинских букв и цифр.",
-	"field.invalid_name":           "Имя не может содержать управляющие символы и < > \" @.",
+	"field.invalid_name":           "Имя не может содержать < > \" @.",
 	"field.invalid_phone":          "Введите телефон: цифры, пробелы, скобки и дефисы, можно с +.",
 	"field.invalid_text":           "Поле не может содержать управляющие символы.",
 	"field.too_long":               "Слишком длинно.",
