@@ -58,7 +58,7 @@ func newEnv(t *testing.T, s *sqlstore.Store, clock *sqlstoretest.Clock) *env {
 	e := &env{t: t, store: s, clock: clock, hasher: secure.NewHasher(secure.TestParams, 4), users: map[string]*roster.User{}}
 	e.server = web.NewServer(web.Deps{
 		Companies: s, Users: s, Roles: s, Sessions: s, Events: s, Platform: s,
-		Hasher: e.hasher, Clock: clock.Now, Logger: testLogger(t), Ping: s.Ping,
+		Hasher: e.hasher, Clock: clock.Now, Logger: testLogger(t), Ready: s.Ping,
 	})
 	e.h = e.server.Handler()
 
