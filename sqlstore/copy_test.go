@@ -128,6 +128,18 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 	src := openSQLite(t, dir, clock)
 	p := populate(t, newFixture(t, src, clock))
 
+	// SQLite's AUTOINCREMENT keeps the highest id it ever gave in
+	// sqlite_sequence, above the highest id left after deletions: the
+	// copy must not give those ids again. (A table made and dropped
+	// creates sqlite_sequence whatever the migrations hold.)
+	for _, q := range []string{`CREATE TABLE zz_autoincrement (id INTEGER PRIMARY KEY AUTOINCREMENT)`, `DROP TABLE zz_autoincrement`,
+		`DELETE FROM sqlite_sequence WHERE name = 'users'`, `INSERT INTO sqlite_sequence (name, seq) VALUES ('users', 1000)`} {
+		_, err := src.DB().ExecContext(ctx, q)
+		must(t, err)
+	}
+	var maxCompany int64
+	must(t, src.DB().QueryRowContext(ctx, `SELECT max(id) FROM companies`).Scan(&maxCompany))
+
 	// The server (here: an open store) holds the database: refused.
 	if _, err := sqlstore.CopySQLiteToPostgres(ctx, dir, target, nil); !errors.Is(err, sqlstore.ErrInUse) {
 		t.Fatalf("copy of a database in use: %v, want ErrInUse", err)
@@ -200,21 +212,16 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 		t.Fatalf("event log after the copy: %+v", ev.Items)
 	}
 
-	// The next user gets the id SQLite would have given next: a copy of
-	// the SQLite installation answers what that is.
-	probeDir := t.TempDir()
-	_, err = sqlstore.BackupSQLite(ctx, dir, sqlstore.SQLitePath(probeDir))
+	// New rows get ids past every id SQLite gave: past the AUTOINCREMENT
+	// high-water mark where there is one, past the highest id elsewhere.
+	role, err := dst.RoleByKey(ctx, p.company.ID, roster.RoleEmployee)
 	must(t, err)
-	probe := openSQLite(t, probeDir, clock)
-	next := func(s *sqlstore.Store) int64 {
-		role, err := s.RoleByKey(ctx, p.company.ID, roster.RoleEmployee)
-		must(t, err)
-		u := &roster.User{CompanyID: p.company.ID, AuthMethod: roster.AuthLogin, Login: "newcomer", FirstName: "New", LastName: "Comer", PasswordHash: "h"}
-		must(t, s.CreateUser(ctx, u, []int64{role.ID}, nil, time.Time{}))
-		return u.ID
-	}
-	if want, got := next(probe), next(dst); got != want || got <= p.deleted.ID {
-		t.Fatalf("next user id on PostgreSQL %d, on SQLite %d (deleted user had %d)", got, want, p.deleted.ID)
+	u := &roster.User{CompanyID: p.company.ID, AuthMethod: roster.AuthLogin, Login: "newcomer", FirstName: "New", LastName: "Comer", PasswordHash: "h"}
+	must(t, dst.CreateUser(ctx, u, []int64{role.ID}, nil, time.Time{}))
+	co := &roster.Company{Name: "After the move"}
+	must(t, dst.CreateCompany(ctx, co))
+	if u.ID != 1001 || co.ID != maxCompany+1 {
+		t.Fatalf("next ids on PostgreSQL: user %d (want 1001), company %d (want %d)", u.ID, co.ID, maxCompany+1)
 	}
 
 	// The target now holds Roster data: a second copy is refused.
