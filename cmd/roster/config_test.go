@@ -158,7 +158,7 @@ func TestHelp(t *testing.T) {
 	t.Setenv("ROSTER_LOG_LEVEL", "loud")
 	for _, args := range [][]string{
 		{"serve", "--help"}, {"serve", "-h"}, {"migrate", "--help"}, {"admin", "create", "--help"}, {"admin", "--help"},
-		{"dev", "load", "--help"}, {"--help"}, {"help"},
+		{"backup", "--help"}, {"restore", "--help"}, {"copy", "--help"}, {"dev", "load", "--help"}, {"--help"}, {"help"},
 	} {
 		var stdout, stderr bytes.Buffer
 		err := run(context.Background(), args, &stdout, &stderr)

@@ -29,6 +29,9 @@ Usage:
   roster serve   [--addr 127.0.0.1:8080] [--data ./roster-data] [--database-url postgres://…]
   roster migrate [--data DIR] [--database-url URL]
   roster admin create --email E --password P [--first-name F] [--last-name L]
+  roster backup  --data DIR --out FILE
+  roster restore --data DIR --from FILE
+  roster copy    --data DIR --to postgres://…
   roster dev load [--users 1000000] [--companies 1000] [--big 100000]
   roster version
 
@@ -78,6 +81,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runAdminCreate(ctx, rest[1:], stdout, stderr)
 		}
 		return subcommandUsage(rest, stdout, "roster admin create --email E --password P [--first-name F] [--last-name L]")
+	case "backup":
+		return runBackup(ctx, rest, stdout, stderr)
+	case "restore":
+		return runRestore(ctx, rest, stdout, stderr)
+	case "copy":
+		return runCopy(ctx, rest, stdout, stderr)
 	case "dev":
 		if len(rest) > 0 && rest[0] == "load" {
 			return runDevLoad(ctx, rest[1:], stdout, stderr)

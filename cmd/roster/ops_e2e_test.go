@@ -15,12 +15,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
 	_ "modernc.org/sqlite"
 )
 
@@ -202,7 +205,7 @@ func createRoot(t *testing.T, bin string, dbArgs []string) {
 // stdout, a wrong value exits 2 naming it, before anything is created.
 func TestCommandLine(t *testing.T) {
 	bin := rosterBinary(t)
-	for _, args := range [][]string{{"serve", "--help"}, {"migrate", "--help"}} {
+	for _, args := range [][]string{{"serve", "--help"}, {"backup", "--help"}, {"restore", "-h"}, {"copy", "--help"}, {"migrate", "--help"}} {
 		code, out, errOut := runRoster(t, bin, args...)
 		if code != 0 || !strings.Contains(out, "Usage: roster "+args[0]) || errOut != "" {
 			t.Errorf("%q: exit %d\nstdout %s\nstderr %s", args, code, out, errOut)
@@ -219,6 +222,7 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"serve"}, "ROSTER_MIGRATE=maybe", `ROSTER_MIGRATE="maybe": must be true or false`},
 		{[]string{"serve"}, "ROSTER_MIGRATE=off", `ROSTER_MIGRATE="off": must be true or false`},
 		{[]string{"migrate"}, "ROSTER_LOG_LEVEL=verbose", `ROSTER_LOG_LEVEL="verbose"`},
+		{[]string{"backup"}, "", "--out FILE is required"},
 	} {
 		cmd := exec.Command(bin, append(tc.args, "--data", data)...)
 		cmd.Env = append(os.Environ(), tc.env)
@@ -498,4 +502,290 @@ func TestReadiness(t *testing.T) {
 		awaitReady(t, p.base, 200)
 		schema(t, p, openDB(t, "sqlite", "file:"+filepath.Join(data, "roster.db")+"?_pragma=busy_timeout(5000)"))
 	})
+}
+
+// userCount is the number of users the Main administrator sees.
+func userCount(c *client, token string) int {
+	var page struct {
+		Total int `json:"total"`
+	}
+	c.do("GET", "/api/v1/users?limit=1", token, nil, 200, &page)
+	return page.Total
+}
+
+// TestBackupAndRestore: a backup taken while the server runs and writes
+// is consistent and restores; restore refuses while the server runs and
+// keeps the replaced database.
+func TestBackupAndRestore(t *testing.T) {
+	bin := rosterBinary(t)
+	data := t.TempDir()
+	dbArgs := []string{"--data", data}
+	createRoot(t, bin, dbArgs)
+	p := serve(t, bin, dbArgs)
+	c := &client{t: t, base: p.base}
+	root := c.login("root@example.com", rootPassword)
+	var company struct{ ID int64 }
+	c.do("POST", "/api/v1/companies", root, map[string]any{"name": "Acme"}, 201, &company)
+	roles := c.roles(root, company.ID)
+	create := func(i int) {
+		c.do("POST", "/api/v1/users", root, map[string]any{"auth_method": "login", "login": fmt.Sprintf("agent%d", i),
+			"first_name": "Agent", "last_name": strconv.Itoa(i), "role_ids": []int64{roles["employee"]}, "company_id": company.ID}, 201, nil)
+	}
+	for i := range 5 {
+		create(i)
+	}
+	before := userCount(c, root)
+
+	// Writes go on while the backup runs.
+	stop, wrote := make(chan struct{}), make(chan int)
+	go func() {
+		i := 100
+		for {
+			select {
+			case <-stop:
+				wrote <- i - 100
+				return
+			default:
+				create(i)
+				i++
+			}
+		}
+	}()
+	out := filepath.Join(t.TempDir(), "roster-backup.db")
+	code, stdout, stderr := runRoster(t, bin, "backup", "--data", data, "--out", out)
+	if code != 0 || !strings.Contains(stdout, "Wrote "+out) {
+		t.Fatalf("backup: %d\n%s%s", code, stdout, stderr)
+	}
+	if st, err := os.Stat(out); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("backup file: %v %v", st, err)
+	}
+	code, _, stderr = runRoster(t, bin, "backup", "--data", data, "--out", out)
+	if code != 1 || !strings.Contains(stderr, "already exists") {
+		t.Fatalf("backup over an existing file: %d %s", code, stderr)
+	}
+	code, _, stderr = runRoster(t, bin, "restore", "--data", data, "--from", out)
+	if code != 1 || !strings.Contains(stderr, "in use") {
+		t.Fatalf("restore while serving: %d %s", code, stderr)
+	}
+	close(stop)
+	if n := <-wrote; n == 0 {
+		t.Log("no write happened during the backup")
+	}
+	after := userCount(c, root)
+	p.stop()
+
+	code, stdout, stderr = runRoster(t, bin, "restore", "--data", data, "--from", out)
+	if code != 0 || !strings.Contains(stdout, "kept as") {
+		t.Fatalf("restore: %d\n%s%s", code, stdout, stderr)
+	}
+	baks, _ := filepath.Glob(filepath.Join(data, "roster.db.*.bak"))
+	if len(baks) != 1 {
+		t.Fatalf("kept databases: %v", baks)
+	}
+	p = serve(t, bin, append(dbArgs, "--migrate=false"))
+	c = &client{t: t, base: p.base}
+	root = c.login("root@example.com", rootPassword)
+	if n := userCount(c, root); n < before || n > after {
+		t.Fatalf("users after the restore: %d, want between %d (before the backup) and %d (after it)", n, before, after)
+	}
+	awaitReady(t, p.base, 200)
+	p.stop()
+
+	// The kept database is the one that was replaced: every user is there.
+	var n int
+	if err := openDB(t, "sqlite", "file:"+baks[0]+"?mode=ro").QueryRow(`SELECT count(*) FROM users`).Scan(&n); err != nil || n != after {
+		t.Fatalf("users in %s: %d (%v), want %d", baks[0], n, err, after)
+	}
+}
+
+// installation is what TestMoveToPostgres made through the API and checks
+// after every move.
+type installation struct {
+	company            int64
+	ivan, boris, maxID int64
+	ivanPassword       string
+	totpSecret         string
+	recoveryCodes      []string
+}
+
+// forcedChange signs a user with a temporary password in and sets a
+// permanent one.
+func forcedChange(c *client, login, temporary, password string) {
+	c.t.Helper()
+	var step struct {
+		ChangeToken string `json:"change_token"`
+	}
+	c.do("POST", "/api/v1/auth/login", "", map[string]any{"username": login, "password": temporary}, 200, &step)
+	c.do("POST", "/api/v1/auth/password-change", "", map[string]any{"change_token": step.ChangeToken, "new_password": password}, 200, nil)
+}
+
+// populateThroughAPI uses a running installation as people do: a company,
+// users with roles, a sign-in with TOTP enrolled, a blocked user with the
+// reason, a reset e-mail waiting in the outbox, a deleted user.
+func populateThroughAPI(t *testing.T, c *client) *installation {
+	t.Helper()
+	in := &installation{ivanPassword: "headset and coffee"}
+	root := c.login("root@example.com", rootPassword)
+	var company struct{ ID int64 }
+	c.do("POST", "/api/v1/companies", root, map[string]any{"name": "Acme Dispatch"}, 201, &company)
+	in.company = company.ID
+	roles := c.roles(root, company.ID)
+	mk := func(login, first, last, role string) (int64, string) {
+		var u struct {
+			ID                int64  `json:"id"`
+			TemporaryPassword string `json:"temporary_password"`
+		}
+		c.do("POST", "/api/v1/users", root, map[string]any{"auth_method": "login", "login": login, "first_name": first, "last_name": last,
+			"role_ids": []int64{roles[role]}, "company_id": company.ID}, 201, &u)
+		in.maxID = max(in.maxID, u.ID)
+		return u.ID, u.TemporaryPassword
+	}
+	var temp string
+	in.ivan, temp = mk("ivanov7", "Ivan", "Ivanov", "dispatcher")
+	forcedChange(c, "ivanov7", temp, in.ivanPassword)
+	ivan := c.login("ivanov7", in.ivanPassword)
+	var start struct {
+		Secret string `json:"secret"`
+	}
+	c.do("POST", "/api/v1/me/2fa/totp", ivan, map[string]any{"current_password": in.ivanPassword}, 200, &start)
+	in.totpSecret = start.Secret
+	var confirmed struct {
+		RecoveryCodes []string `json:"recovery_codes"`
+	}
+	c.do("POST", "/api/v1/me/2fa/totp/confirm", ivan, map[string]any{"code": totpCode(t, in.totpSecret, time.Now().Add(-30*time.Second))}, 200, &confirmed)
+	in.recoveryCodes = confirmed.RecoveryCodes
+	gone, _ := mk("dmitri", "Dmitri", "Gone", "employee")
+	c.do("DELETE", fmt.Sprintf("/api/v1/users/%d", gone), root, nil, 204, nil)
+	in.boris, _ = mk("boris", "Boris", "Blokhin", "employee")
+	c.do("POST", fmt.Sprintf("/api/v1/users/%d/block", in.boris), root, map[string]any{"comment": "Fired for fraud"}, 200, nil)
+	c.do("POST", "/api/v1/auth/forgot-password", "", map[string]any{"email": "root@example.com"}, 202, nil)
+	return in
+}
+
+func totpCode(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	code, err := totp.GenerateCodeCustom(secret, at, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
+}
+
+// check uses a moved installation: the old passwords and second factor
+// work, search finds a user, the event log and the outbox are there, and
+// the next user gets a new id. secondFactor is a TOTP code or a recovery
+// code, each usable once.
+func (in *installation) check(t *testing.T, c *client, secondFactor string) {
+	t.Helper()
+	root := c.login("root@example.com", rootPassword)
+	var step struct {
+		MFARequired bool   `json:"mfa_required"`
+		MFAToken    string `json:"mfa_token"`
+	}
+	c.do("POST", "/api/v1/auth/login", "", map[string]any{"username": "ivanov7", "password": in.ivanPassword}, 200, &step)
+	if !step.MFARequired {
+		t.Fatalf("ivan signs in without the second factor: %+v", step)
+	}
+	var signed struct{ Token string }
+	c.do("POST", "/api/v1/auth/mfa", "", map[string]any{"mfa_token": step.MFAToken, "code": secondFactor}, 200, &signed)
+	if signed.Token == "" {
+		t.Fatal("no token after the second factor")
+	}
+	var page struct {
+		Items []struct{ ID int64 } `json:"items"`
+	}
+	c.do("GET", fmt.Sprintf("/api/v1/users?q=ivanov&company_id=%d", in.company), root, nil, 200, &page)
+	if len(page.Items) != 1 || page.Items[0].ID != in.ivan {
+		t.Fatalf("search ivanov: %+v", page)
+	}
+	var events struct {
+		Items []struct {
+			Type    string `json:"type"`
+			Comment string `json:"comment"`
+		} `json:"items"`
+	}
+	c.do("GET", fmt.Sprintf("/api/v1/events?user_id=%d", in.boris), root, nil, 200, &events)
+	if !slicesContainsFunc(events.Items, func(e struct {
+		Type    string `json:"type"`
+		Comment string `json:"comment"`
+	}) bool {
+		return e.Type == "user.blocked" && e.Comment == "Fired for fraud"
+	}) {
+		t.Fatalf("events of the blocked user: %+v", events.Items)
+	}
+	outbox := c.do("GET", "/api/v1/outbox", root, nil, 200, nil)
+	if !bytes.Contains(outbox, []byte(`"to":"root@example.com"`)) {
+		t.Fatalf("the reset e-mail cannot be read in the outbox: %s", outbox)
+	}
+	roles := c.roles(root, in.company)
+	var u struct{ ID int64 }
+	c.do("POST", "/api/v1/users", root, map[string]any{"auth_method": "login", "login": fmt.Sprintf("new%d", time.Now().UnixNano()),
+		"first_name": "New", "last_name": "Comer", "role_ids": []int64{roles["employee"]}, "company_id": in.company}, 201, &u)
+	if u.ID <= in.maxID {
+		t.Fatalf("new user id %d, but ids up to %d were given", u.ID, in.maxID)
+	}
+	in.maxID = u.ID
+}
+
+func slicesContainsFunc[E any](s []E, f func(E) bool) bool {
+	for _, e := range s {
+		if f(e) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestMoveToPostgres moves an installation the two documented ways: a
+// SQLite installation copied into PostgreSQL with roster copy, then that
+// PostgreSQL database dumped with pg_dump and restored with pg_restore
+// into another. After each move the real server runs on the result
+// (--migrate=false: the schema must already be current) and works.
+func TestMoveToPostgres(t *testing.T) {
+	bin := rosterBinary(t)
+	data := t.TempDir()
+	createRoot(t, bin, []string{"--data", data})
+	p := serve(t, bin, []string{"--data", data})
+	in := populateThroughAPI(t, &client{t: t, base: p.base})
+	p.stop()
+
+	// SQLite → PostgreSQL.
+	first := freshPostgresDatabase(t)
+	code, stdout, stderr := runRoster(t, bin, "copy", "--data", data, "--to", first)
+	if code != 0 || !strings.Contains(stdout, "row counts verified") {
+		t.Fatalf("copy: %d\n%s%s", code, stdout, stderr)
+	}
+	for _, table := range []string{"users", "events", "sessions", "jobs", "recovery_codes", "settings"} {
+		if !regexp.MustCompile(`(?m)^\s+` + table + `\s+[1-9]\d* rows$`).MatchString(stdout) {
+			t.Errorf("copy report lacks rows of %s:\n%s", table, stdout)
+		}
+	}
+	p = serve(t, bin, []string{"--database-url", first, "--migrate=false"})
+	in.check(t, &client{t: t, base: p.base}, totpCode(t, in.totpSecret, time.Now().Add(30*time.Second)))
+	p.stop()
+	code, _, stderr = runRoster(t, bin, "copy", "--data", data, "--to", first)
+	if code != 1 || !strings.Contains(stderr, "already holds Roster data") {
+		t.Fatalf("second copy into the same database: %d %s", code, stderr)
+	}
+
+	// PostgreSQL → pg_dump → pg_restore → PostgreSQL.
+	dump := filepath.Join(t.TempDir(), "roster.dump")
+	for _, tool := range []string{"pg_dump", "pg_restore"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s is required on CI", tool)
+			}
+			t.Skipf("%s is not installed", tool)
+		}
+	}
+	if out, err := exec.Command("pg_dump", "--format=custom", "--file", dump, first).CombinedOutput(); err != nil {
+		t.Fatalf("pg_dump: %v\n%s", err, out)
+	}
+	second := freshPostgresDatabase(t)
+	if out, err := exec.Command("pg_restore", "--no-owner", "--exit-on-error", "--dbname", second, dump).CombinedOutput(); err != nil {
+		t.Fatalf("pg_restore: %v\n%s", err, out)
+	}
+	p = serve(t, bin, []string{"--database-url", second, "--migrate=false"})
+	in.check(t, &client{t: t, base: p.base}, in.recoveryCodes[0])
+	awaitReady(t, p.base, 200)
 }
