@@ -53,7 +53,7 @@ func (r *readiness) check(ctx context.Context) error {
 func (r *readiness) probe(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, readyPingTimeout)
 	defer cancel()
-	if err := r.store.Ping(ctx); err != nil {
+	if err := r.store.PingRead(ctx); err != nil {
 		r.mu.Lock()
 		r.checkedAt = time.Time{} // look at the schema again once it answers
 		r.mu.Unlock()

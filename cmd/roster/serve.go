@@ -69,6 +69,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	// On a return before serving, the workers stop before the database
+	// closes (the deferred Close runs after this).
+	workers := []<-chan struct{}{mailDone}
+	defer func() {
+		stopWork()
+		for _, done := range workers {
+			<-done
+		}
+	}()
 	ready := &readiness{store: store, logger: logger, schemaTTL: readySchemaTTL}
 	srv := web.NewServer(web.Deps{
 		Companies: store, Users: store, Roles: store, Sessions: store, Events: store, Platform: store,
@@ -108,6 +117,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	workers = append(workers, notifyDone)
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.Serve(ln) }()
 	var serveErr error
@@ -135,14 +145,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// A job past the bound has its context cancelled (jobs.Options.
 	// ShutdownGrace) and is handed back to the queue; the margin lets the
 	// worker record that.
-	workersDone := time.After(time.Until(deadlineOf(shutdownCtx)) + 5*time.Second)
-	for _, done := range []<-chan struct{}{mailDone, notifyDone} {
+	waitCtx, cancelWait := context.WithDeadline(context.Background(), deadlineOf(shutdownCtx).Add(5*time.Second))
+	defer cancelWait()
+	for _, done := range workers {
 		select {
 		case <-done:
-		case <-workersDone:
+		case <-waitCtx.Done():
 			errs = append(errs, errors.New("a job worker did not stop in time; its jobs will be claimed again when their lease ends"))
 		}
 	}
+	workers = nil
 	if err := store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close database: %w", err))
 	}
