@@ -51,6 +51,11 @@ type Options struct {
 	// BackoffBase is the delay before the first retry (30 s); it doubles
 	// with every attempt up to BackoffMax (1 h).
 	BackoffBase, BackoffMax time.Duration
+	// ShutdownGrace is how long the jobs in hand may go on once Run's
+	// context ends; past it their contexts are cancelled and each job is
+	// handed back to the queue, due at once, for the next worker. Zero
+	// lets them run to their handler timeout (Lease/2).
+	ShutdownGrace time.Duration
 	// Clock is the source of time (time.Now).
 	Clock roster.Clock
 	// Logger receives failures (slog.Default).
@@ -137,10 +142,19 @@ func (w *Worker) Backoff(attempt int) time.Duration {
 	return min(d, w.opt.BackoffMax)
 }
 
-// Run polls and runs jobs until ctx ends, then waits for the jobs in hand
-// to finish (each bounded by its handler timeout) and returns: a graceful
-// shutdown. A job cut short is claimed again when its lease ends.
+// Run polls and runs jobs until ctx ends, then stops claiming, waits for
+// the jobs in hand to finish (each bounded by its handler timeout, and all
+// by ShutdownGrace when set) and returns: a graceful shutdown. A job cut
+// short by ShutdownGrace is handed back to the queue; one cut short by a
+// crash is claimed again when its lease ends.
 func (w *Worker) Run(ctx context.Context) error {
+	// The jobs in hand outlive ctx, up to the grace.
+	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelJobs()
+	if g := w.opt.ShutdownGrace; g > 0 {
+		stop := context.AfterFunc(ctx, func() { time.AfterFunc(g, cancelJobs) })
+		defer stop()
+	}
 	sem := make(chan struct{}, w.opt.Concurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -159,7 +173,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			wg.Add(1)
 			go func() {
 				defer func() { <-sem; wg.Done() }()
-				w.run(context.WithoutCancel(ctx), j)
+				w.run(jobCtx, j)
 			}()
 		}
 		if len(claimed) == free && free > 0 {
@@ -202,6 +216,10 @@ func (w *Worker) run(ctx context.Context, j *roster.Job) {
 	}
 	res := roster.JobResult{State: roster.JobDone}
 	switch {
+	case err != nil && ctx.Err() != nil:
+		// Cut short by the shutdown (ShutdownGrace): not the job's fault.
+		res = roster.JobResult{State: roster.JobPending, Error: "interrupted by shutdown: " + err.Error(), RunAt: w.opt.Clock()}
+		w.opt.Logger.Warn("job interrupted by shutdown, handed back", "job", j.ID, "kind", j.Kind)
 	case err == nil:
 	case errors.Is(err, ErrHold):
 		res = roster.JobResult{State: roster.JobHeld, Error: err.Error()}
@@ -212,7 +230,10 @@ func (w *Worker) run(ctx context.Context, j *roster.Job) {
 		res = roster.JobResult{State: roster.JobPending, Error: err.Error(), RunAt: w.opt.Clock().Add(w.Backoff(j.Attempts))}
 		w.opt.Logger.Warn("job failed, will retry", "job", j.ID, "kind", j.Kind, "attempts", j.Attempts, "retry_at", res.RunAt, "err", err)
 	}
-	if ferr := w.store.FinishJob(ctx, j.ID, w.opt.ID, res); ferr != nil {
+	// The outcome is recorded even when ctx has ended.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if ferr := w.store.FinishJob(fctx, j.ID, w.opt.ID, res); ferr != nil {
 		w.opt.Logger.Error("finish job", "job", j.ID, "kind", j.Kind, "err", ferr)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -224,6 +225,54 @@ func TestPurge(t *testing.T) {
 		js, err := s.Jobs(ctx, roster.JobFilter{})
 		if err != nil || len(js) != 1 || js[0].ID != pending.ID || js[0].ID == done.ID {
 			t.Fatalf("left %+v, %v", js, err)
+		}
+	})
+}
+
+// TestShutdown: when Run's context ends the worker claims nothing more; a
+// job in hand that finishes within ShutdownGrace is recorded done, and one
+// still running at the end of the grace has its context cancelled and is
+// handed back to the queue, due at once, for the next worker.
+func TestShutdown(t *testing.T) {
+	sqlstoretest.ForEachEngineClock(t, func(t *testing.T, s *sqlstore.Store, c *sqlstoretest.Clock) {
+		quick, slow := enqueue(t, s, "quick", 1), enqueue(t, s, "slow", 2)
+		ctx, cancel := context.WithCancel(context.Background())
+		started := make(chan string, 2)
+		release := make(chan struct{})
+		w := jobs.New(s, jobs.Options{Clock: c.Now, Logger: quiet(), ShutdownGrace: 300 * time.Millisecond, PollInterval: 5 * time.Millisecond})
+		w.Handle("quick", func(ctx context.Context, _ json.RawMessage) error {
+			started <- "quick"
+			<-release // finishes soon after the shutdown begins
+			return nil
+		})
+		w.Handle("slow", func(ctx context.Context, _ json.RawMessage) error {
+			started <- "slow"
+			<-ctx.Done() // runs until it is told to stop
+			return ctx.Err()
+		})
+		done := make(chan struct{})
+		go func() { w.Run(ctx); close(done) }()
+		<-started
+		<-started
+		cancel()
+		time.Sleep(50 * time.Millisecond)
+		later := enqueue(t, s, "quick", 3)
+		time.Sleep(50 * time.Millisecond)
+		close(release)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("Run did not return after the grace")
+		}
+		if got := jobByID(t, s, quick.ID); got.State != roster.JobDone {
+			t.Errorf("the job that finished within the grace: %+v", got)
+		}
+		if got := jobByID(t, s, slow.ID); got.State != roster.JobPending || !got.RunAt.Equal(c.Now()) ||
+			!strings.Contains(got.LastError, "interrupted by shutdown") {
+			t.Errorf("the job cut short: %+v", got)
+		}
+		if got := jobByID(t, s, later.ID); got.State != roster.JobPending || got.Attempts != 0 {
+			t.Errorf("a job enqueued after the shutdown began was claimed: %+v", got)
 		}
 	})
 }

@@ -100,7 +100,7 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 	if p.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="roster"`)
 	}
-	if p.Status == http.StatusServiceUnavailable {
+	if p.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", RetryAfter)
 	}
 	writeBody(w, p.Status, "application/problem+json", p)

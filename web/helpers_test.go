@@ -62,7 +62,7 @@ func newEnv(t *testing.T, s *sqlstore.Store, clock *sqlstoretest.Clock) *env {
 	logger, e.log = newTestLog(t)
 	e.server = web.NewServer(web.Deps{
 		Companies: s, Users: s, Roles: s, Sessions: s, Events: s, Platform: s,
-		Hasher: e.hasher, Clock: clock.Now, Logger: logger, Ping: s.Ping,
+		Hasher: e.hasher, Clock: clock.Now, Logger: logger, Ready: s.Ping,
 	})
 	e.h = e.server.Handler()
 

@@ -49,6 +49,7 @@ func matrixRows() []matrixRow {
 	return []matrixRow{
 		//                                                                                  anon root admin disp emp other reseller
 		{"GET", "/healthz", fixed("/healthz", nil), w{200, 200, 200, 200, 200, 200, 200}},
+		{"GET", "/readyz", fixed("/readyz", nil), w{200, 200, 200, 200, 200, 200, 200}},
 		{"GET", "/api/v1/openapi.json", fixed("/api/v1/openapi.json", nil), w{200, 200, 200, 200, 200, 200, 200}},
 		{"GET", "/setup", fixed("/setup?token=x", nil), w{404, 404, 404, 404, 404, 404, 404}},
 		{"POST", "/setup", fixed("/setup", nil), w{404, 404, 404, 404, 404, 404, 404}},

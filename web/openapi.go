@@ -49,7 +49,9 @@ var (
 )
 
 var (
-	docHealth    = opDoc{tag: "meta", summary: "Health check (pings the database)", status: 200, response: "Health", errors: []int{503}}
+	docHealth = opDoc{tag: "meta", summary: "Liveness: 200 while the process runs (the database is not checked)", status: 200, response: "Health"}
+	docReady  = opDoc{tag: "meta", summary: "Readiness: the database answers and its schema is current", status: 200, response: "Ready", errors: []int{503},
+		description: "For load balancers. 503 problem (code `not_ready`) with Retry-After while the database is unreachable or a migration is pending; the schema check is cached for a few seconds."}
 	docOpenAPI   = opDoc{tag: "meta", summary: "This OpenAPI 3.1 document", status: 200, response: "OpenAPIDocument"}
 	docSetupForm = opDoc{tag: "setup", summary: "Bootstrap page: form to create the Main administrator", html: true, status: 200,
 		description: "Opened from the one-time link `roster serve` prints on an empty installation. A wrong or used token answers 404.",
@@ -380,13 +382,14 @@ func schemas() map[string]any {
 	return map[string]any{
 		"Problem": obj([]string{"type", "title", "status", "detail", "code"}, map[string]any{
 			"type": str(), "title": str(), "status": integer(), "detail": str(),
-			"code":    enum(roster.EINVALID, roster.ECONFLICT, roster.ENOTFOUND, roster.EFORBIDDEN, roster.EUNAUTHORIZED, roster.ERATELIMIT, roster.EINTERNAL, "bad_json", "too_large", "unsupported_media_type", "bad_form", "method_not_allowed"),
+			"code":    enum(roster.EINVALID, roster.ECONFLICT, roster.ENOTFOUND, roster.EFORBIDDEN, roster.EUNAUTHORIZED, roster.ERATELIMIT, roster.EINTERNAL, "bad_json", "too_large", "unsupported_media_type", "bad_form", "method_not_allowed", "not_ready"),
 			"errors":  arr(ref("FieldError")),
 			"refused": arr(ref("Refusal")),
 		}),
 		"FieldError":      obj([]string{"field", "code", "message"}, map[string]any{"field": str(), "code": str(), "message": str()}),
 		"Refusal":         obj([]string{"user_id", "code", "message"}, map[string]any{"user_id": integer(), "code": str(), "message": str()}),
-		"Health":          obj([]string{"status"}, map[string]any{"status": enum("ok", "unavailable")}),
+		"Health":          obj([]string{"status"}, map[string]any{"status": enum("ok")}),
+		"Ready":           obj([]string{"status"}, map[string]any{"status": enum("ready")}),
 		"Accepted":        obj([]string{"status", "detail"}, map[string]any{"status": enum("accepted"), "detail": str()}),
 		"OpenAPIDocument": map[string]any{"type": "object"},
 

@@ -41,8 +41,10 @@ type Deps struct {
 	TrustedProxies []netip.Prefix
 	// MaxBodyBytes bounds request bodies; DefaultMaxBodyBytes when zero.
 	MaxBodyBytes int64
-	// Ping checks the database for /healthz; nil means always healthy.
-	Ping func(ctx context.Context) error
+	// Ready says whether this instance should get traffic, for /readyz:
+	// nil when the database answers and its schema is current, else an
+	// error whose roster.ErrorMessage says why. Nil Ready means always ready.
+	Ready func(ctx context.Context) error
 
 	// Credentials and Jobs store sign-in security and background jobs;
 	// when nil they are taken from Users if it implements them.
@@ -132,6 +134,7 @@ func (s *Server) routeTable() []route {
 	P := func(ps ...roster.Permission) access { return anyOf(ps...) }
 	return []route{
 		{"GET", "/healthz", public(), s.handleHealth, docHealth},
+		{"GET", "/readyz", public(), s.handleReady, docReady},
 		{"GET", "/api/v1/openapi.json", public(), s.handleOpenAPI, docOpenAPI},
 		{"GET", "/setup", public(), s.handleSetupForm, docSetupForm},
 		{"POST", "/setup", public(), s.handleSetupSubmit, docSetupSubmit},
@@ -276,15 +279,24 @@ func sessionOf(r *http.Request) *roster.Session {
 
 func (s *Server) now() time.Time { return s.Clock().UTC() }
 
-// handleHealth pings the database.
+// handleHealth answers 200 while the process runs (liveness): it does
+// not touch the database, so a database outage never restarts instances.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
-	if s.Ping != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-		defer cancel()
-		if err := s.Ping(ctx); err != nil {
-			s.Logger.Error("health check: database ping failed", "err", err)
-			return writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyRetryAfter is the Retry-After of a not-ready answer, in seconds.
+const readyRetryAfter = "5"
+
+// handleReady answers whether this instance should get traffic
+// (Deps.Ready): 503 with Retry-After while the database is unreachable or
+// its schema is out of date.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
+	if s.Ready != nil {
+		if err := s.Ready(r.Context()); err != nil {
+			w.Header().Set("Retry-After", readyRetryAfter)
+			return &httpError{http.StatusServiceUnavailable, "not_ready", roster.ErrorMessage(err)}
 		}
 	}
-	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }

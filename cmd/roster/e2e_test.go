@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -25,14 +24,7 @@ import (
 // TestEndToEnd builds the real binary, starts it on :0 and walks the core
 // flow through the REST API, on SQLite and (when configured) PostgreSQL.
 func TestEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "roster")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := rosterBinary(t)
 	t.Run("SQLite", func(t *testing.T) {
 		walk(t, bin, []string{"--data", t.TempDir()})
 	})

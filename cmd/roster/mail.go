@@ -45,7 +45,7 @@ func startMail(ctx context.Context, cfg *Config, store *sqlstore.Store, box *out
 	} else {
 		logger.Warn("ROSTER_SMTP_URL is not set: e-mail is kept in the outbox (GET /api/v1/outbox) and written to the log")
 	}
-	w := jobs.New(store, jobs.Options{Logger: logger})
+	w := jobs.New(store, jobs.Options{Logger: logger, ShutdownGrace: cfg.ShutdownTimeout})
 	w.Handle(outbox.Kind, box.Handler(sender))
 	done := make(chan struct{})
 	go func() {

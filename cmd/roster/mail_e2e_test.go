@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -19,13 +18,7 @@ import (
 // an SMTP server on loopback: an invitation goes out, its link registers
 // the user, who then resets the password through "forgot password".
 func TestEndToEndMail(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "roster")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := rosterBinary(t)
 	inbox := startInbox(t)
 	t.Setenv("ROSTER_SMTP_URL", "smtp://"+inbox.addr+"?tls=none")
 	t.Setenv("ROSTER_SMTP_FROM", "roster@example.com")

@@ -9,21 +9,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/roster-app/roster"
-	"github.com/roster-app/roster/outbox"
-	"github.com/roster-app/roster/panel"
 	"github.com/roster-app/roster/secure"
 	"github.com/roster-app/roster/sqlstore"
-	"github.com/roster-app/roster/web"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -35,17 +29,38 @@ Usage:
   roster serve   [--addr 127.0.0.1:8080] [--data ./roster-data] [--database-url postgres://…]
   roster migrate [--data DIR] [--database-url URL]
   roster admin create --email E --password P [--first-name F] [--last-name L]
+  roster backup  --data DIR --out FILE
+  roster restore --data DIR --from FILE
+  roster copy    --data DIR --to postgres://…
   roster dev load [--users 1000000] [--companies 1000] [--big 100000] [--bench-password P]
   roster bench   --url URL --password P [--kinds get:64,search:8,…] [--duration 10s] [--pid PID]
   roster version
 
-Every flag has a ROSTER_* environment variable; see README.md.
+Every flag has a ROSTER_* environment variable; "roster COMMAND --help"
+lists a command's flags; see README.md.
 `
+
+// errHelp is returned once a --help has been answered: the command did
+// what was asked and the process exits 0.
+var errHelp = errors.New("help shown")
+
+// usageError is a wrong command line or configuration value: the process
+// exits 2 without doing anything.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case err == nil || errors.Is(err, errHelp):
+	case errors.As(err, new(usageError)):
+		fmt.Fprintln(os.Stderr, "roster:", err)
+		os.Exit(2)
+	default:
 		fmt.Fprintln(os.Stderr, "roster:", err)
 		os.Exit(1)
 	}
@@ -55,7 +70,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return errors.New("no command given")
+		return usageError{errors.New("no command given")}
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
@@ -63,27 +78,51 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "migrate":
 		return runMigrate(ctx, rest, stdout, stderr)
 	case "admin":
-		if len(rest) == 0 || rest[0] != "create" {
-			return errors.New(`usage: roster admin create --email E --password P`)
+		if len(rest) > 0 && rest[0] == "create" {
+			return runAdminCreate(ctx, rest[1:], stdout, stderr)
 		}
-		return runAdminCreate(ctx, rest[1:], stdout, stderr)
+		return subcommandUsage(rest, stdout, "roster admin create --email E --password P [--first-name F] [--last-name L]")
+	case "backup":
+		return runBackup(ctx, rest, stdout, stderr)
+	case "restore":
+		return runRestore(ctx, rest, stdout, stderr)
+	case "copy":
+		return runCopy(ctx, rest, stdout, stderr)
 	case "dev":
-		if len(rest) == 0 || rest[0] != "load" {
-			return errors.New(`usage: roster dev load [--users N] [--companies N] [--big N]`)
+		if len(rest) > 0 && rest[0] == "load" {
+			return runDevLoad(ctx, rest[1:], stdout, stderr)
 		}
-		return runDevLoad(ctx, rest[1:], stdout, stderr)
+		return subcommandUsage(rest, stdout, "roster dev load [--users N] [--companies N] [--big N] [--bench-password P]")
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "roster", versionString())
 		return nil
-	case "help", "-h", "--help":
+	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q", cmd)
+		return usageError{fmt.Errorf("unknown command %q", cmd)}
 	}
+}
+
+// subcommandUsage answers "roster admin" or "roster admin --help": the
+// usage line, on stdout and exit 0 when help was asked for.
+func subcommandUsage(rest []string, stdout io.Writer, line string) error {
+	if len(rest) == 1 && isHelp(rest[0]) {
+		fmt.Fprintln(stdout, "Usage:\n  "+line)
+		return errHelp
+	}
+	return usageError{errors.New("usage: " + line)}
+}
+
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "help":
+		return true
+	}
+	return false
 }
 
 func versionString() string {
@@ -117,15 +156,36 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// parse parses a subcommand's flags and validates the configuration.
-func parse(fs *flag.FlagSet, args []string, cfg *Config) error {
+// newFlagSet returns the flag set of a subcommand: it prints nothing by
+// itself (parse reports errors and answers --help).
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// parse parses a subcommand's flags and validates the configuration. A
+// --help prints the command's flags to stdout and returns errHelp; a wrong
+// flag or value returns a usageError naming it.
+func parse(fs *flag.FlagSet, synopsis string, args []string, cfg *Config, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stdout, "Usage: roster %s [flags]\n\n%s\n\nFlags:\n", fs.Name(), synopsis)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			fs.SetOutput(io.Discard)
+			return errHelp
+		}
+		return usageError{fmt.Errorf("%v (see roster %s --help)", err, fs.Name())}
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return usageError{fmt.Errorf("unexpected argument %q (see roster %s --help)", fs.Arg(0), fs.Name())}
 	}
-	return cfg.validate()
+	if err := cfg.validate(); err != nil {
+		return usageError{err}
+	}
+	return nil
 }
 
 func openStore(ctx context.Context, cfg *Config, logger *slog.Logger) (*sqlstore.Store, error) {
@@ -158,10 +218,9 @@ func openMigrated(ctx context.Context, cfg *Config, stderr io.Writer) (*sqlstore
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg Config
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("migrate")
 	cfg.registerCommon(fs)
-	if err := parse(fs, args, &cfg); err != nil {
+	if err := parse(fs, "Applies pending database migrations and exits.", args, &cfg, stdout); err != nil {
 		return err
 	}
 	store, err := openMigrated(ctx, &cfg, stderr)
@@ -176,15 +235,17 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 func runAdminCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg Config
 	var email, password, first, last string
-	fs := flag.NewFlagSet("admin create", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("admin create")
 	cfg.registerCommon(fs)
 	fs.StringVar(&email, "email", "", "e-mail of the Main administrator (required)")
-	fs.StringVar(&password, "password", os.Getenv("ROSTER_ADMIN_PASSWORD"), "password (or ROSTER_ADMIN_PASSWORD)")
+	fs.StringVar(&password, "password", "", "password (or ROSTER_ADMIN_PASSWORD)")
 	fs.StringVar(&first, "first-name", "Main", "first name")
 	fs.StringVar(&last, "last-name", "Administrator", "last name")
-	if err := parse(fs, args, &cfg); err != nil {
+	if err := parse(fs, "Creates the Main administrator.", args, &cfg, stdout); err != nil {
 		return err
+	}
+	if password == "" {
+		password = os.Getenv("ROSTER_ADMIN_PASSWORD")
 	}
 	u := &roster.User{
 		CompanyID: roster.PlatformCompanyID, AuthMethod: roster.AuthEmail,
@@ -228,149 +289,17 @@ func fieldErrors(err error) error {
 	return errors.New("invalid input:" + msg)
 }
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var cfg Config
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg.registerCommon(fs)
-	cfg.registerServe(fs)
-	if err := parse(fs, args, &cfg); err != nil {
-		return err
-	}
-	logger := newLogger(&cfg, stderr)
-	store, err := openStore(ctx, &cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if cfg.Migrate {
-		if err := store.Migrate(ctx); err != nil {
-			return err
-		}
-	} else if ok, err := store.SchemaUpToDate(ctx); err != nil {
-		return err
-	} else if !ok {
-		return errors.New("the database schema is out of date: run `roster migrate` or start with --migrate")
-	}
-
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
-	}
-	baseURL := cfg.BaseURL
-	if baseURL == "" {
-		baseURL = "http://" + ln.Addr().String()
-	}
-	// One hasher for the API and the panel, so the bound on concurrent
-	// argon2id hashes holds for the whole process.
-	hasher := secure.NewHasher(secure.OWASP, cfg.HashConcurrent)
-	key, err := masterKey(ctx, &cfg, store, logger)
-	if err != nil {
-		return err
-	}
-	box := outbox.New(key)
-	// The mail worker stops with the server, or as soon as serving fails,
-	// after finishing the jobs in hand.
-	mailCtx, stopMail := context.WithCancel(ctx)
-	mailWorker, mailDone, err := startMail(mailCtx, &cfg, store, box, logger)
-	if err != nil {
-		stopMail()
-		return err
-	}
-	defer func() { stopMail(); <-mailDone }()
-	srv := web.NewServer(web.Deps{
-		Companies: store, Users: store, Roles: store, Sessions: store, Events: store, Platform: store,
-		Hasher: hasher, Clock: time.Now, Logger: logger,
-		TrustedProxies: cfg.TrustedProxies, Ping: store.Ping,
-		Outbox: box, SecretKey: key, BaseURL: baseURL, NotifyJobs: mailWorker.Notify,
-	})
-	pnl := panel.New(panel.Deps{
-		Companies: store, Users: store, Roles: store, Sessions: store, Events: store,
-		Hasher: hasher, Clock: time.Now, Logger: logger, TrustedProxies: cfg.TrustedProxies,
-		Secure: strings.HasPrefix(baseURL, "https://"),
-		// The same master key and outbox as the API, so either reads the
-		// TOTP secrets and e-mail the other wrote.
-		Outbox: box, SecretKey: key, BaseURL: baseURL, NotifyJobs: mailWorker.Notify,
-	})
-	httpServer := &http.Server{
-		Handler:           mount(srv.Handler(), pnl.Handler()),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	fmt.Fprintf(stdout, "Roster %s listening on %s\n", versionString(), baseURL)
-	if has, err := store.HasMainAdmin(ctx); err != nil {
-		return err
-	} else if !has {
-		link, err := web.NewBootstrapLink(ctx, store, baseURL)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "No Main administrator yet. Open this one-time link to create one:\n  %s\n", link)
-	}
-
-	go sweepSessions(ctx, store, logger)
-	notifyDone, err := startNotifications(ctx, &cfg, store, key, box, baseURL, mailWorker.Notify, logger)
-	if err != nil {
-		return err
-	}
-	defer func() { <-notifyDone }()
-	errc := make(chan error, 1)
-	go func() { errc <- httpServer.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	return httpServer.Shutdown(shutdownCtx)
-}
-
-// mount serves the API (everything under /api/, the health check and the
-// bootstrap page) beside the panel, which has every other path.
-func mount(api, panel http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/api/", api)
-	mux.Handle("/healthz", api)
-	mux.Handle("/setup", api)
-	mux.Handle("/", panel)
-	return mux
-}
-
-// sweepSessions deletes expired sessions every minute until ctx ends.
-func sweepSessions(ctx context.Context, store roster.SessionService, logger *slog.Logger) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := store.DeleteExpiredSessions(ctx); err != nil {
-				logger.Error("sweep sessions", "err", err)
-			} else if n > 0 {
-				logger.Debug("swept expired sessions", "count", n)
-			}
-		}
-	}
-}
-
 func runDevLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg Config
 	opts := sqlstore.LoadOptions{Seed: 1}
-	fs := flag.NewFlagSet("dev load", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("dev load")
 	cfg.registerCommon(fs)
 	fs.IntVar(&opts.Users, "users", 1_000_000, "users to create")
 	fs.IntVar(&opts.Companies, "companies", 1_000, "companies to spread them over")
 	fs.IntVar(&opts.BigCompanyUsers, "big", 100_000, "users of the one big company")
 	fs.Int64Var(&opts.Seed, "seed", 1, "random seed")
 	benchPassword := fs.String("bench-password", "", "also create bench@bigcorp.example, administrator of the big company, with this password (for roster bench)")
-	if err := parse(fs, args, &cfg); err != nil {
+	if err := parse(fs, "Fills a database with fake users for benchmarks.", args, &cfg, stdout); err != nil {
 		return err
 	}
 	store, err := openMigrated(ctx, &cfg, stderr)

@@ -25,7 +25,7 @@ func startNotifications(ctx context.Context, cfg *Config, store *sqlstore.Store,
 	sender := &notify.Sender{Store: store, Platform: store, Key: key,
 		Telegram: &notify.Telegram{BaseURL: cfg.TelegramAPIURL}, Slack: &notify.Slack{BaseURL: cfg.SlackAPIURL},
 		Mail: &notify.Mail{Box: box, Jobs: store, Users: store, BaseURL: baseURL, Wake: wakeMail}}
-	w := jobs.New(store, jobs.Options{Logger: logger})
+	w := jobs.New(store, jobs.Options{Logger: logger, ShutdownGrace: cfg.ShutdownTimeout})
 	w.Handle(roster.NotificationJobKind, sender.Handle)
 	done := make(chan struct{})
 	go func() {

@@ -188,3 +188,11 @@ func ForEachEngineClock(t *testing.T, fn func(t *testing.T, s *sqlstore.Store, c
 		})
 	}
 }
+
+// EmptyPostgres returns the URL of a fresh, empty PostgreSQL schema (first
+// in its search_path; pg_trgm is available from public), dropped when the
+// test ends: for tests of tools that migrate or fill a database themselves.
+func EmptyPostgres(tb testing.TB) string {
+	tb.Helper()
+	return freshSchema(tb)
+}
