@@ -95,6 +95,8 @@ type Membership struct {
 type WorkGroupUpdate struct {
 	Name       *string
 	ManagerIDs *[]int64
+	// CompanyID never changes: an update that sets it is refused.
+	CompanyID *int64
 }
 
 // ValidateWorkGroupName trims and checks a work group name.
