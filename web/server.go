@@ -93,7 +93,7 @@ func NewServer(d Deps) *Server {
 	}
 	if d.App == nil {
 		d.App = app.New(app.Deps{Companies: d.Companies, Users: d.Users, Roles: d.Roles, Credentials: d.Credentials,
-			Platform: d.Platform, Hasher: d.Hasher, Clock: d.Clock, Outbox: d.Outbox, SecretKey: d.SecretKey,
+			Platform: d.Platform, Events: d.Events, Hasher: d.Hasher, Clock: d.Clock, Outbox: d.Outbox, SecretKey: d.SecretKey,
 			BaseURL: d.BaseURL, NotifyJobs: d.NotifyJobs})
 	}
 	s := &Server{Deps: d}
