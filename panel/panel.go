@@ -76,7 +76,7 @@ func New(d Deps) *Panel {
 	p.credentialDefaults()
 	if p.App == nil {
 		p.App = app.New(app.Deps{Companies: p.Companies, Users: p.Users, Roles: p.Roles, Credentials: p.Credentials,
-			Platform: p.Platform, Hasher: p.Hasher, Clock: p.Clock, Outbox: p.Outbox, SecretKey: p.SecretKey,
+			Platform: p.Platform, Events: p.Events, Hasher: p.Hasher, Clock: p.Clock, Outbox: p.Outbox, SecretKey: p.SecretKey,
 			BaseURL: p.BaseURL, NotifyJobs: p.NotifyJobs})
 	}
 	p.pages = parseTemplates(p.static)
