@@ -56,22 +56,10 @@ func CanChangeMembers(a *roster.Actor, g *roster.WorkGroup) bool {
 	return CanManageGroups(a, g.Kind) || (a.Can(roster.WorkGroupPermission(g.Kind)) && manages(a, g))
 }
 
-func validKind(kind string) bool {
-	return kind == roster.KindQueue || kind == roster.KindShift || kind == roster.KindAgentGroup
-}
-
-func kindName(kind string) string {
-	switch kind {
-	case roster.KindQueue:
-		return "Queue"
-	case roster.KindShift:
-		return "Shift"
-	}
-	return "Agent group"
-}
-
+// groupNotFound is the answer for a group the actor may not see, the same
+// as for one that does not exist.
 func groupNotFound(kind string) error {
-	return roster.Errorf(roster.ENOTFOUND, "%s not found.", kindName(kind))
+	return roster.Errorf(roster.ENOTFOUND, "%s not found.", roster.WorkGroupKindName(kind))
 }
 
 // Groups lists the work groups of kind in a company in scope (0: the
@@ -158,7 +146,7 @@ func (s *Operations) CreateGroup(ctx context.Context, kind string, n NewGroup) (
 	g := &roster.WorkGroup{CompanyID: n.CompanyID, Kind: kind, Name: n.Name, ManagerIDs: dedupe(n.ManagerIDs)}
 	var v roster.Validation
 	roster.ValidateWorkGroupName(&v, "name", &g.Name)
-	if !validKind(kind) {
+	if !roster.ValidWorkGroupKind(kind) {
 		v.Add("kind", "invalid_choice", "Unknown kind of work group.")
 	}
 	var merr error
