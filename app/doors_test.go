@@ -628,13 +628,12 @@ func (w *world) snapshot() map[string]any {
 		}
 	}
 	out["events"] = types
-	comments := 0
-	for _, e := range events.Items {
-		full, err := w.store.EventByID(ctx, all, e.ID)
+	// Comments go only on the fixture events (the comment cases use them).
+	for company, id := range w.events {
+		e, err := w.store.EventByID(ctx, all, id)
 		must(w.t, err)
-		comments += len(full.Comments)
+		out["comments "+company] = len(e.Comments)
 	}
-	out["comments"] = comments
 	jobs, err := w.store.Jobs(ctx, roster.JobFilter{Limit: 200})
 	must(w.t, err)
 	out["jobs"] = len(jobs)
@@ -748,29 +747,21 @@ var cases = []workflowCase{
 	// Queues, shifts and agent groups (O1).
 	{"QueueCreate", op{kind: "group.create", as: "admin", groups: "queues", name: "Night"}, "ok", ""},
 	{"QueueCreateDuplicateName", op{kind: "group.create", as: "admin", groups: "queues", name: " Day "}, "conflict", ""},
-	{"QueueCreateBlankName", op{kind: "group.create", as: "admin", groups: "queues", name: "  "}, "invalid", ""},
-	{"QueueCreateByEmployee", op{kind: "group.create", as: "emp1", groups: "queues", name: "Night"}, "forbidden", ""},
 	{"QueueRename", op{kind: "group.rename", as: "manager", groups: "queues", group: "day", name: "Early"}, "ok", ""},
 	{"QueueDelete", op{kind: "group.delete", as: "admin", groups: "queues", group: "day"}, "ok", ""},
 	{"QueueAddMembers", op{kind: "group.add", as: "admin", groups: "queues", group: "day", users: []string{"emp2", "agent"}}, "ok", ""},
 	{"QueueAddOtherCompanysUser", op{kind: "group.add", as: "admin", groups: "queues", group: "day", users: []string{"emp2", "other"}}, "invalid", ""},
-	{"QueueAddBlockedUser", op{kind: "group.add", as: "admin", groups: "queues", group: "day", users: []string{"blocked"}}, "invalid", ""},
-	{"QueueAddByEmployee", op{kind: "group.add", as: "emp1", groups: "queues", group: "day", users: []string{"emp2"}}, "forbidden", ""},
 	{"QueueRemoveMember", op{kind: "group.remove", as: "admin", groups: "queues", group: "day", users: []string{"emp1"}}, "ok", ""},
 	{"QueueRemoveNonMember", op{kind: "group.remove", as: "admin", groups: "queues", group: "day", users: []string{"emp2"}}, "not_found", ""},
 	{"AgentGroupAddByItsManager", op{kind: "group.add", as: "agm", groups: "agent-groups", group: "teamA", users: []string{"emp2"}}, "ok", ""},
 	{"AgentGroupAddOutsideManagersGroups", op{kind: "group.add", as: "agm", groups: "agent-groups", group: "teamB", users: []string{"emp2"}}, "not_found", ""},
-	{"AgentGroupRemoveOutsideManagersGroups", op{kind: "group.remove", as: "agm", groups: "agent-groups", group: "teamB", users: []string{"emp2"}}, "not_found", ""},
 	{"AgentGroupCreateByGroupManager", op{kind: "group.create", as: "agm", groups: "agent-groups", name: "Team C"}, "forbidden", ""},
-	{"AgentGroupRenameByItsManager", op{kind: "group.rename", as: "agm", groups: "agent-groups", group: "teamA", name: "Mine"}, "forbidden", ""},
-	{"AgentGroupManagersByItsManager", op{kind: "group.managers", as: "agm", groups: "agent-groups", group: "teamA", managers: []string{"agm", "emp1"}}, "forbidden", ""},
 	{"AgentGroupManagers", op{kind: "group.managers", as: "admin", groups: "agent-groups", group: "teamB", managers: []string{"agm", "manager"}}, "ok", ""},
 	{"AgentGroupManagersOtherCompanysUser", op{kind: "group.managers", as: "admin", groups: "agent-groups", group: "teamB", managers: []string{"other"}}, "invalid", ""},
 
 	// Client tags and clients (R3, R4).
 	{"TagCreate", op{kind: "tag.create", as: "admin", name: "Wholesale"}, "ok", ""},
 	{"TagCreateDuplicate", op{kind: "tag.create", as: "admin", name: "vip"}, "conflict", ""},
-	{"TagCreateByEmployee", op{kind: "tag.create", as: "emp1", name: "Wholesale"}, "forbidden", ""},
 	{"TagRename", op{kind: "tag.rename", as: "admin", tag: "vip", name: "Gold"}, "ok", ""},
 	{"TagRenameOtherCompanys", op{kind: "tag.rename", as: "admin", tag: "gold", name: "Platinum"}, "not_found", ""},
 	{"TagDelete", op{kind: "tag.delete", as: "admin", tag: "vip"}, "ok", ""},
@@ -781,8 +772,6 @@ var cases = []workflowCase{
 	{"ClientCreateMasked", op{kind: "client.create", as: "masked", fields: map[string]string{"name": "Amy Pond"}}, "forbidden", ""},
 	{"ClientUpdate", op{kind: "client.update", as: "admin", client: "zed", tags: []string{},
 		fields: map[string]string{"name": "Zed Q", "email": "zq@client.test", "phone": "+49 30 1234567", "country": "AT"}}, "ok", ""},
-	{"ClientUpdateMasked", op{kind: "client.update", as: "masked", client: "zed", fields: map[string]string{"name": "Zed Q"}}, "forbidden", ""},
-	{"ClientUpdateOtherCompanys", op{kind: "client.update", as: "admin", client: "olaf", fields: map[string]string{"name": "Olaf"}}, "not_found", ""},
 	{"ClientDelete", op{kind: "client.delete", as: "admin", client: "zed"}, "ok", ""},
 	{"ClientDeleteOtherCompanys", op{kind: "client.delete", as: "admin", client: "olaf"}, "not_found", ""},
 
@@ -791,12 +780,9 @@ var cases = []workflowCase{
 	{"CompanyOperationsByManager", op{kind: "companyops", as: "manager", fields: map[string]string{"call_statistics": "1"}}, "forbidden", ""},
 	{"Notifications", op{kind: "notifications", as: "manager", subs: []string{"user.blocked/email", "user.blocked/telegram", "user.deleted/email"},
 		fields: map[string]string{"telegram_chat_id": " -100200300 "}}, "ok", ""},
-	{"NotificationsTelegramWithoutChatID", op{kind: "notifications", as: "admin", subs: []string{"user.blocked/telegram"}}, "invalid", ""},
 	{"NotificationsByEmployee", op{kind: "notifications", as: "emp1", subs: []string{"user.blocked/email"}}, "forbidden", ""},
 	{"EventComment", op{kind: "comment", as: "admin", event: "Acme", comment: "Seen in the audit."}, "ok", ""},
 	{"EventCommentEmpty", op{kind: "comment", as: "admin", event: "Acme", comment: "   "}, "invalid", ""},
-	{"EventCommentTooLong", op{kind: "comment", as: "admin", event: "Acme", comment: strings.Repeat("x", 1001)}, "invalid", ""},
-	{"EventCommentByEmployee", op{kind: "comment", as: "emp1", event: "Acme", comment: "Seen."}, "forbidden", ""},
 	{"EventCommentOtherCompanys", op{kind: "comment", as: "admin", event: "Other", comment: "Seen."}, "not_found", ""},
 }
 
