@@ -14,6 +14,22 @@ const (
 	KindAgentGroup = "agent_group"
 )
 
+// ValidWorkGroupKind reports whether kind is a kind of work group.
+func ValidWorkGroupKind(kind string) bool {
+	return kind == KindQueue || kind == KindShift || kind == KindAgentGroup
+}
+
+// WorkGroupKindName is a kind's name in messages: "Queue", "Shift", "Agent group".
+func WorkGroupKindName(kind string) string {
+	switch kind {
+	case KindQueue:
+		return "Queue"
+	case KindShift:
+		return "Shift"
+	}
+	return "Agent group"
+}
+
 // WorkGroupPermission is the permission that manages work groups of kind.
 func WorkGroupPermission(kind string) Permission {
 	switch kind {
@@ -95,6 +111,8 @@ type Membership struct {
 type WorkGroupUpdate struct {
 	Name       *string
 	ManagerIDs *[]int64
+	// CompanyID never changes: an update that sets it is refused.
+	CompanyID *int64
 }
 
 // ValidateWorkGroupName trims and checks a work group name.

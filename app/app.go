@@ -34,7 +34,13 @@ type Deps struct {
 	Credentials roster.CredentialService
 	Platform    roster.PlatformService
 	Sessions    roster.SessionService
-	Events      roster.EventService
+	// Ops, Clients, Notifications and Events store operations, clients,
+	// notification settings and the event log; nil ones are taken from
+	// Users when it implements them (sqlstore does).
+	Ops           roster.OperationsService
+	Clients       roster.ClientService
+	Notifications roster.NotificationService
+	Events        roster.EventService
 	// Hasher hashes passwords (argon2id, bounded concurrency).
 	Hasher *secure.Hasher
 	// Clock is the source of time; time.Now when nil.
@@ -62,6 +68,15 @@ type App struct {
 	Companies *Companies
 	// Roles are the workflows on roles.
 	Roles *Roles
+	// Operations are the workflows on work groups, presence, dialogues,
+	// calls and companies' operations settings (SPEC O1, O2, U13).
+	Operations *Operations
+	// Clients are the workflows on clients and client tags (R3, R4).
+	Clients *Clients
+	// Notifications are the workflows on notification settings (O3).
+	Notifications *Notifications
+	// Events are the workflows on the event log (A7).
+	Events *Events
 
 	keysOnce sync.Once
 	keysErr  error
@@ -69,8 +84,9 @@ type App struct {
 	box      *outbox.Box
 }
 
-// New returns the workflows over d. Credentials and Platform default to
-// Users when the store implements them (sqlstore does).
+// New returns the workflows over d. Credentials, Platform, Ops, Clients,
+// Notifications and Events default to Users when the store implements
+// them (sqlstore does).
 func New(d Deps) *App {
 	if d.Clock == nil {
 		d.Clock = time.Now
@@ -84,6 +100,15 @@ func New(d Deps) *App {
 	if d.Sessions == nil {
 		d.Sessions, _ = d.Users.(roster.SessionService)
 	}
+	if d.Ops == nil {
+		d.Ops, _ = d.Users.(roster.OperationsService)
+	}
+	if d.Clients == nil {
+		d.Clients, _ = d.Users.(roster.ClientService)
+	}
+	if d.Notifications == nil {
+		d.Notifications, _ = d.Users.(roster.NotificationService)
+	}
 	if d.Events == nil {
 		d.Events, _ = d.Users.(roster.EventService)
 	}
@@ -91,6 +116,10 @@ func New(d Deps) *App {
 	a.Users = &Users{app: a}
 	a.Companies = &Companies{app: a}
 	a.Roles = &Roles{app: a}
+	a.Operations = &Operations{app: a}
+	a.Clients = &Clients{app: a}
+	a.Notifications = &Notifications{app: a}
+	a.Events = &Events{app: a}
 	return a
 }
 

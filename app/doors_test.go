@@ -39,9 +39,11 @@ const password = "a long enough passphrase 1"
 //	Platform   root (Main administrator)
 //	Acme       admin (Company administrator), manager (Manager), emp1 and
 //	           emp2 (Employee; emp1 in queue "Day"), selfnamed (set their
-//	           own name), blocked, agent (login method); minimum password
-//	           length 16
-//	Other      other (Employee)
+//	           own name), blocked, agent (login method), agm (Agent group
+//	           manager of agent group "Team A", not of "Team B"), masked
+//	           (Employee who sees clients masked); minimum password length
+//	           16; client tag "VIP", client "Zed Quartermain" tagged VIP
+//	Other      other (Employee); client tag "Gold", client "Olaf Other"
 type world struct {
 	t      *testing.T
 	store  *sqlstore.Store
@@ -52,6 +54,13 @@ type world struct {
 	roles  map[string]int64 // Acme's roles by key
 	queue  *roster.WorkGroup
 	hasher *secure.Hasher
+	// groups are the work groups by fixture name: day, teamA, teamB.
+	groups map[string]*roster.WorkGroup
+	// tags and clients by fixture name: vip, gold; zed, olaf.
+	tags    map[string]*roster.ClientTag
+	clients map[string]*roster.Client
+	// events are an event of each company by fixture name: acme, other.
+	events map[string]int64
 }
 
 func newWorld(t *testing.T, engine string) *world {
@@ -73,7 +82,7 @@ func newWorld(t *testing.T, engine string) *world {
 	min := 16
 	_, err = s.UpdateCompanySettings(ctx, roster.Scope{All: true}, w.acme.ID, roster.CompanySettingsUpdate{PasswordMinLength: &min})
 	must(t, err)
-	for _, k := range []string{roster.RoleCompanyAdmin, roster.RoleManager, roster.RoleEmployee, roster.RoleDispatcher} {
+	for _, k := range []string{roster.RoleCompanyAdmin, roster.RoleManager, roster.RoleEmployee, roster.RoleDispatcher, roster.RoleAgentGroupManager} {
 		r, err := s.RoleByKey(ctx, w.acme.ID, k)
 		must(t, err)
 		w.roles[k] = r.ID
@@ -113,7 +122,51 @@ func newWorld(t *testing.T, engine string) *world {
 	must(t, s.CreateWorkGroup(ctx, w.queue))
 	_, err = s.AddWorkGroupMembers(ctx, roster.Scope{All: true}, roster.KindQueue, w.queue.ID, []int64{w.users["emp1"].ID})
 	must(t, err)
+	w.operations(ctx)
 	return w
+}
+
+// operations adds the operations part of the world: agent groups, a user
+// who sees clients masked, client tags and clients in both companies.
+func (w *world) operations(ctx context.Context) {
+	t, s := w.t, w.store
+	w.groups = map[string]*roster.WorkGroup{"day": w.queue}
+	w.tags, w.clients, w.events = map[string]*roster.ClientTag{}, map[string]*roster.Client{}, map[string]int64{}
+	for _, name := range []string{"agm", "masked"} {
+		role := roster.RoleEmployee
+		if name == "agm" {
+			role = roster.RoleAgentGroupManager
+		}
+		u := &roster.User{CompanyID: w.acme.ID, AuthMethod: roster.AuthEmail, Email: name + "@acme.test", FirstName: strings.ToUpper(name[:1]) + name[1:],
+			LastName: "Tester", Status: roster.StatusActive, PasswordHash: w.users["admin"].PasswordHash}
+		must(t, s.CreateUser(ctx, u, []int64{w.roles[role]}, nil, time.Time{}))
+		w.users[name] = u
+	}
+	yes := true
+	_, err := s.UpdateOperator(ctx, roster.Scope{All: true}, w.users["masked"].ID, roster.OperatorUpdate{MaskData: &yes})
+	must(t, err)
+	for name, g := range map[string]*roster.WorkGroup{
+		"teamA": {CompanyID: w.acme.ID, Kind: roster.KindAgentGroup, Name: "Team A", ManagerIDs: []int64{w.users["agm"].ID}},
+		"teamB": {CompanyID: w.acme.ID, Kind: roster.KindAgentGroup, Name: "Team B"},
+	} {
+		must(t, s.CreateWorkGroup(ctx, g))
+		w.groups[name] = g
+	}
+	for _, c := range []struct {
+		company                    *roster.Company
+		tag, tagName, client, name string
+	}{{w.acme, "vip", "VIP", "zed", "Zed Quartermain"}, {w.other, "gold", "Gold", "olaf", "Olaf Other"}} {
+		tag := &roster.ClientTag{CompanyID: c.company.ID, Name: c.tagName}
+		must(t, s.CreateClientTag(ctx, tag))
+		w.tags[c.tag] = tag
+		name, email, country, tags := c.name, c.client+"@client.test", "DE", []int64{tag.ID}
+		cl, err := s.CreateClient(ctx, c.company.ID, roster.ClientInput{Name: &name, Email: &email, Country: &country, TagIDs: &tags})
+		must(t, err)
+		w.clients[c.client] = cl
+		page, err := s.Events(ctx, roster.Scope{CompanyIDs: []int64{c.company.ID}}, roster.EventFilter{Limit: 1})
+		must(t, err)
+		w.events[c.company.Name] = page.Items[0].ID
+	}
 }
 
 func must(t testing.TB, err error) {
@@ -125,18 +178,38 @@ func must(t testing.TB, err error) {
 
 // op is one workflow call, described independently of any door.
 type op struct {
-	kind   string // create, update, block, unblock, delete, roles, reset, bulk
+	// kind is one of: create, update, block, unblock, delete, roles,
+	// reset, bulk (users); group.create, group.rename, group.managers,
+	// group.delete, group.add, group.remove (work groups); tag.create,
+	// tag.rename, tag.delete, client.create, client.update, client.delete
+	// (clients); companyops, notifications, comment.
+	kind   string
 	as     string // the acting fixture user
 	target string // the fixture user acted on
-	// fields are the create or update fields (API names).
+	// fields are the create or update fields (API names): of a user, a
+	// client, the company's operations settings, notification settings.
 	fields map[string]string
 	roles  []string // role keys
-	// bulk
+	// bulk; users are also the members added to or removed from a group
 	action  string
 	users   []string
 	filter  map[string]string
 	role    string
 	comment string
+	// work groups: the kind's URL segment (queues, agent-groups), the
+	// fixture group acted on, its new name, its managers
+	groups   string
+	group    string
+	name     string
+	managers []string
+	// clients: the fixture tag or client acted on, a client's tags
+	tag    string
+	client string
+	tags   []string
+	// notifications: "event_type/channel" subscriptions
+	subs []string
+	// comment: the company whose fixture event is commented on
+	event string
 }
 
 // outcome is what a door answered, by class: ok, invalid, forbidden,
@@ -237,6 +310,62 @@ func apiRun(w *world, h http.Handler, token string, o op) outcome {
 			body["user_ids"] = w.userIDs(o.users)
 		}
 		return send("POST", "/api/v1/users/bulk", body)
+	case "group.create":
+		return send("POST", "/api/v1/"+o.groups, map[string]any{"name": o.name})
+	case "group.rename":
+		return send("PATCH", w.groupPath("/api/v1", o), map[string]any{"name": o.name})
+	case "group.managers":
+		return send("PATCH", w.groupPath("/api/v1", o), map[string]any{"manager_ids": w.userIDs(o.managers)})
+	case "group.delete":
+		return send("DELETE", w.groupPath("/api/v1", o), nil)
+	case "group.add":
+		return send("POST", w.groupPath("/api/v1", o)+"/members", map[string]any{"user_ids": w.userIDs(o.users)})
+	case "group.remove":
+		return send("DELETE", fmt.Sprintf("%s/members/%d", w.groupPath("/api/v1", o), w.users[o.users[0]].ID), nil)
+	case "tag.create":
+		return send("POST", "/api/v1/client-tags", map[string]any{"name": o.name})
+	case "tag.rename":
+		return send("PATCH", fmt.Sprintf("/api/v1/client-tags/%d", w.tags[o.tag].ID), map[string]any{"name": o.name})
+	case "tag.delete":
+		return send("DELETE", fmt.Sprintf("/api/v1/client-tags/%d", w.tags[o.tag].ID), nil)
+	case "client.create", "client.update":
+		body := map[string]any{"tags": w.tagIDs(o.tags)}
+		for k, v := range o.fields {
+			body[k] = v
+		}
+		if o.kind == "client.create" {
+			return send("POST", "/api/v1/clients", body)
+		}
+		return send("PATCH", fmt.Sprintf("/api/v1/clients/%d", w.clients[o.client].ID), body)
+	case "client.delete":
+		return send("DELETE", fmt.Sprintf("/api/v1/clients/%d", w.clients[o.client].ID), nil)
+	case "companyops":
+		body := map[string]any{"call_statistics": o.fields["call_statistics"] == "1"}
+		if t, ok := o.fields["telegram_bot_token"]; ok {
+			body["telegram_bot_token"] = t
+		}
+		return send("PATCH", fmt.Sprintf("/api/v1/companies/%d/operations", w.acme.ID), body)
+	case "notifications":
+		subs := []map[string]any{}
+		byType := map[string][]string{}
+		var types []string
+		for _, sub := range o.subs {
+			typ, ch, _ := strings.Cut(sub, "/")
+			if byType[typ] == nil {
+				types = append(types, typ)
+			}
+			byType[typ] = append(byType[typ], ch)
+		}
+		for _, typ := range types {
+			subs = append(subs, map[string]any{"event_type": typ, "channels": byType[typ]})
+		}
+		body := map[string]any{"subscriptions": subs}
+		for k, v := range o.fields {
+			body[k] = v
+		}
+		return send("PUT", "/api/v1/me/notifications", body)
+	case "comment":
+		return send("POST", fmt.Sprintf("/api/v1/events/%d/comments", w.events[o.event]), map[string]any{"body": o.comment})
 	}
 	w.t.Fatalf("api door: unknown op %q", o.kind)
 	return outcome{}
@@ -342,6 +471,65 @@ func panelRun(w *world, post func(string, url.Values) *httptest.ResponseRecorder
 			}
 		}
 		return send("/users/bulk")
+	case "group.create":
+		form.Set("name", o.name)
+		return send("/" + o.groups)
+	case "group.rename":
+		form.Set("name", o.name)
+		return send(w.groupPath("", o))
+	case "group.managers":
+		for _, id := range w.userIDs(o.managers) {
+			form.Add("manager_ids", strconv.FormatInt(id, 10))
+		}
+		return send(w.groupPath("", o) + "/managers")
+	case "group.delete":
+		return send(w.groupPath("", o) + "/delete")
+	case "group.add":
+		for _, id := range w.userIDs(o.users) {
+			form.Add("user_ids", strconv.FormatInt(id, 10))
+		}
+		return send(w.groupPath("", o) + "/members")
+	case "group.remove":
+		form.Set("user_id", strconv.FormatInt(w.users[o.users[0]].ID, 10))
+		return send(w.groupPath("", o) + "/members/remove")
+	case "tag.create":
+		form.Set("name", o.name)
+		return send("/client-tags")
+	case "tag.rename":
+		form.Set("name", o.name)
+		return send(fmt.Sprintf("/client-tags/%d", w.tags[o.tag].ID))
+	case "tag.delete":
+		return send(fmt.Sprintf("/client-tags/%d/delete", w.tags[o.tag].ID))
+	case "client.create", "client.update":
+		for k, v := range o.fields {
+			form.Set(k, v)
+		}
+		for _, id := range w.tagIDs(o.tags) {
+			form.Add("tag_ids", strconv.FormatInt(id, 10))
+		}
+		if o.kind == "client.create" {
+			return send("/clients")
+		}
+		return send(fmt.Sprintf("/clients/%d", w.clients[o.client].ID))
+	case "client.delete":
+		return send(fmt.Sprintf("/clients/%d/delete", w.clients[o.client].ID))
+	case "companyops":
+		for k, v := range o.fields {
+			form.Set(k, v)
+		}
+		return send("/settings/operations")
+	case "notifications":
+		for k, v := range o.fields {
+			form.Set(k, v)
+		}
+		for _, sub := range o.subs {
+			form.Add("sub", sub)
+		}
+		return send("/profile/notifications")
+	case "comment":
+		form.Set("body", o.comment)
+		form.Set("return", "/events")
+		return send(fmt.Sprintf("/events/%d/comments", w.events[o.event]))
 	}
 	w.t.Fatalf("panel door: unknown op %q", o.kind)
 	return outcome{}
@@ -369,6 +557,19 @@ func (w *world) userIDs(names []string) []int64 {
 	out := []int64{}
 	for _, n := range names {
 		out = append(out, w.users[n].ID)
+	}
+	return out
+}
+
+// groupPath is the address of the op's fixture group under prefix.
+func (w *world) groupPath(prefix string, o op) string {
+	return fmt.Sprintf("%s/%s/%d", prefix, o.groups, w.groups[o.group].ID)
+}
+
+func (w *world) tagIDs(names []string) []int64 {
+	out := []int64{}
+	for _, n := range names {
+		out = append(out, w.tags[n].ID)
 	}
 	return out
 }
@@ -427,10 +628,74 @@ func (w *world) snapshot() map[string]any {
 		}
 	}
 	out["events"] = types
+	// Comments go only on the fixture events (the comment cases use them).
+	for company, id := range w.events {
+		e, err := w.store.EventByID(ctx, all, id)
+		must(w.t, err)
+		out["comments "+company] = len(e.Comments)
+	}
 	jobs, err := w.store.Jobs(ctx, roster.JobFilter{Limit: 200})
 	must(w.t, err)
 	out["jobs"] = len(jobs)
+	w.operationsSnapshot(ctx, out)
 	return out
+}
+
+// operationsSnapshot adds the operations data to a snapshot: work groups
+// with their members and managers, client tags with their clients'
+// numbers, clients, companies' operations settings and every fixture
+// user's notification settings.
+func (w *world) operationsSnapshot(ctx context.Context, out map[string]any) {
+	all := roster.Scope{All: true}
+	names := map[int64]string{}
+	for n, u := range w.users {
+		names[u.ID] = n
+	}
+	nameList := func(ids []int64) string {
+		var ns []string
+		for _, id := range ids {
+			ns = append(ns, names[id])
+		}
+		sort.Strings(ns)
+		return strings.Join(ns, ",")
+	}
+	for _, c := range []*roster.Company{w.acme, w.other} {
+		for _, kind := range []string{roster.KindQueue, roster.KindShift, roster.KindAgentGroup} {
+			gs, err := w.store.WorkGroups(ctx, all, c.ID, kind)
+			must(w.t, err)
+			for _, g := range gs {
+				var members []int64
+				for _, m := range g.Members {
+					members = append(members, m.ID)
+				}
+				out["group "+c.Name+" "+kind+" "+g.Name] = "members=" + nameList(members) + "|managers=" + nameList(g.ManagerIDs)
+			}
+		}
+		tags, err := w.store.ClientTags(ctx, c.ID)
+		must(w.t, err)
+		for _, t := range tags {
+			out["tag "+c.Name+" "+t.Name] = t.ClientCount
+		}
+		page, err := w.store.Clients(ctx, c.ID, nil, roster.ClientFilter{Limit: roster.MaxPageSize})
+		must(w.t, err)
+		out["clients "+c.Name] = page.Total
+		for _, cl := range page.Items {
+			var tags []string
+			for _, t := range cl.Tags {
+				tags = append(tags, t.Name)
+			}
+			sort.Strings(tags)
+			out["client "+c.Name+" "+cl.Name] = strings.Join([]string{cl.Email, cl.Phone, cl.Country, strings.Join(tags, ",")}, "|")
+		}
+		co, err := w.store.CompanyOperations(ctx, all, c.ID)
+		must(w.t, err)
+		out["operations "+c.Name] = fmt.Sprintf("calls=%v|telegram=%v|slack=%v", co.CallStatistics, co.TelegramSet, co.SlackSet)
+	}
+	for n, u := range w.users {
+		p, err := w.store.NotificationPrefs(ctx, u.ID)
+		must(w.t, err)
+		out["notifications "+n] = fmt.Sprintf("%s|%s|%v", p.TelegramChatID, p.SlackChannelID, p.Subscriptions)
+	}
 }
 
 // workflowCase is one row of the table.
@@ -478,6 +743,47 @@ var cases = []workflowCase{
 	{"BulkByQueueFilter", op{kind: "bulk", as: "admin", action: roster.BulkBlock, filter: map[string]string{"queue": "$queue"}, comment: "audit"}, "ok", ""},
 	{"BulkByNoQueueFilter", op{kind: "bulk", as: "admin", action: roster.BulkAddRole, role: roster.RoleDispatcher,
 		filter: map[string]string{"queue": "none", "status": "active", "q": "emp"}}, "ok", ""},
+
+	// Queues, shifts and agent groups (O1).
+	{"QueueCreate", op{kind: "group.create", as: "admin", groups: "queues", name: "Night"}, "ok", ""},
+	{"QueueCreateDuplicateName", op{kind: "group.create", as: "admin", groups: "queues", name: " Day "}, "conflict", ""},
+	{"QueueRename", op{kind: "group.rename", as: "manager", groups: "queues", group: "day", name: "Early"}, "ok", ""},
+	{"QueueDelete", op{kind: "group.delete", as: "admin", groups: "queues", group: "day"}, "ok", ""},
+	{"QueueAddMembers", op{kind: "group.add", as: "admin", groups: "queues", group: "day", users: []string{"emp2", "agent"}}, "ok", ""},
+	{"QueueAddOtherCompanysUser", op{kind: "group.add", as: "admin", groups: "queues", group: "day", users: []string{"emp2", "other"}}, "invalid", ""},
+	{"QueueRemoveMember", op{kind: "group.remove", as: "admin", groups: "queues", group: "day", users: []string{"emp1"}}, "ok", ""},
+	{"QueueRemoveNonMember", op{kind: "group.remove", as: "admin", groups: "queues", group: "day", users: []string{"emp2"}}, "not_found", ""},
+	{"AgentGroupAddByItsManager", op{kind: "group.add", as: "agm", groups: "agent-groups", group: "teamA", users: []string{"emp2"}}, "ok", ""},
+	{"AgentGroupAddOutsideManagersGroups", op{kind: "group.add", as: "agm", groups: "agent-groups", group: "teamB", users: []string{"emp2"}}, "not_found", ""},
+	{"AgentGroupCreateByGroupManager", op{kind: "group.create", as: "agm", groups: "agent-groups", name: "Team C"}, "forbidden", ""},
+	{"AgentGroupManagers", op{kind: "group.managers", as: "admin", groups: "agent-groups", group: "teamB", managers: []string{"agm", "manager"}}, "ok", ""},
+	{"AgentGroupManagersOtherCompanysUser", op{kind: "group.managers", as: "admin", groups: "agent-groups", group: "teamB", managers: []string{"other"}}, "invalid", ""},
+
+	// Client tags and clients (R3, R4).
+	{"TagCreate", op{kind: "tag.create", as: "admin", name: "Wholesale"}, "ok", ""},
+	{"TagCreateDuplicate", op{kind: "tag.create", as: "admin", name: "vip"}, "conflict", ""},
+	{"TagRename", op{kind: "tag.rename", as: "admin", tag: "vip", name: "Gold"}, "ok", ""},
+	{"TagRenameOtherCompanys", op{kind: "tag.rename", as: "admin", tag: "gold", name: "Platinum"}, "not_found", ""},
+	{"TagDelete", op{kind: "tag.delete", as: "admin", tag: "vip"}, "ok", ""},
+	{"ClientCreate", op{kind: "client.create", as: "emp1", tags: []string{"vip"},
+		fields: map[string]string{"name": "Amy Pond", "email": "AMY@client.test", "phone": "+44 20 7946 0000", "country": "gb"}}, "ok", ""},
+	{"ClientCreateInvalid", op{kind: "client.create", as: "admin", fields: map[string]string{"name": " ", "email": "nope", "country": "Germany"}}, "invalid", ""},
+	{"ClientCreateOtherCompanysTag", op{kind: "client.create", as: "admin", tags: []string{"gold"}, fields: map[string]string{"name": "Amy Pond"}}, "invalid", ""},
+	{"ClientCreateMasked", op{kind: "client.create", as: "masked", fields: map[string]string{"name": "Amy Pond"}}, "forbidden", ""},
+	{"ClientUpdate", op{kind: "client.update", as: "admin", client: "zed", tags: []string{},
+		fields: map[string]string{"name": "Zed Q", "email": "zq@client.test", "phone": "+49 30 1234567", "country": "AT"}}, "ok", ""},
+	{"ClientDelete", op{kind: "client.delete", as: "admin", client: "zed"}, "ok", ""},
+	{"ClientDeleteOtherCompanys", op{kind: "client.delete", as: "admin", client: "olaf"}, "not_found", ""},
+
+	// Company operations settings, notification settings, event comments.
+	{"CompanyOperations", op{kind: "companyops", as: "admin", fields: map[string]string{"call_statistics": "1", "telegram_bot_token": " 123:SECRET "}}, "ok", ""},
+	{"CompanyOperationsByManager", op{kind: "companyops", as: "manager", fields: map[string]string{"call_statistics": "1"}}, "forbidden", ""},
+	{"Notifications", op{kind: "notifications", as: "manager", subs: []string{"user.blocked/email", "user.blocked/telegram", "user.deleted/email"},
+		fields: map[string]string{"telegram_chat_id": " -100200300 "}}, "ok", ""},
+	{"NotificationsByEmployee", op{kind: "notifications", as: "emp1", subs: []string{"user.blocked/email"}}, "forbidden", ""},
+	{"EventComment", op{kind: "comment", as: "admin", event: "Acme", comment: "Seen in the audit."}, "ok", ""},
+	{"EventCommentEmpty", op{kind: "comment", as: "admin", event: "Acme", comment: "   "}, "invalid", ""},
+	{"EventCommentOtherCompanys", op{kind: "comment", as: "admin", event: "Other", comment: "Seen."}, "not_found", ""},
 }
 
 func TestWorkflowCasesThroughEveryDoor(t *testing.T) {

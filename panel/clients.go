@@ -7,12 +7,13 @@ import (
 	"strings"
 
 	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/app"
 )
 
-// The clients directory and client tags (R3, R4). Every read passes the
-// viewer's Visibility to the store, which filters and masks in the query:
-// a user with masking never receives the real values, so no template can
-// leak them.
+// The clients directory and client tags (R3, R4). Every read and change
+// goes through app.Clients, which passes the viewer's Visibility to the
+// store: a user with masking never receives the real values, so no
+// template can leak them.
 
 // clientPageSize is the number of clients on one page.
 const clientPageSize = 50
@@ -40,24 +41,15 @@ type clientForm struct {
 // Active reports whether a filter narrows the list.
 func (v *clientsView) Active() bool { return v.Q != "" || v.Tag != "" || v.Country != "" }
 
-// visibility is the acting user's client visibility.
-func (p *Panel) visibility(r *http.Request) (*roster.Visibility, error) {
-	return p.ops().Visibility(r.Context(), state(r).actor.User.ID)
-}
-
 func (p *Panel) clientsView(w http.ResponseWriter, r *http.Request) (*clientsView, error) {
-	if err := need(r, roster.PermClientsView); err != nil {
-		return nil, err
-	}
 	ctx := r.Context()
-	a := state(r).actor
-	vis, err := p.visibility(r)
+	vis, err := p.App.Clients.Visibility(ctx)
 	if err != nil {
 		return nil, err
 	}
 	q := r.URL.Query()
 	v := &clientsView{page: p.newPage(w, r, "clients.title", "clients"), Q: strings.TrimSpace(q.Get("q")), Tag: q.Get("tag"),
-		Country: strings.ToUpper(strings.TrimSpace(q.Get("country"))), Masked: vis.Mask, CanWrite: !vis.Mask}
+		Country: strings.ToUpper(strings.TrimSpace(q.Get("country"))), Masked: vis.Mask, CanWrite: app.CanWrite(vis)}
 	v.Offset, _ = strconv.Atoi(q.Get("offset"))
 	if v.Offset < 0 {
 		v.Offset = 0
@@ -66,13 +58,15 @@ func (p *Panel) clientsView(w http.ResponseWriter, r *http.Request) (*clientsVie
 	if id, ok := pathID(v.Tag); ok {
 		f.TagID = &id
 	}
-	if v.Result, err = p.clientStore().Clients(ctx, a.Company.ID, vis, f); err != nil {
+	// A search the list cannot run (a hand-edited address) shows no clients
+	// rather than an error page.
+	if v.Result, err = p.App.Clients.List(ctx, f); err != nil {
 		if roster.ErrorCode(err) != roster.EINVALID {
 			return nil, err
 		}
 		v.Result = &roster.ClientPage{}
 	}
-	if v.Tags, err = p.clientStore().ClientTags(ctx, a.Company.ID); err != nil {
+	if v.Tags, err = p.App.Clients.Tags(ctx, 0); err != nil {
 		return nil, err
 	}
 	vals := url.Values{}
@@ -101,22 +95,8 @@ func (p *Panel) handleClients(w http.ResponseWriter, r *http.Request) error {
 	return p.render(w, r, http.StatusOK, "clients", v)
 }
 
-// unmaskedWriter refuses changes by users who see clients masked: they
-// cannot know what they would overwrite.
-func (p *Panel) unmaskedWriter(r *http.Request) (*roster.Visibility, error) {
-	if err := need(r, roster.PermClientsView); err != nil {
-		return nil, err
-	}
-	vis, err := p.visibility(r)
-	if err != nil {
-		return nil, err
-	}
-	if vis.Mask {
-		return nil, roster.Errorf(roster.EFORBIDDEN, "You see client data masked, so you cannot change clients.")
-	}
-	return vis, nil
-}
-
+// clientFormOf reads the create and edit form: every field is sent, so an
+// edit sets them all.
 func clientFormOf(r *http.Request) (clientForm, roster.ClientInput) {
 	f := clientForm{Name: r.PostFormValue("name"), Email: r.PostFormValue("email"), Phone: r.PostFormValue("phone"),
 		Country: r.PostFormValue("country"), TagIDs: formIDs(r.PostForm["tag_ids"])}
@@ -129,18 +109,10 @@ func clientFormOf(r *http.Request) (clientForm, roster.ClientInput) {
 }
 
 func (p *Panel) handleClientCreate(w http.ResponseWriter, r *http.Request) error {
-	if _, err := p.unmaskedWriter(r); err != nil {
-		return err
-	}
-	st := state(r)
 	form, in := clientFormOf(r)
-	err := in.Validate(true)
-	var c *roster.Client
-	if err == nil {
-		c, err = p.clientStore().CreateClient(r.Context(), st.actor.Company.ID, in)
-	}
+	c, err := p.App.Clients.Create(r.Context(), in)
 	if err != nil {
-		fe, ok := newFormErrors(st.lang, err)
+		fe, ok := newFormErrors(state(r).lang, err)
 		if !ok {
 			return err
 		}
@@ -149,7 +121,7 @@ func (p *Panel) handleClientCreate(w http.ResponseWriter, r *http.Request) error
 			return verr
 		}
 		v.Form, v.Errors = form, *fe
-		return p.render(w, r, http.StatusUnprocessableEntity, "clients", v)
+		return p.render(w, r, formStatus(err), "clients", v)
 	}
 	return p.redirect(w, r, "/clients/"+strconv.FormatInt(c.ID, 10), "flash.client_created", 0)
 }
@@ -163,30 +135,36 @@ type clientView struct {
 	Errors   formErrors
 }
 
-func (p *Panel) clientView(w http.ResponseWriter, r *http.Request) (*clientView, error) {
-	if err := need(r, roster.PermClientsView); err != nil {
-		return nil, err
-	}
+// clientID is the client ID of the path; a malformed one is simply not found.
+func clientID(r *http.Request) (int64, error) {
 	id, ok := pathID(r.PathValue("id"))
 	if !ok {
-		return nil, roster.Errorf(roster.ENOTFOUND, "Client not found.")
+		return 0, roster.Errorf(roster.ENOTFOUND, "Client not found.")
 	}
-	a := state(r).actor
-	vis, err := p.visibility(r)
+	return id, nil
+}
+
+func (p *Panel) clientView(w http.ResponseWriter, r *http.Request) (*clientView, error) {
+	id, err := clientID(r)
 	if err != nil {
 		return nil, err
 	}
-	c, err := p.clientStore().ClientByID(r.Context(), a.Scope, vis, id)
+	ctx := r.Context()
+	c, err := p.App.Clients.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	v := &clientView{page: p.newPage(w, r, "clients.client", "clients"), Client: c, CanWrite: !vis.Mask,
+	vis, err := p.App.Clients.Visibility(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v := &clientView{page: p.newPage(w, r, "clients.client", "clients"), Client: c, CanWrite: app.CanWrite(vis),
 		Form: clientForm{Name: c.Name, Email: c.Email, Phone: c.Phone, Country: c.Country}}
 	v.Title = c.Name
 	for _, t := range c.Tags {
 		v.Form.TagIDs = append(v.Form.TagIDs, t.ID)
 	}
-	if v.Tags, err = p.clientStore().ClientTags(r.Context(), c.CompanyID); err != nil {
+	if v.Tags, err = p.App.Clients.Tags(ctx, c.CompanyID); err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -201,41 +179,32 @@ func (p *Panel) handleClient(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (p *Panel) handleClientUpdate(w http.ResponseWriter, r *http.Request) error {
-	vis, err := p.unmaskedWriter(r)
+	id, err := clientID(r)
 	if err != nil {
 		return err
 	}
-	v, err := p.clientView(w, r)
-	if err != nil {
-		return err
-	}
-	st := state(r)
 	form, in := clientFormOf(r)
-	err = in.Validate(false)
-	if err == nil {
-		_, err = p.clientStore().UpdateClient(r.Context(), st.actor.Scope, vis, v.Client.ID, in)
-	}
-	if err != nil {
-		fe, ok := newFormErrors(st.lang, err)
+	if _, err := p.App.Clients.Update(r.Context(), id, in); err != nil {
+		fe, ok := newFormErrors(state(r).lang, err)
 		if !ok {
 			return err
 		}
+		v, verr := p.clientView(w, r)
+		if verr != nil {
+			return verr
+		}
 		v.Form, v.Errors = form, *fe
-		return p.render(w, r, http.StatusUnprocessableEntity, "client", v)
+		return p.render(w, r, formStatus(err), "client", v)
 	}
-	return p.redirect(w, r, "/clients/"+strconv.FormatInt(v.Client.ID, 10), "flash.client_saved", 0)
+	return p.redirect(w, r, "/clients/"+strconv.FormatInt(id, 10), "flash.client_saved", 0)
 }
 
 func (p *Panel) handleClientDelete(w http.ResponseWriter, r *http.Request) error {
-	vis, err := p.unmaskedWriter(r)
+	id, err := clientID(r)
 	if err != nil {
 		return err
 	}
-	id, ok := pathID(r.PathValue("id"))
-	if !ok {
-		return roster.Errorf(roster.ENOTFOUND, "Client not found.")
-	}
-	if err := p.clientStore().DeleteClient(r.Context(), state(r).actor.Scope, vis, id); err != nil {
+	if err := p.App.Clients.Delete(r.Context(), id); err != nil {
 		return err
 	}
 	return p.redirect(w, r, "/clients", "flash.client_deleted", 0)
@@ -254,15 +223,11 @@ type tagsView struct {
 }
 
 func (p *Panel) tagsView(w http.ResponseWriter, r *http.Request) (*tagsView, error) {
-	a := state(r).actor
-	if !a.Can(roster.PermClientsView) && !a.Can(roster.PermTagsManage) {
-		return nil, roster.Errorf(roster.EFORBIDDEN, "You do not have permission to do this.")
-	}
-	tags, err := p.clientStore().ClientTags(r.Context(), a.Company.ID)
+	tags, err := p.App.Clients.Tags(r.Context(), 0)
 	if err != nil {
 		return nil, err
 	}
-	return &tagsView{page: p.newPage(w, r, "tags.title", "clients"), Tags: tags, CanManage: a.Can(roster.PermTagsManage)}, nil
+	return &tagsView{page: p.newPage(w, r, "tags.title", "clients"), Tags: tags, CanManage: app.CanManageTags(state(r).actor)}, nil
 }
 
 func (p *Panel) handleTags(w http.ResponseWriter, r *http.Request) error {
@@ -273,7 +238,12 @@ func (p *Panel) handleTags(w http.ResponseWriter, r *http.Request) error {
 	return p.render(w, r, http.StatusOK, "tags", v)
 }
 
-func (p *Panel) tagsFail(w http.ResponseWriter, r *http.Request, err error, editID int64) error {
+// tagsDone redirects to the tags after a change, or shows them again with
+// the form's errors; an error no form can show is returned.
+func (p *Panel) tagsDone(w http.ResponseWriter, r *http.Request, err error, editID int64, flash string) error {
+	if err == nil {
+		return p.redirect(w, r, "/client-tags", flash, 0)
+	}
 	fe, ok := newFormErrors(state(r).lang, err)
 	if !ok {
 		return err
@@ -288,47 +258,38 @@ func (p *Panel) tagsFail(w http.ResponseWriter, r *http.Request, err error, edit
 	} else {
 		v.NewName = r.PostFormValue("name")
 	}
-	return p.render(w, r, http.StatusUnprocessableEntity, "tags", v)
+	return p.render(w, r, formStatus(err), "tags", v)
 }
 
 func (p *Panel) handleTagCreate(w http.ResponseWriter, r *http.Request) error {
-	if err := need(r, roster.PermTagsManage); err != nil {
-		return err
+	_, err := p.App.Clients.CreateTag(r.Context(), 0, r.PostFormValue("name"))
+	return p.tagsDone(w, r, err, 0, "flash.tag_created")
+}
+
+// tagID is the tag ID of the path; a malformed one is simply not found.
+func tagID(r *http.Request) (int64, error) {
+	id, ok := pathID(r.PathValue("id"))
+	if !ok {
+		return 0, roster.Errorf(roster.ENOTFOUND, "Tag not found.")
 	}
-	t := &roster.ClientTag{CompanyID: state(r).actor.Company.ID, Name: r.PostFormValue("name")}
-	if err := p.clientStore().CreateClientTag(r.Context(), t); err != nil {
-		return p.tagsFail(w, r, err, 0)
-	}
-	return p.redirect(w, r, "/client-tags", "flash.tag_created", 0)
+	return id, nil
 }
 
 func (p *Panel) handleTagRename(w http.ResponseWriter, r *http.Request) error {
-	if err := need(r, roster.PermTagsManage); err != nil {
+	id, err := tagID(r)
+	if err != nil {
 		return err
 	}
-	id, ok := pathID(r.PathValue("id"))
-	if !ok {
-		return roster.Errorf(roster.ENOTFOUND, "Tag not found.")
-	}
-	a := state(r).actor
-	if _, err := p.clientStore().ClientTagByID(r.Context(), a.Scope, id); err != nil {
-		return err
-	}
-	if _, err := p.clientStore().RenameClientTag(r.Context(), a.Scope, id, r.PostFormValue("name")); err != nil {
-		return p.tagsFail(w, r, err, id)
-	}
-	return p.redirect(w, r, "/client-tags", "flash.tag_renamed", 0)
+	_, err = p.App.Clients.RenameTag(r.Context(), id, r.PostFormValue("name"))
+	return p.tagsDone(w, r, err, id, "flash.tag_renamed")
 }
 
 func (p *Panel) handleTagDelete(w http.ResponseWriter, r *http.Request) error {
-	if err := need(r, roster.PermTagsManage); err != nil {
+	id, err := tagID(r)
+	if err != nil {
 		return err
 	}
-	id, ok := pathID(r.PathValue("id"))
-	if !ok {
-		return roster.Errorf(roster.ENOTFOUND, "Tag not found.")
-	}
-	if err := p.clientStore().DeleteClientTag(r.Context(), state(r).actor.Scope, id); err != nil {
+	if err := p.App.Clients.DeleteTag(r.Context(), id); err != nil {
 		return err
 	}
 	return p.redirect(w, r, "/client-tags", "flash.tag_deleted", 0)

@@ -55,25 +55,19 @@ func showValue(v any) string {
 	}
 }
 
-func (p *Panel) handleEvents(w http.ResponseWriter, r *http.Request) error {
-	if err := need(r, roster.PermAuditView); err != nil {
-		return err
-	}
+// eventsView is the event log for the filter in q. A filter field the log
+// cannot use (a hand-edited address, a stale cursor) is dropped rather
+// than refused, so the log always shows.
+func (p *Panel) eventsView(w http.ResponseWriter, r *http.Request, q url.Values) (*eventsView, error) {
 	ctx := r.Context()
 	a := state(r).actor
-	q := r.URL.Query()
 	v := &eventsView{page: p.newPage(w, r, "events.title", "events"), User: strings.TrimSpace(q.Get("user")),
-		Type: q.Get("type"), From: q.Get("from"), To: q.Get("to"), Types: roster.EventTypes, IsFirst: q.Get("cursor") == ""}
-	f := roster.EventFilter{Limit: 50, Cursor: q.Get("cursor")}
+		Type: q.Get("type"), From: q.Get("from"), To: q.Get("to"), Types: roster.EventTypes}
+	f := roster.EventFilter{Limit: 50, Cursor: q.Get("cursor"), Type: v.Type}
 	if id, ok := pathID(v.User); ok {
 		f.UserID = &id
 		if u, err := p.Users.UserByID(ctx, a.Scope, id); err == nil {
 			v.UserName = u.DisplayName()
-		}
-	}
-	for _, t := range roster.EventTypes {
-		if t == v.Type {
-			f.Type = t
 		}
 	}
 	if t, err := time.ParseInLocation("2006-01-02", v.From, time.Local); err == nil {
@@ -83,15 +77,32 @@ func (p *Panel) handleEvents(w http.ResponseWriter, r *http.Request) error {
 		end := t.AddDate(0, 0, 1)
 		f.Until = &end
 	}
-	res, err := p.Events.Events(ctx, a.Scope, f)
-	if roster.ErrorCode(err) == roster.EINVALID && f.Cursor != "" {
-		f.Cursor, v.IsFirst = "", true
-		res, err = p.Events.Events(ctx, a.Scope, f)
+	res, err := p.App.Events.List(ctx, f)
+	for range 2 {
+		var e *roster.Error
+		if !asErr(err, &e) || e.Code != roster.EINVALID {
+			break
+		}
+		if len(e.Fields) == 0 && f.Cursor != "" {
+			// A stale or tampered cursor: show the first page.
+			f.Cursor = ""
+		}
+		for _, fe := range e.Fields {
+			switch fe.Field {
+			case "type":
+				f.Type = ""
+			case "since", "until":
+				f.Since, f.Until, v.From, v.To = nil, nil, "", ""
+			case "cursor":
+				f.Cursor = ""
+			}
+		}
+		res, err = p.App.Events.List(ctx, f)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	v.Result = res
+	v.Result, v.Type, v.IsFirst = res, f.Type, f.Cursor == ""
 	vals := url.Values{}
 	for k, s := range map[string]string{"user": v.User, "type": f.Type, "from": v.From, "to": v.To} {
 		if s != "" {
@@ -103,26 +114,42 @@ func (p *Panel) handleEvents(w http.ResponseWriter, r *http.Request) error {
 		vals.Set("cursor", res.NextCursor)
 		v.NextURL = "/events?" + vals.Encode()
 	}
+	return v, nil
+}
+
+func (p *Panel) handleEvents(w http.ResponseWriter, r *http.Request) error {
+	v, err := p.eventsView(w, r, r.URL.Query())
+	if err != nil {
+		return err
+	}
 	return p.render(w, r, http.StatusOK, "events", v)
 }
 
+// handleEventComment adds a comment to an event and returns to the log; a
+// comment that cannot be added shows the log again with the reason.
 func (p *Panel) handleEventComment(w http.ResponseWriter, r *http.Request) error {
-	if err := need(r, roster.PermAuditView); err != nil {
-		return err
-	}
 	id, ok := pathID(r.PathValue("id"))
 	if !ok {
 		return roster.Errorf(roster.ENOTFOUND, "Event not found.")
 	}
 	back := localPath(r.PostFormValue("return"), "/events")
-	body := strings.TrimSpace(r.PostFormValue("body"))
-	var val roster.Validation
-	roster.ValidateComment(&val, "body", body, true)
-	if err := val.Err(); err != nil {
-		return p.redirect(w, r, back, "flash.comment_empty", 0)
+	_, err := p.App.Events.Comment(r.Context(), id, r.PostFormValue("body"))
+	if err == nil {
+		return p.redirect(w, r, back, "flash.comment_added", 0)
 	}
-	if _, err := p.Events.AddEventComment(r.Context(), state(r).actor.Scope, id, body); err != nil {
+	fe, ok := newFormErrors(state(r).lang, err)
+	if !ok {
 		return err
 	}
-	return p.redirect(w, r, back, "flash.comment_added", 0)
+	u, _ := url.Parse(back)
+	q := url.Values{}
+	if u != nil && u.Path == "/events" {
+		q = u.Query()
+	}
+	v, verr := p.eventsView(w, r, q)
+	if verr != nil {
+		return verr
+	}
+	v.Return, v.Errors = back, *fe
+	return p.render(w, r, formStatus(err), "events", v)
 }

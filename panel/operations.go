@@ -7,15 +7,16 @@ import (
 	"strings"
 
 	"github.com/roster-app/roster"
-	"github.com/roster-app/roster/notify"
-	"github.com/roster-app/roster/secure"
+	"github.com/roster-app/roster/app"
 )
 
 // The operations screens (issue 5): queues, shifts and agent groups with
 // their members, the company's operations settings, notification settings
-// and failed deliveries. The store behind Users also implements the
-// operations, clients and notification services, as it does for package web.
+// and failed deliveries. Every change goes through a workflow of package
+// app (p.App); the pages only read forms and render.
 
+// ops and clientStore are the store's operations and clients, read
+// directly only to show the operations parts of the users list and card.
 func (p *Panel) ops() roster.OperationsService {
 	o, _ := p.Users.(roster.OperationsService)
 	return o
@@ -26,11 +27,6 @@ func (p *Panel) clientStore() roster.ClientService {
 	return c
 }
 
-func (p *Panel) notifications() roster.NotificationService {
-	n, _ := p.Users.(roster.NotificationService)
-	return n
-}
-
 // groupKind is one kind of work group as the panel shows it.
 type groupKind struct {
 	Path string // URL segment: "queues"
@@ -39,8 +35,6 @@ type groupKind struct {
 
 // Key is the translation prefix of the kind: "ops.queue".
 func (k groupKind) Key() string { return "ops." + k.Kind }
-
-func (k groupKind) perm() roster.Permission { return roster.WorkGroupPermission(k.Kind) }
 
 var groupKinds = []groupKind{
 	{"queues", roster.KindQueue}, {"shifts", roster.KindShift}, {"agent-groups", roster.KindAgentGroup},
@@ -96,11 +90,11 @@ func (pg *page) OpsTabs() []opsTab {
 		out = append(out, opsTab{href, label, path == href || strings.HasPrefix(path, href+"/")})
 	}
 	for _, k := range groupKinds {
-		if pg.Can(string(k.perm())) || pg.Can(string(roster.PermUsersView)) {
+		if app.CanViewGroups(pg.Actor, k.Kind) {
 			add("/"+k.Path, pg.T(k.Key()+".title"))
 		}
 	}
-	if pg.Can(string(roster.PermRolesManage)) {
+	if app.CanChangeCompanySettings(pg.Actor) {
 		add("/settings/operations", pg.T("ops.settings.title"))
 	}
 	if pg.Can(string(roster.PermAuditView)) {
@@ -130,40 +124,13 @@ func (pg *page) CanClients() bool { return len(pg.ClientTabs()) > 0 }
 
 // ---- Queues, shifts, agent groups (O1) ----
 
-// groupHandlers serves one kind of work group.
+// groupHandlers serves one kind of work group. Who sees, creates, renames
+// and deletes groups and changes their members is decided by
+// app.Operations; the pages ask its Can* functions only to show or hide
+// buttons.
 type groupHandlers struct {
 	p *Panel
 	k groupKind
-}
-
-// companyWide reports whether the actor manages every group of the kind;
-// an agent group manager (agent_groups.manage without users.edit) manages,
-// and sees, only the agent groups that list them as a manager.
-func (h groupHandlers) companyWide(a *roster.Actor) bool {
-	if h.k.Kind != roster.KindAgentGroup {
-		return true
-	}
-	return a.Can(roster.PermUsersEdit) || !a.Can(roster.PermAgentGroupsManage)
-}
-
-func (h groupHandlers) mayView(a *roster.Actor) error {
-	if a.Can(h.k.perm()) || a.Can(roster.PermUsersView) {
-		return nil
-	}
-	return roster.Errorf(roster.EFORBIDDEN, "You do not have permission to do this.")
-}
-
-// mayEdit allows creating, renaming and deleting groups and choosing managers.
-func (h groupHandlers) mayEdit(a *roster.Actor) error {
-	if a.Can(h.k.perm()) && h.companyWide(a) {
-		return nil
-	}
-	return roster.Errorf(roster.EFORBIDDEN, "You do not have permission to do this.")
-}
-
-// mayChange allows adding and removing members of g.
-func (h groupHandlers) mayChange(a *roster.Actor, g *roster.WorkGroup) bool {
-	return a.Can(h.k.perm()) && (h.companyWide(a) || slices.Contains(g.ManagerIDs, a.User.ID))
 }
 
 type groupsView struct {
@@ -176,19 +143,12 @@ type groupsView struct {
 }
 
 func (h groupHandlers) listView(w http.ResponseWriter, r *http.Request) (*groupsView, error) {
-	a := state(r).actor
-	if err := h.mayView(a); err != nil {
-		return nil, err
-	}
-	gs, err := h.p.ops().WorkGroups(r.Context(), a.Scope, a.Company.ID, h.k.Kind)
+	gs, err := h.p.App.Operations.Groups(r.Context(), h.k.Kind, 0)
 	if err != nil {
 		return nil, err
 	}
-	if !h.companyWide(a) {
-		gs = slices.DeleteFunc(gs, func(g *roster.WorkGroup) bool { return !slices.Contains(g.ManagerIDs, a.User.ID) })
-	}
 	return &groupsView{page: h.p.newPage(w, r, h.k.Key()+".title", "operations"), Kind: h.k, Groups: gs,
-		CanCreate: h.mayEdit(a) == nil}, nil
+		CanCreate: app.CanManageGroups(state(r).actor, h.k.Kind)}, nil
 }
 
 func (h groupHandlers) list(w http.ResponseWriter, r *http.Request) error {
@@ -200,13 +160,9 @@ func (h groupHandlers) list(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h groupHandlers) create(w http.ResponseWriter, r *http.Request) error {
-	st := state(r)
-	if err := h.mayEdit(st.actor); err != nil {
-		return err
-	}
-	g := &roster.WorkGroup{CompanyID: st.actor.Company.ID, Kind: h.k.Kind, Name: r.PostFormValue("name")}
-	if err := h.p.ops().CreateWorkGroup(r.Context(), g); err != nil {
-		fe, ok := newFormErrors(st.lang, err)
+	g, err := h.p.App.Operations.CreateGroup(r.Context(), h.k.Kind, app.NewGroup{Name: r.PostFormValue("name")})
+	if err != nil {
+		fe, ok := newFormErrors(state(r).lang, err)
 		if !ok {
 			return err
 		}
@@ -215,32 +171,29 @@ func (h groupHandlers) create(w http.ResponseWriter, r *http.Request) error {
 			return verr
 		}
 		v.NewName, v.Errors = r.PostFormValue("name"), *fe
-		return h.p.render(w, r, http.StatusUnprocessableEntity, "groups", v)
+		return h.p.render(w, r, formStatus(err), "groups", v)
 	}
 	return h.p.redirect(w, r, h.url(g.ID), "flash.group_created", 0)
 }
 
 func (h groupHandlers) url(id int64) string { return "/" + h.k.Path + "/" + strconv.FormatInt(id, 10) }
 
-// find returns the group of the path the actor may see; an agent group
-// manager's view of another group is simply not found.
-func (h groupHandlers) find(r *http.Request) (*roster.WorkGroup, error) {
-	a := state(r).actor
-	if err := h.mayView(a); err != nil {
-		return nil, err
-	}
+// id is the group ID of the path; a malformed one is simply not found.
+func (h groupHandlers) id(r *http.Request) (int64, error) {
 	id, ok := pathID(r.PathValue("id"))
 	if !ok {
-		return nil, roster.Errorf(roster.ENOTFOUND, "Not found.")
+		return 0, roster.Errorf(roster.ENOTFOUND, "Not found.")
 	}
-	g, err := h.p.ops().WorkGroupByID(r.Context(), a.Scope, h.k.Kind, id)
+	return id, nil
+}
+
+// find returns the group of the path, if the actor may see it.
+func (h groupHandlers) find(r *http.Request) (*roster.WorkGroup, error) {
+	id, err := h.id(r)
 	if err != nil {
 		return nil, err
 	}
-	if !h.companyWide(a) && !slices.Contains(g.ManagerIDs, a.User.ID) {
-		return nil, roster.Errorf(roster.ENOTFOUND, "Not found.")
-	}
-	return g, nil
+	return h.p.App.Operations.Group(r.Context(), h.k.Kind, id)
 }
 
 type groupView struct {
@@ -268,7 +221,7 @@ func (h groupHandlers) view(w http.ResponseWriter, r *http.Request, g *roster.Wo
 	ctx := r.Context()
 	a := state(r).actor
 	v := &groupView{page: h.p.newPage(w, r, h.k.Key()+".title", "operations"), Kind: h.k, Group: g,
-		CanChange: h.mayChange(a, g), CanEdit: h.mayEdit(a) == nil, Q: strings.TrimSpace(r.URL.Query().Get("q")),
+		CanChange: app.CanChangeMembers(a, g), CanEdit: app.CanManageGroups(a, h.k.Kind), Q: strings.TrimSpace(r.URL.Query().Get("q")),
 		Name: g.Name, Managers: map[int64]bool{}}
 	v.Title = g.Name
 	for _, id := range g.ManagerIDs {
@@ -325,12 +278,20 @@ func (h groupHandlers) show(w http.ResponseWriter, r *http.Request) error {
 	return h.p.render(w, r, http.StatusOK, "group", v)
 }
 
-// fail shows the group page again with a form's errors, or returns err
-// when no form can show it.
-func (h groupHandlers) fail(w http.ResponseWriter, r *http.Request, g *roster.WorkGroup, err error, open string) error {
+// done redirects to the group after a change, or shows the group page
+// again with a form's errors; an error no form can show is returned.
+func (h groupHandlers) done(w http.ResponseWriter, r *http.Request, err error, open, flash string, n int) error {
+	if err == nil {
+		id, _ := h.id(r)
+		return h.p.redirect(w, r, h.url(id), flash, n)
+	}
 	fe, ok := newFormErrors(state(r).lang, err)
 	if !ok {
 		return err
+	}
+	g, gerr := h.find(r)
+	if gerr != nil {
+		return gerr
 	}
 	v, verr := h.view(w, r, g)
 	if verr != nil {
@@ -340,86 +301,52 @@ func (h groupHandlers) fail(w http.ResponseWriter, r *http.Request, g *roster.Wo
 	if open == "rename" {
 		v.Name = r.PostFormValue("name")
 	}
-	return h.p.render(w, r, http.StatusUnprocessableEntity, "group", v)
+	return h.p.render(w, r, formStatus(err), "group", v)
 }
 
 func (h groupHandlers) rename(w http.ResponseWriter, r *http.Request) error {
-	a := state(r).actor
-	if err := h.mayEdit(a); err != nil {
-		return err
-	}
-	g, err := h.find(r)
+	id, err := h.id(r)
 	if err != nil {
 		return err
 	}
 	name := r.PostFormValue("name")
-	if _, err := h.p.ops().UpdateWorkGroup(r.Context(), a.Scope, h.k.Kind, g.ID, roster.WorkGroupUpdate{Name: &name}); err != nil {
-		return h.fail(w, r, g, err, "rename")
-	}
-	return h.p.redirect(w, r, h.url(g.ID), "flash.group_renamed", 0)
+	_, err = h.p.App.Operations.UpdateGroup(r.Context(), h.k.Kind, id, roster.WorkGroupUpdate{Name: &name})
+	return h.done(w, r, err, "rename", "flash.group_renamed", 0)
 }
 
 func (h groupHandlers) delete(w http.ResponseWriter, r *http.Request) error {
-	a := state(r).actor
-	if err := h.mayEdit(a); err != nil {
-		return err
-	}
-	g, err := h.find(r)
+	id, err := h.id(r)
 	if err != nil {
 		return err
 	}
-	if err := h.p.ops().DeleteWorkGroup(r.Context(), a.Scope, h.k.Kind, g.ID); err != nil {
+	if err := h.p.App.Operations.DeleteGroup(r.Context(), h.k.Kind, id); err != nil {
 		return err
 	}
 	return h.p.redirect(w, r, "/"+h.k.Path, "flash.group_deleted", 0)
 }
 
 func (h groupHandlers) addMembers(w http.ResponseWriter, r *http.Request) error {
-	a := state(r).actor
-	g, err := h.find(r)
+	id, err := h.id(r)
 	if err != nil {
 		return err
 	}
-	if !h.mayChange(a, g) {
-		return roster.Errorf(roster.EFORBIDDEN, "You do not have permission to do this.")
-	}
 	ids := formIDs(r.PostForm["user_ids"])
-	if len(ids) == 0 {
-		var v roster.Validation
-		v.Add("user_ids", "choose_users", "Choose at least one user.")
-		return h.fail(w, r, g, v.Err(), "add")
-	}
-	if _, err := h.p.ops().AddWorkGroupMembers(r.Context(), a.Scope, h.k.Kind, g.ID, ids); err != nil {
-		return h.fail(w, r, g, err, "add")
-	}
-	return h.p.redirect(w, r, h.url(g.ID), "flash.members_added", len(ids))
+	_, err = h.p.App.Operations.AddMembers(r.Context(), h.k.Kind, id, ids)
+	return h.done(w, r, err, "add", "flash.members_added", len(ids))
 }
 
 func (h groupHandlers) removeMembers(w http.ResponseWriter, r *http.Request) error {
-	a := state(r).actor
-	g, err := h.find(r)
+	id, err := h.id(r)
 	if err != nil {
 		return err
 	}
-	if !h.mayChange(a, g) {
-		return roster.Errorf(roster.EFORBIDDEN, "You do not have permission to do this.")
-	}
 	ids := formIDs(append(r.PostForm["user_id"], r.PostForm["user_ids"]...))
-	if len(ids) == 0 {
-		return h.p.redirect(w, r, h.url(g.ID), "", 0)
-	}
-	if _, err := h.p.ops().RemoveWorkGroupMembers(r.Context(), a.Scope, h.k.Kind, g.ID, ids); err != nil {
-		return h.fail(w, r, g, err, "")
-	}
-	return h.p.redirect(w, r, h.url(g.ID), "flash.members_removed", len(ids))
+	_, err = h.p.App.Operations.RemoveMembers(r.Context(), h.k.Kind, id, ids)
+	return h.done(w, r, err, "", "flash.members_removed", len(ids))
 }
 
 func (h groupHandlers) managers(w http.ResponseWriter, r *http.Request) error {
-	a := state(r).actor
-	if err := h.mayEdit(a); err != nil {
-		return err
-	}
-	g, err := h.find(r)
+	id, err := h.id(r)
 	if err != nil {
 		return err
 	}
@@ -427,30 +354,27 @@ func (h groupHandlers) managers(w http.ResponseWriter, r *http.Request) error {
 	if ids == nil {
 		ids = []int64{}
 	}
-	if _, err := h.p.ops().UpdateWorkGroup(r.Context(), a.Scope, h.k.Kind, g.ID, roster.WorkGroupUpdate{ManagerIDs: &ids}); err != nil {
-		return h.fail(w, r, g, err, "managers")
-	}
-	return h.p.redirect(w, r, h.url(g.ID), "flash.managers_saved", 0)
+	_, err = h.p.App.Operations.UpdateGroup(r.Context(), h.k.Kind, id, roster.WorkGroupUpdate{ManagerIDs: &ids})
+	return h.done(w, r, err, "managers", "flash.managers_saved", 0)
 }
 
 // ---- Company operations settings ----
 
 type companyOpsView struct {
 	*page
-	Ops    *roster.CompanyOperations
-	Errors formErrors
+	Ops *roster.CompanyOperations
+	// CanEdit shows the form; others read the settings.
+	CanEdit bool
+	Errors  formErrors
 }
 
 func (p *Panel) companyOpsView(w http.ResponseWriter, r *http.Request) (*companyOpsView, error) {
-	a := state(r).actor
-	if err := need(r, roster.PermRolesManage); err != nil {
-		return nil, err
-	}
-	co, err := p.ops().CompanyOperations(r.Context(), a.Scope, a.Company.ID)
+	co, err := p.App.Operations.CompanySettings(r.Context(), 0)
 	if err != nil {
 		return nil, err
 	}
-	return &companyOpsView{page: p.newPage(w, r, "ops.settings.title", "operations"), Ops: co}, nil
+	return &companyOpsView{page: p.newPage(w, r, "ops.settings.title", "operations"), Ops: co,
+		CanEdit: app.CanChangeCompanySettings(state(r).actor)}, nil
 }
 
 func (p *Panel) handleCompanyOps(w http.ResponseWriter, r *http.Request) error {
@@ -462,45 +386,24 @@ func (p *Panel) handleCompanyOps(w http.ResponseWriter, r *http.Request) error {
 }
 
 // handleCompanyOpsUpdate saves the call statistics switch and the tokens.
-// A token field left empty keeps the token; "remove" clears it. Tokens are
-// sealed before they are stored and never shown again.
+// A token field left empty keeps the token; "remove" clears it.
 func (p *Panel) handleCompanyOpsUpdate(w http.ResponseWriter, r *http.Request) error {
-	if err := need(r, roster.PermRolesManage); err != nil {
-		return err
-	}
-	ctx := r.Context()
-	st := state(r)
-	a := st.actor
 	stats := r.PostFormValue("call_statistics") == "1"
 	upd := roster.CompanyOperationsUpdate{CallStatistics: &stats}
-	var v roster.Validation
 	for _, t := range []struct {
 		field string
 		dst   **string
 	}{{"telegram_bot_token", &upd.TelegramBotToken}, {"slack_token", &upd.SlackToken}} {
-		val := strings.TrimSpace(r.PostFormValue(t.field))
-		switch {
+		switch val := r.PostFormValue(t.field); {
 		case r.PostFormValue(t.field+"_remove") == "1":
 			empty := ""
 			*t.dst = &empty
-		case val != "":
-			roster.ValidateText(&v, t.field, val, 500)
-			if v.Has(t.field) {
-				continue
-			}
-			sealed, err := p.sealToken(r, val)
-			if err != nil {
-				return err
-			}
-			*t.dst = &sealed
+		case strings.TrimSpace(val) != "":
+			*t.dst = &val
 		}
 	}
-	err := v.Err()
-	if err == nil {
-		_, err = p.ops().UpdateCompanyOperations(ctx, a.Scope, a.Company.ID, upd)
-	}
-	if err != nil {
-		fe, ok := newFormErrors(st.lang, err)
+	if _, err := p.App.Operations.UpdateCompanySettings(r.Context(), 0, upd); err != nil {
+		fe, ok := newFormErrors(state(r).lang, err)
 		if !ok {
 			return err
 		}
@@ -509,22 +412,9 @@ func (p *Panel) handleCompanyOpsUpdate(w http.ResponseWriter, r *http.Request) e
 			return verr
 		}
 		cv.Errors = *fe
-		return p.render(w, r, http.StatusUnprocessableEntity, "companyops", cv)
+		return p.render(w, r, formStatus(err), "companyops", cv)
 	}
 	return p.redirect(w, r, "/settings/operations", "flash.company_ops_saved", 0)
-}
-
-// sealToken encrypts a notification token with the key the sender opens it with.
-func (p *Panel) sealToken(r *http.Request, token string) (string, error) {
-	plat := p.Platform
-	if plat == nil {
-		plat, _ = p.Users.(roster.PlatformService)
-	}
-	key, err := notify.TokenKey(r.Context(), p.SecretKey, plat)
-	if err != nil {
-		return "", err
-	}
-	return secure.Encrypt(key, []byte(token))
 }
 
 // ---- My notifications (O3) ----
@@ -545,9 +435,8 @@ func (v *notificationsView) Checked(eventType, channel string) bool {
 }
 
 func (p *Panel) notificationsView(w http.ResponseWriter, r *http.Request, prefs *roster.NotificationPrefs) *notificationsView {
-	a := state(r).actor
 	v := &notificationsView{page: p.newPage(w, r, "notify.title", "profile"), Prefs: prefs, Catalog: roster.NotificationCatalog,
-		Channels: roster.Channels, On: map[string]bool{}, Allowed: a.Can(roster.PermUsersView) || a.Can(roster.PermAuditView)}
+		Channels: roster.Channels, On: map[string]bool{}, Allowed: app.MaySubscribe(state(r).actor)}
 	for _, s := range prefs.Subscriptions {
 		for _, c := range s.Channels {
 			v.On[s.EventType+"/"+c] = true
@@ -557,7 +446,7 @@ func (p *Panel) notificationsView(w http.ResponseWriter, r *http.Request, prefs 
 }
 
 func (p *Panel) handleNotifications(w http.ResponseWriter, r *http.Request) error {
-	prefs, err := p.notifications().NotificationPrefs(r.Context(), state(r).actor.User.ID)
+	prefs, err := p.App.Notifications.Mine(r.Context())
 	if err != nil {
 		return err
 	}
@@ -565,10 +454,8 @@ func (p *Panel) handleNotifications(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (p *Panel) handleNotificationsUpdate(w http.ResponseWriter, r *http.Request) error {
-	st := state(r)
-	a := st.actor
-	prefs := &roster.NotificationPrefs{TelegramChatID: strings.TrimSpace(r.PostFormValue("telegram_chat_id")),
-		SlackChannelID: strings.TrimSpace(r.PostFormValue("slack_channel_id")), Subscriptions: []roster.Subscription{}}
+	prefs := roster.NotificationPrefs{TelegramChatID: r.PostFormValue("telegram_chat_id"),
+		SlackChannelID: r.PostFormValue("slack_channel_id"), Subscriptions: []roster.Subscription{}}
 	for _, e := range roster.NotificationCatalog {
 		var chans []string
 		for _, c := range roster.Channels {
@@ -580,17 +467,14 @@ func (p *Panel) handleNotificationsUpdate(w http.ResponseWriter, r *http.Request
 			prefs.Subscriptions = append(prefs.Subscriptions, roster.Subscription{EventType: e.Type, Channels: chans})
 		}
 	}
-	if len(prefs.Subscriptions) > 0 && !a.Can(roster.PermUsersView) && !a.Can(roster.PermAuditView) {
-		return roster.Errorf(roster.EFORBIDDEN, "Notifications are about other users' accounts: they need users.view or audit.view.")
-	}
-	if err := p.notifications().SetNotificationPrefs(r.Context(), a.User.ID, prefs); err != nil {
-		fe, ok := newFormErrors(st.lang, err)
+	if _, err := p.App.Notifications.SetMine(r.Context(), prefs); err != nil {
+		fe, ok := newFormErrors(state(r).lang, err)
 		if !ok {
 			return err
 		}
-		v := p.notificationsView(w, r, prefs)
+		v := p.notificationsView(w, r, &prefs)
 		v.Errors = *fe
-		return p.render(w, r, http.StatusUnprocessableEntity, "notifications", v)
+		return p.render(w, r, formStatus(err), "notifications", v)
 	}
 	return p.redirect(w, r, "/profile/notifications", "flash.notifications_saved", 0)
 }
@@ -603,10 +487,7 @@ type failedView struct {
 }
 
 func (p *Panel) handleFailedDeliveries(w http.ResponseWriter, r *http.Request) error {
-	if err := need(r, roster.PermAuditView); err != nil {
-		return err
-	}
-	ds, err := p.notifications().FailedDeliveries(r.Context(), state(r).actor.Scope, roster.MaxPageSize)
+	ds, err := p.App.Notifications.Failed(r.Context(), roster.MaxPageSize)
 	if err != nil {
 		return err
 	}

@@ -107,7 +107,7 @@ func TestOperationsScenarios(t *testing.T) {
 				{name: "list", as: "admin", method: get, path: "/queues", wantStatus: 200, want: []string{"Night queue", "New queue", `href="/queues/{queue}"`, `aria-current="page">Queues`}},
 				{name: "create needs a name", as: "admin", method: post, path: "/queues", form: url.Values{"name": {"  "}}, wantStatus: 422, want: []string{"This field is required."}},
 				{name: "create", as: "admin", method: post, path: "/queues", form: url.Values{"name": {"Day queue"}}, wantStatus: 303},
-				{name: "duplicate", as: "admin", method: post, path: "/queues", form: url.Values{"name": {"Day queue"}}, wantStatus: 422, want: []string{"This is already taken."}},
+				{name: "duplicate", as: "admin", method: post, path: "/queues", form: url.Values{"name": {"Day queue"}}, wantStatus: 409, want: []string{"This is already taken."}},
 				{name: "queue page with picker", as: "admin", method: get, path: "/queues/{queue}", wantStatus: 200,
 					want:    []string{"Add agents to this queue", `name="user_ids" value="{olga}"`, `name="user_ids" value="{boris}"`, "/queues/{queue}/delete"},
 					notWant: []string{`value="{blocked}"`, `value="{hugo}"`}},
@@ -193,7 +193,7 @@ func TestOperationsScenarios(t *testing.T) {
 			run([]step{
 				{name: "list", as: "admin", method: get, path: "/client-tags", wantStatus: 200, want: []string{"VIP", "Add tag", `action="/client-tags/{tag}/delete"`}},
 				{name: "add", as: "admin", method: post, path: "/client-tags", form: url.Values{"name": {"Wholesale"}}, wantStatus: 303},
-				{name: "duplicate", as: "admin", method: post, path: "/client-tags", form: url.Values{"name": {"Wholesale"}}, wantStatus: 422, want: []string{"already"}},
+				{name: "duplicate", as: "admin", method: post, path: "/client-tags", form: url.Values{"name": {"Wholesale"}}, wantStatus: 409, want: []string{"already"}},
 				{name: "rename", as: "admin", method: post, path: "/client-tags/{tag}", form: url.Values{"name": {"Gold"}}, wantStatus: 303},
 				{name: "renamed", as: "admin", method: get, path: "/client-tags", wantStatus: 200, want: []string{"Tag renamed.", "Gold", "Wholesale"}},
 				{name: "dispatcher reads only", as: "dispatcher", method: get, path: "/client-tags", wantStatus: 200, want: []string{"Gold"}, notWant: []string{"Add tag", "/delete"}},
@@ -214,7 +214,8 @@ func TestOperationsScenarios(t *testing.T) {
 				{name: "remove the token", as: "admin", method: post, path: "/settings/operations", form: url.Values{"call_statistics": {"1"}, "telegram_bot_token_remove": {"1"}}, wantStatus: 303},
 				{name: "removed", as: "admin", method: get, path: "/settings/operations", wantStatus: 200, want: []string{"Not set"}},
 				{name: "in Russian", as: "admin", method: get, path: "/settings/operations", header: ru, wantStatus: 200, want: []string{"Статистика звонков", "Не задан"}},
-				{name: "dispatcher refused", as: "dispatcher", method: get, path: "/settings/operations", wantStatus: 403},
+				{name: "dispatcher reads without a form", as: "dispatcher", method: get, path: "/settings/operations", wantStatus: 200,
+					want: []string{"Call statistics", "Not set", "You may read these settings"}, notWant: []string{`action="/settings/operations"`, `name="telegram_bot_token"`}},
 				{name: "dispatcher cannot save", as: "dispatcher", method: post, path: "/settings/operations", form: url.Values{"call_statistics": {"0"}}, wantStatus: 403},
 			})
 		})

@@ -460,6 +460,6 @@ func schemas() map[string]any {
 			"comments": map[string]any{"type": []string{"array", "null"}, "items": ref("EventComment")}}),
 		"EventPage":           page("Event"),
 		"EventComment":        obj([]string{"id", "event_id", "author_id", "body", "created_at"}, map[string]any{"id": integer(), "event_id": integer(), "author_id": integer(), "author_name": str(), "body": str(), "created_at": dateTime()}),
-		"EventCommentRequest": closed(obj([]string{"body"}, map[string]any{"body": map[string]any{"type": "string", "minLength": 1, "maxLength": 2000}})),
+		"EventCommentRequest": closed(obj([]string{"body"}, map[string]any{"body": map[string]any{"type": "string", "minLength": 1, "maxLength": 1000}})),
 	}
 }

@@ -1,30 +1,17 @@
 package web
 
 import (
-	"context"
 	"net/http"
-	"slices"
 	"strconv"
 
 	"github.com/roster-app/roster"
-	"github.com/roster-app/roster/notify"
-	"github.com/roster-app/roster/secure"
+	"github.com/roster-app/roster/app"
 )
 
 // The operations API (issue 5): queues, shifts and agent groups with their
 // members, dialogue routing, presence, calls, company operations settings,
-// clients and client tags. The store behind Users also implements
-// roster.OperationsService and roster.ClientService.
-
-func (s *Server) ops() roster.OperationsService {
-	o, _ := s.Users.(roster.OperationsService)
-	return o
-}
-
-func (s *Server) clients() roster.ClientService {
-	c, _ := s.Users.(roster.ClientService)
-	return c
-}
+// clients and client tags. Each handler decodes its request, calls one
+// workflow of package app and encodes the answer.
 
 // workGroupKinds maps URL segments to kinds.
 var workGroupKinds = []struct{ path, kind, one string }{
@@ -63,7 +50,7 @@ func (s *Server) operationRoutes() []route {
 		route{"POST", "/api/v1/calls", P(roster.PermCallsHandle), s.handleCallRecord, opDoc{tag: "operations", summary: "Report a handled call (telephony integration)", body: "CallRequest", status: 201, response: "Call",
 			errors:      []int{200},
 			description: "Idempotent by call_id within the company: a repeated call_id answers 200 with the stored call and changes nothing. The integration signs in as a user of the company holding calls.handle."}},
-		route{"GET", "/api/v1/companies/{id}/operations", P(roster.PermUsersView), s.handleCompanyOpsGet, opDoc{tag: "operations", summary: "A company's operations settings", status: 200, response: "CompanyOperations",
+		route{"GET", "/api/v1/companies/{id}/operations", P(roster.PermUsersView, roster.PermRolesManage), s.handleCompanyOpsGet, opDoc{tag: "operations", summary: "A company's operations settings", status: 200, response: "CompanyOperations",
 			description: "Tokens are never returned: only whether each is set."}},
 		route{"PATCH", "/api/v1/companies/{id}/operations", P(roster.PermRolesManage), s.handleCompanyOpsPatch, opDoc{tag: "operations", summary: "Change a company's operations settings", body: "CompanyOperationsPatch", status: 200, response: "CompanyOperations",
 			description: "call_statistics shows calls_handled on users. telegram_bot_token and slack_token are write-only secrets, stored encrypted; an empty string removes one."}},
@@ -95,8 +82,8 @@ func agentGroupNote(kind string) string {
 	if kind != roster.KindAgentGroup {
 		return ""
 	}
-	return "Holders of agent_groups.manage without users.edit (Agent group managers) see and change only the agent groups whose manager_ids list them, " +
-		"and cannot create, rename or delete groups."
+	return "Holders of agent_groups.manage without users.edit (Agent group managers) see and change only the agent groups whose manager_ids list them " +
+		"(another agent group is 404 to them), and cannot create, rename or delete groups (403)."
 }
 
 // workGroupHandlers serves one kind of work group.
@@ -105,52 +92,33 @@ type workGroupHandlers struct {
 	kind string
 }
 
-// companyWide reports whether the actor manages every work group of the
-// kind in their scope; an agent group manager manages only theirs.
-func (h workGroupHandlers) companyWide(a *roster.Actor) bool {
-	if h.kind != roster.KindAgentGroup {
-		return true
-	}
-	return a.Can(roster.PermUsersEdit) || !a.Can(roster.PermAgentGroupsManage)
-}
-
-func (h workGroupHandlers) mayChange(a *roster.Actor, g *roster.WorkGroup) error {
-	if h.companyWide(a) || slices.Contains(g.ManagerIDs, a.User.ID) {
-		return nil
-	}
-	return roster.Errorf(roster.EFORBIDDEN, "You manage only the agent groups that list you as a manager.")
-}
-
 func (h workGroupHandlers) list(w http.ResponseWriter, r *http.Request) error {
-	a, ctx := actorOf(r), r.Context()
 	q := newQuery(r, "company_id")
-	companyID := a.Company.ID
-	if id := q.id("company_id"); id != nil {
-		companyID = *id
-	}
+	companyID := q.id("company_id")
 	if err := q.err(); err != nil {
 		return err
 	}
-	gs, err := h.s.ops().WorkGroups(ctx, a.Scope, companyID, h.kind)
+	gs, err := h.s.App.Operations.Groups(r.Context(), h.kind, idOrZero(companyID))
 	if err != nil {
 		return err
-	}
-	if !h.companyWide(a) && !a.Can(roster.PermUsersView) {
-		gs = slices.DeleteFunc(gs, func(g *roster.WorkGroup) bool { return !slices.Contains(g.ManagerIDs, a.User.ID) })
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"items": gs})
 }
 
-func (h workGroupHandlers) find(r *http.Request) (*roster.WorkGroup, error) {
-	id, err := pathID(r)
-	if err != nil {
-		return nil, err
+// idOrZero is *p, or 0 (meaning "the actor's own company") for nil.
+func idOrZero(p *int64) int64 {
+	if p == nil {
+		return 0
 	}
-	return h.s.ops().WorkGroupByID(r.Context(), actorOf(r).Scope, h.kind, id)
+	return *p
 }
 
 func (h workGroupHandlers) get(w http.ResponseWriter, r *http.Request) error {
-	g, err := h.find(r)
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	g, err := h.s.App.Operations.Group(r.Context(), h.kind, id)
 	if err != nil {
 		return err
 	}
@@ -165,37 +133,26 @@ type workGroupRequest struct {
 }
 
 func (h workGroupHandlers) create(w http.ResponseWriter, r *http.Request) error {
-	a, ctx := actorOf(r), r.Context()
-	if !h.companyWide(a) {
-		return roster.Errorf(roster.EFORBIDDEN, "Agent group managers cannot create agent groups.")
-	}
 	var req workGroupRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	companyID, err := h.s.companyIn(ctx, a, req.CompanyID)
-	if err != nil {
-		return err
-	}
-	g := &roster.WorkGroup{CompanyID: companyID, Kind: h.kind}
+	n := app.NewGroup{CompanyID: idOrZero(req.CompanyID)}
 	if req.Name != nil {
-		g.Name = *req.Name
+		n.Name = *req.Name
 	}
 	if req.ManagerIDs != nil {
-		g.ManagerIDs = *req.ManagerIDs
+		n.ManagerIDs = *req.ManagerIDs
 	}
-	if err := h.s.ops().CreateWorkGroup(ctx, g); err != nil {
+	g, err := h.s.App.Operations.CreateGroup(r.Context(), h.kind, n)
+	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, g)
 }
 
 func (h workGroupHandlers) patch(w http.ResponseWriter, r *http.Request) error {
-	a := actorOf(r)
-	if !h.companyWide(a) {
-		return roster.Errorf(roster.EFORBIDDEN, "Agent group managers cannot rename agent groups or change their managers.")
-	}
-	g, err := h.find(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
@@ -203,12 +160,8 @@ func (h workGroupHandlers) patch(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if req.CompanyID != nil {
-		var v roster.Validation
-		v.Add("company_id", "immutable", "A group never moves to another company.")
-		return v.Err()
-	}
-	g, err = h.s.ops().UpdateWorkGroup(r.Context(), a.Scope, h.kind, g.ID, roster.WorkGroupUpdate{Name: req.Name, ManagerIDs: req.ManagerIDs})
+	g, err := h.s.App.Operations.UpdateGroup(r.Context(), h.kind, id,
+		roster.WorkGroupUpdate{Name: req.Name, ManagerIDs: req.ManagerIDs, CompanyID: req.CompanyID})
 	if err != nil {
 		return err
 	}
@@ -216,15 +169,11 @@ func (h workGroupHandlers) patch(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h workGroupHandlers) delete(w http.ResponseWriter, r *http.Request) error {
-	a := actorOf(r)
-	if !h.companyWide(a) {
-		return roster.Errorf(roster.EFORBIDDEN, "Agent group managers cannot delete agent groups.")
-	}
-	g, err := h.find(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	if err := h.s.ops().DeleteWorkGroup(r.Context(), a.Scope, h.kind, g.ID); err != nil {
+	if err := h.s.App.Operations.DeleteGroup(r.Context(), h.kind, id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -237,19 +186,15 @@ type userIDsRequest struct {
 }
 
 func (h workGroupHandlers) addMembers(w http.ResponseWriter, r *http.Request) error {
-	g, err := h.find(r)
+	id, err := pathID(r)
 	if err != nil {
-		return err
-	}
-	a := actorOf(r)
-	if err := h.mayChange(a, g); err != nil {
 		return err
 	}
 	var req userIDsRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	g, err = h.s.ops().AddWorkGroupMembers(r.Context(), a.Scope, h.kind, g.ID, req.UserIDs)
+	g, err := h.s.App.Operations.AddMembers(r.Context(), h.kind, id, req.UserIDs)
 	if err != nil {
 		return err
 	}
@@ -257,22 +202,15 @@ func (h workGroupHandlers) addMembers(w http.ResponseWriter, r *http.Request) er
 }
 
 func (h workGroupHandlers) removeMember(w http.ResponseWriter, r *http.Request) error {
-	g, err := h.find(r)
+	id, err := pathID(r)
 	if err != nil {
-		return err
-	}
-	a := actorOf(r)
-	if err := h.mayChange(a, g); err != nil {
 		return err
 	}
 	uid, err := strconv.ParseInt(r.PathValue("user_id"), 10, 64)
 	if err != nil || uid < 1 {
 		return roster.Errorf(roster.ENOTFOUND, "Not found.")
 	}
-	if !slices.ContainsFunc(g.Members, func(m roster.UserRef) bool { return m.ID == uid }) {
-		return roster.Errorf(roster.ENOTFOUND, "This user is not a member.")
-	}
-	g, err = h.s.ops().RemoveWorkGroupMembers(r.Context(), a.Scope, h.kind, g.ID, []int64{uid})
+	g, err := h.s.App.Operations.RemoveMembers(r.Context(), h.kind, id, []int64{uid})
 	if err != nil {
 		return err
 	}
@@ -289,11 +227,7 @@ func (s *Server) handlePresence(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	a, ctx := actorOf(r), r.Context()
-	if err := s.ops().SetPresence(ctx, a.User.ID, req.Status); err != nil {
-		return err
-	}
-	u, err := s.Users.UserByID(ctx, roster.Scope{All: true}, a.User.ID)
+	u, err := s.App.Operations.SetPresence(r.Context(), req.Status)
 	if err != nil {
 		return err
 	}
@@ -311,12 +245,7 @@ func (s *Server) handleDialogueAssign(w http.ResponseWriter, r *http.Request) er
 	if err := decodeJSONOptional(r, &req, true); err != nil {
 		return err
 	}
-	a, ctx := actorOf(r), r.Context()
-	companyID, err := s.companyIn(ctx, a, req.CompanyID)
-	if err != nil {
-		return err
-	}
-	d, err := s.ops().AssignDialogue(ctx, companyID, req.ExternalID)
+	d, err := s.App.Operations.AssignDialogue(r.Context(), idOrZero(req.CompanyID), req.ExternalID)
 	if err != nil {
 		return err
 	}
@@ -324,7 +253,15 @@ func (s *Server) handleDialogueAssign(w http.ResponseWriter, r *http.Request) er
 }
 
 func (s *Server) handleDialogueClose(w http.ResponseWriter, r *http.Request) error {
-	return getByID(w, r, s.ops().CloseDialogue)
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	d, err := s.App.Operations.CloseDialogue(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, d)
 }
 
 // callRequest is the body of POST /api/v1/calls.
@@ -340,9 +277,8 @@ func (s *Server) handleCallRecord(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	a := actorOf(r)
-	c := &roster.Call{CompanyID: a.Company.ID, CallID: req.CallID, UserID: req.UserID, Direction: req.Direction, DurationSeconds: req.DurationSeconds}
-	created, err := s.ops().RecordCall(r.Context(), c)
+	c := &roster.Call{CallID: req.CallID, UserID: req.UserID, Direction: req.Direction, DurationSeconds: req.DurationSeconds}
+	created, err := s.App.Operations.RecordCall(r.Context(), c)
 	if err != nil {
 		return err
 	}
@@ -354,7 +290,15 @@ func (s *Server) handleCallRecord(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) handleCompanyOpsGet(w http.ResponseWriter, r *http.Request) error {
-	return getByID(w, r, s.ops().CompanyOperations)
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	co, err := s.App.Operations.CompanySettings(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, co)
 }
 
 // companyOpsRequest is the body of PATCH /api/v1/companies/{id}/operations.
@@ -369,33 +313,11 @@ func (s *Server) handleCompanyOpsPatch(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	a, ctx := actorOf(r), r.Context()
-	if _, err := s.Companies.CompanyByID(ctx, a.Scope, id); err != nil {
-		return err
-	}
 	var req companyOpsRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	var v roster.Validation
-	for _, t := range []struct {
-		field string
-		val   **string
-	}{{"telegram_bot_token", &req.TelegramBotToken}, {"slack_token", &req.SlackToken}} {
-		if *t.val == nil || **t.val == "" {
-			continue
-		}
-		roster.ValidateText(&v, t.field, **t.val, 500)
-		sealed, err := s.sealToken(ctx, **t.val)
-		if err != nil {
-			return err
-		}
-		*t.val = &sealed
-	}
-	if err := v.Err(); err != nil {
-		return err
-	}
-	co, err := s.ops().UpdateCompanyOperations(ctx, a.Scope, id, roster.CompanyOperationsUpdate{
+	co, err := s.App.Operations.UpdateCompanySettings(r.Context(), id, roster.CompanyOperationsUpdate{
 		CallStatistics: req.CallStatistics, TelegramBotToken: req.TelegramBotToken, SlackToken: req.SlackToken})
 	if err != nil {
 		return err
@@ -403,33 +325,13 @@ func (s *Server) handleCompanyOpsPatch(w http.ResponseWriter, r *http.Request) e
 	return writeJSON(w, http.StatusOK, co)
 }
 
-func (s *Server) sealToken(ctx context.Context, token string) (string, error) {
-	key, err := notify.TokenKey(ctx, s.SecretKey, s.Platform)
-	if err != nil {
-		return "", err
-	}
-	return secure.Encrypt(key, []byte(token))
-}
-
-// visibility is the acting user's client visibility.
-func (s *Server) visibility(r *http.Request) (*roster.Visibility, error) {
-	return s.ops().Visibility(r.Context(), actorOf(r).User.ID)
-}
-
 func (s *Server) handleTagList(w http.ResponseWriter, r *http.Request) error {
-	a := actorOf(r)
 	q := newQuery(r, "company_id")
-	companyID := a.Company.ID
-	if id := q.id("company_id"); id != nil {
-		if !a.Scope.Contains(*id) {
-			return roster.Errorf(roster.ENOTFOUND, "Company not found.")
-		}
-		companyID = *id
-	}
+	companyID := q.id("company_id")
 	if err := q.err(); err != nil {
 		return err
 	}
-	tags, err := s.clients().ClientTags(r.Context(), companyID)
+	tags, err := s.App.Clients.Tags(r.Context(), idOrZero(companyID))
 	if err != nil {
 		return err
 	}
@@ -447,13 +349,8 @@ func (s *Server) handleTagCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	a := actorOf(r)
-	companyID, err := s.companyIn(r.Context(), a, req.CompanyID)
+	t, err := s.App.Clients.CreateTag(r.Context(), idOrZero(req.CompanyID), req.Name)
 	if err != nil {
-		return err
-	}
-	t := &roster.ClientTag{CompanyID: companyID, Name: req.Name}
-	if err := s.clients().CreateClientTag(r.Context(), t); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, t)
@@ -464,14 +361,11 @@ func (s *Server) handleTagRename(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.clients().ClientTagByID(r.Context(), actorOf(r).Scope, id); err != nil {
-		return err
-	}
 	var req tagRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	t, err := s.clients().RenameClientTag(r.Context(), actorOf(r).Scope, id, req.Name)
+	t, err := s.App.Clients.RenameTag(r.Context(), id, req.Name)
 	if err != nil {
 		return err
 	}
@@ -483,7 +377,7 @@ func (s *Server) handleTagDelete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.clients().DeleteClientTag(r.Context(), actorOf(r).Scope, id); err != nil {
+	if err := s.App.Clients.DeleteTag(r.Context(), id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -491,25 +385,19 @@ func (s *Server) handleTagDelete(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleClientList(w http.ResponseWriter, r *http.Request) error {
-	vis, err := s.visibility(r)
-	if err != nil {
-		return err
-	}
 	q := newQuery(r, "q", "tag", "country", "limit", "offset")
 	f := roster.ClientFilter{Query: q.str("q"), TagID: q.id("tag"), Country: q.str("country"), Limit: q.limit()}
 	if o := q.str("offset"); o != "" {
 		n, err := strconv.Atoi(o)
 		if err != nil || n < 0 {
-			var v roster.Validation
-			v.Add("offset", "invalid_number", "The offset is a whole number, 0 or more.")
-			return v.Err()
+			q.v.Add("offset", "invalid_number", "The offset is a whole number, 0 or more.")
 		}
 		f.Offset = n
 	}
 	if err := q.err(); err != nil {
 		return err
 	}
-	page, err := s.clients().Clients(r.Context(), actorOf(r).Company.ID, vis, f)
+	page, err := s.App.Clients.List(r.Context(), f)
 	if err != nil {
 		return err
 	}
@@ -521,11 +409,7 @@ func (s *Server) handleClientGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	vis, err := s.visibility(r)
-	if err != nil {
-		return err
-	}
-	c, err := s.clients().ClientByID(r.Context(), actorOf(r).Scope, vis, id)
+	c, err := s.App.Clients.Get(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -545,28 +429,12 @@ func (c clientRequest) input() roster.ClientInput {
 	return roster.ClientInput{Name: c.Name, Email: c.Email, Phone: c.Phone, Country: c.Country, TagIDs: c.Tags}
 }
 
-// unmaskedWriter refuses writes by users who see clients masked: they
-// cannot know what they would overwrite.
-func (s *Server) unmaskedWriter(r *http.Request) (*roster.Visibility, error) {
-	vis, err := s.visibility(r)
-	if err != nil {
-		return nil, err
-	}
-	if vis.Mask {
-		return nil, roster.Errorf(roster.EFORBIDDEN, "You see client data masked, so you cannot change clients.")
-	}
-	return vis, nil
-}
-
 func (s *Server) handleClientCreate(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.unmaskedWriter(r); err != nil {
-		return err
-	}
 	var req clientRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	c, err := s.clients().CreateClient(r.Context(), actorOf(r).Company.ID, req.input())
+	c, err := s.App.Clients.Create(r.Context(), req.input())
 	if err != nil {
 		return err
 	}
@@ -578,18 +446,11 @@ func (s *Server) handleClientPatch(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	vis, err := s.unmaskedWriter(r)
-	if err != nil {
-		return err
-	}
-	if _, err := s.clients().ClientByID(r.Context(), actorOf(r).Scope, vis, id); err != nil {
-		return err
-	}
 	var req clientRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	c, err := s.clients().UpdateClient(r.Context(), actorOf(r).Scope, vis, id, req.input())
+	c, err := s.App.Clients.Update(r.Context(), id, req.input())
 	if err != nil {
 		return err
 	}
@@ -601,11 +462,7 @@ func (s *Server) handleClientDelete(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	vis, err := s.unmaskedWriter(r)
-	if err != nil {
-		return err
-	}
-	if err := s.clients().DeleteClient(r.Context(), actorOf(r).Scope, vis, id); err != nil {
+	if err := s.App.Clients.Delete(r.Context(), id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -703,11 +560,6 @@ func withOperationSchemas(m map[string]any) map[string]any {
 	return m
 }
 
-func (s *Server) notifications() roster.NotificationService {
-	n, _ := s.Users.(roster.NotificationService)
-	return n
-}
-
 // notificationSettings is the answer of /api/v1/me/notifications.
 type notificationSettings struct {
 	*roster.NotificationPrefs
@@ -715,16 +567,16 @@ type notificationSettings struct {
 	Channels []string                       `json:"channels"`
 }
 
-func (s *Server) writeNotificationSettings(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.notifications().NotificationPrefs(r.Context(), actorOf(r).User.ID)
-	if err != nil {
-		return err
-	}
+func writeNotificationSettings(w http.ResponseWriter, p *roster.NotificationPrefs) error {
 	return writeJSON(w, http.StatusOK, notificationSettings{NotificationPrefs: p, Catalog: roster.NotificationCatalog, Channels: roster.Channels})
 }
 
 func (s *Server) handleMyNotifications(w http.ResponseWriter, r *http.Request) error {
-	return s.writeNotificationSettings(w, r)
+	p, err := s.App.Notifications.Mine(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeNotificationSettings(w, p)
 }
 
 func (s *Server) handleMyNotificationsPut(w http.ResponseWriter, r *http.Request) error {
@@ -732,14 +584,11 @@ func (s *Server) handleMyNotificationsPut(w http.ResponseWriter, r *http.Request
 	if err := decodeJSON(r, &p); err != nil {
 		return err
 	}
-	a := actorOf(r)
-	if len(p.Subscriptions) > 0 && !a.Can(roster.PermUsersView) && !a.Can(roster.PermAuditView) {
-		return roster.Errorf(roster.EFORBIDDEN, "Notifications are about other users' accounts: they need users.view or audit.view.")
-	}
-	if err := s.notifications().SetNotificationPrefs(r.Context(), a.User.ID, &p); err != nil {
+	saved, err := s.App.Notifications.SetMine(r.Context(), p)
+	if err != nil {
 		return err
 	}
-	return s.writeNotificationSettings(w, r)
+	return writeNotificationSettings(w, saved)
 }
 
 func (s *Server) handleFailedNotifications(w http.ResponseWriter, r *http.Request) error {
@@ -748,7 +597,7 @@ func (s *Server) handleFailedNotifications(w http.ResponseWriter, r *http.Reques
 	if err := q.err(); err != nil {
 		return err
 	}
-	ds, err := s.notifications().FailedDeliveries(r.Context(), actorOf(r).Scope, limit)
+	ds, err := s.App.Notifications.Failed(r.Context(), limit)
 	if err != nil {
 		return err
 	}

@@ -178,11 +178,17 @@ func TestWorkGroupsAPI(t *testing.T) {
 		e.run(t, []scenario{
 			{name: "ManagerAddsToOwn", method: "POST", url: path("/api/v1/agent-groups/%d/members", mine.ID), token: tok, body: map[string]any{"user_ids": []int64{v.ID}}, wantStatus: 200, wantBody: []string{v.DisplayName()}},
 			{name: "ManagerRemovesFromOwn", method: "DELETE", url: path("/api/v1/agent-groups/%d/members/%d", mine.ID, v.ID), token: tok, wantStatus: 200},
-			{name: "ErrForbiddenOthers", method: "POST", url: path("/api/v1/agent-groups/%d/members", theirs.ID), token: tok, body: map[string]any{"user_ids": []int64{v.ID}}, wantStatus: 403},
+			{name: "ErrNotFoundOthers", method: "POST", url: path("/api/v1/agent-groups/%d/members", theirs.ID), token: tok, body: map[string]any{"user_ids": []int64{v.ID}}, wantStatus: 404},
+			{name: "ErrNotFoundOthersGet", method: "GET", url: path("/api/v1/agent-groups/%d", theirs.ID), token: tok, wantStatus: 404},
 			{name: "ErrForbiddenCreate", method: "POST", url: "/api/v1/agent-groups", token: tok, body: map[string]any{"name": "Z"}, wantStatus: 403},
 			{name: "ErrForbiddenRename", method: "PATCH", url: path("/api/v1/agent-groups/%d", mine.ID), token: tok, body: map[string]any{"name": "Z"}, wantStatus: 403},
 			{name: "ErrForbiddenQueues", method: "GET", url: "/api/v1/queues", token: tok, wantStatus: 200},
 		})
+		// Holding users.view, they still list only their own agent groups.
+		r = e.expect("GET", "/api/v1/agent-groups", tok, nil, 200)
+		if !strings.Contains(string(r.Body), `"name":"Mine"`) || strings.Contains(string(r.Body), theirs.Name) {
+			t.Fatalf("agent group manager's list: %s", r.Body)
+		}
 	})
 }
 

@@ -117,7 +117,6 @@ var en = map[string]string{
 	"flash.role_deleted":           "Role deleted.",
 	"flash.roles_imported":         "Roles imported.",
 	"flash.comment_added":          "Comment added.",
-	"flash.comment_empty":          "Write a comment first.",
 	"flash.company_created":        "Company created.",
 	"flash.switched":               "You are now working as this company's administrator.",
 	"flash.switched_back":          "You are back in your own account.",

@@ -76,6 +76,7 @@ var enOperations = map[string]string{
 	"ops.settings.replace_token":        "New token (leave empty to keep the current one)",
 	"ops.settings.remove_token":         "Remove the token",
 	"ops.settings.tokens_hint":          "Tokens are stored encrypted and are never shown again, not even to you.",
+	"ops.settings.read_only":            "You may read these settings; holders of roles.manage change them.",
 	"flash.company_ops_saved":           "Settings saved.",
 
 	// Notifications

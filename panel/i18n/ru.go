@@ -118,7 +118,6 @@ var ru = map[string]string{
 	"flash.role_deleted":          "Роль удалена.",
 	"flash.roles_imported":        "Роли импортированы.",
 	"flash.comment_added":         "Комментарий добавлен.",
-	"flash.comment_empty":         "Сначала напишите комментарий.",
 	"flash.company_created":       "Компания создана.",
 	"flash.switched":              "Вы работаете как администратор этой компании.",
 	"flash.switched_back":         "Вы вернулись в свою учётную запись.",

@@ -77,6 +77,7 @@ var ruOperations = map[string]string{
 	"ops.settings.replace_token":        "Новый токен (пусто — оставить текущий)",
 	"ops.settings.remove_token":         "Удалить токен",
 	"ops.settings.tokens_hint":          "Токены хранятся зашифрованными и больше не показываются — даже вам.",
+	"ops.settings.read_only":            "Вы можете смотреть эти настройки; меняют их владельцы права roles.manage.",
 	"flash.company_ops_saved":           "Настройки сохранены.",
 
 	"notify.title":              "Уведомления",
