@@ -10,7 +10,7 @@ var (
 		description: "Public. Activates the invited user, marks the name as set by themselves, kills the link and answers like a sign-in."}
 	docForgotPassword = opDoc{tag: "auth", summary: "Ask for a password-reset link by e-mail", body: "ForgotPasswordRequest", status: 202, response: "Accepted", errors: []int{429},
 		description: "Public. Answers the same 202, in about the same time, whether or not an account uses the address. The link is single-use and valid 1 hour."}
-	docPasswordResetToken = opDoc{tag: "auth", summary: "Set a new password with a reset link", body: "PasswordResetRequest", status: 200, response: "Accepted", errors: []int{404},
+	docPasswordResetToken = opDoc{tag: "auth", summary: "Set a new password with a reset link", body: "PasswordResetRequest", status: 200, response: "PasswordChanged", errors: []int{404},
 		description: "Public. Ends every session of the user. It does not sign in: the next sign-in asks for the second factor as usual."}
 	docMFA = opDoc{tag: "auth", summary: "Finish a sign-in with the second factor", body: "MFARequest", status: 200, response: "LoginResult", errors: []int{401, 429},
 		description: "Public. `code` is the TOTP code, the e-mailed code or a recovery code; each works once. At most 5 codes per sign-in attempt; e-mailed codes expire after 10 minutes. " +
@@ -80,6 +80,7 @@ func withCredentialSchemas(m map[string]any) map[string]any {
 	add := map[string]any{
 		"MFARequired": obj([]string{"mfa_required", "mfa_token", "method", "expires_at"}, map[string]any{
 			"mfa_required": map[string]any{"const": true}, "mfa_token": str(), "method": enum(roster.MFAEmail, roster.MFATOTP), "expires_at": dateTime()}),
+		"PasswordChanged":       obj([]string{"status", "detail"}, map[string]any{"status": enum("password_changed"), "detail": str()}),
 		"MFARequest":            closed(obj([]string{"mfa_token", "code"}, map[string]any{"mfa_token": str(), "code": str()})),
 		"RegistrationInfo":      obj([]string{"email", "expires_at", "password_min_length"}, map[string]any{"email": str(), "first_name": str(), "last_name": str(), "expires_at": dateTime(), "password_min_length": integer()}),
 		"RegistrationRequest":   closed(obj([]string{"password", "first_name", "last_name"}, map[string]any{"password": str(), "first_name": str(), "last_name": str()})),
