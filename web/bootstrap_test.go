@@ -74,6 +74,7 @@ func TestBootstrapPage(t *testing.T) {
 				t.Errorf("reused token: %d", rec.Code)
 			}
 			req := httptest.NewRequest("POST", "/api/v1/auth/login", strings.NewReader(`{"username":"boss@example.com","password":"a long enough phrase"}`))
+			req.Header.Set("Content-Type", "application/json")
 			rec = httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
 			if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"token"`) {

@@ -12,7 +12,7 @@ var (
 		description: "Public. Answers the same 202, in about the same time, whether or not an account uses the address. The link is single-use and valid 1 hour."}
 	docPasswordResetToken = opDoc{tag: "auth", summary: "Set a new password with a reset link", body: "PasswordResetRequest", status: 200, response: "PasswordChanged", errors: []int{404},
 		description: "Public. Ends every session of the user. It does not sign in: the next sign-in asks for the second factor as usual."}
-	docMFA = opDoc{tag: "auth", summary: "Finish a sign-in with the second factor", body: "MFARequest", status: 200, response: "LoginResult", errors: []int{401, 429},
+	docMFA = opDoc{tag: "auth", summary: "Finish a sign-in with the second factor", body: "MFARequest", status: 200, response: "LoginResult", errors: []int{401, 403, 429},
 		description: "Public. `code` is the TOTP code, the e-mailed code or a recovery code; each works once. At most 5 codes per sign-in attempt; e-mailed codes expire after 10 minutes. " +
 			"The `mfa_token` of the login answer only finishes that attempt: it is not a session token."}
 	docMFAResend = opDoc{tag: "auth", summary: "E-mail a new sign-in code", body: "MFAResendRequest", status: 202, response: "Accepted", errors: []int{401, 409, 429},

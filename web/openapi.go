@@ -39,7 +39,7 @@ type paramDoc struct {
 var (
 	pLimit   = paramDoc{"limit", "integer", "Page size, 1 to 200 (default 50).", nil}
 	pCursor  = paramDoc{"cursor", "string", "The next_cursor of the previous page; a cursor that was altered is refused (422).", nil}
-	pCompany = paramDoc{"company_id", "integer", "A company in your scope; default your own.", nil}
+	pCompany = paramDoc{"company_id", "integer", "A company in your scope; default your own. A company outside your scope is refused like an invalid value: 422 naming company_id.", nil}
 	pUsers   = []paramDoc{
 		{"q", "string", "Matches the ID exactly and name, e-mail, login and phones partially, case-insensitively.", nil},
 		{"status", "string", "", []string{"invited", "active", "blocked"}},
@@ -57,7 +57,7 @@ var (
 	docOpenAPI   = opDoc{tag: "meta", summary: "This OpenAPI 3.1 document", status: 200, response: "OpenAPIDocument", static: true}
 	docSetupForm = opDoc{tag: "setup", summary: "Bootstrap page: form to create the Main administrator", html: true, status: 200,
 		description: "Opened from the one-time link `roster serve` prints on an empty installation. A wrong or used token answers 404.",
-		query:       []paramDoc{{"token", "string", "The one-time bootstrap token.", nil}}}
+		query:       []paramDoc{{"token", "string", "The one-time bootstrap token.", nil}}, errors: []int{404}}
 	docSetupSubmit = opDoc{tag: "setup", summary: "Create the Main administrator from the bootstrap form", html: true, bodyForm: true, status: 201,
 		description: "Form fields: token, email, password, first_name, last_name. Errors are shown beside the fields (422); a wrong or used token answers 404.",
 		errors:      []int{404, 409, 422}}
@@ -87,7 +87,8 @@ var (
 		description: "Needs users.roles for add_role/remove_role, users.block for block/unblock, users.delete for delete. When any user is refused nothing changes: 409 with `refused`."}
 	docUserGet   = opDoc{tag: "users", summary: "Get a user", status: 200, response: "User"}
 	docUserPatch = opDoc{tag: "users", summary: "Edit a user's name, phones and position", body: "UserPatch", status: 200, response: "User",
-		description: "E-mail, login and authorization method never change (422 naming the field). A name the user set themselves cannot be edited by someone else (403)."}
+		description: "`email`, `login` and `auth_method` never change: a body carrying them is refused with 422 naming the field (code immutable). " +
+			"A name the user set themselves cannot be edited by someone else (403)."}
 	docUserDelete  = opDoc{tag: "users", summary: "Delete a user for good", status: 204}
 	docUserBlock   = opDoc{tag: "users", summary: "Block a user (ends their sessions at once)", body: "Comment", status: 200, response: "User"}
 	docUserUnblock = opDoc{tag: "users", summary: "Unblock a user", body: "Comment", status: 200, response: "User"}
@@ -104,11 +105,14 @@ var (
 	docRoleCreate = opDoc{tag: "roles", summary: "Create a custom role", body: "RoleCreate", status: 201, response: "Role", errors: []int{409},
 		description: "The key is derived from the name unless given. You can only give permissions you hold."}
 	docRoleExport = opDoc{tag: "roles", summary: "Export a company's custom roles", query: []paramDoc{pCompany}, status: 200, response: "RoleFile"}
-	docRoleImport = opDoc{tag: "roles", summary: "Import custom roles by key", body: "RoleFile", status: 200, response: "RoleImportResult",
+	docRoleImport = opDoc{tag: "roles", summary: "Import custom roles by key", body: "RoleFile", status: 200, response: "RoleImportResult", errors: []int{409},
+		description: "Roles are matched by key: new keys are created, existing ones renamed and given the file's permissions; system roles in the file are left untouched. " +
+			"A name another role of the company has (in any case) is a conflict (409).",
 		query: []paramDoc{pCompany, {"dry_run", "boolean", "Only preview the changes.", nil}}}
 	docRoleGet   = opDoc{tag: "roles", summary: "Get a role", status: 200, response: "Role"}
-	docRolePatch = opDoc{tag: "roles", summary: "Rename a role or replace its permissions", body: "RolePatch", status: 200, response: "Role",
-		description: "System roles are read-only (403)."}
+	docRolePatch = opDoc{tag: "roles", summary: "Rename a role or replace its permissions", body: "RolePatch", status: 200, response: "Role", errors: []int{409},
+		description: "System roles are read-only (403). A name another role of the company has, in any case, is a conflict (409). " +
+			"`key` and `company_id` never change: a body carrying them is refused with 422 naming the field (code immutable)."}
 	docRoleDelete = opDoc{tag: "roles", summary: "Delete a custom role", status: 204, errors: []int{409},
 		query: []paramDoc{{"force", "boolean", "Delete even while users hold it (it is taken from them first).", nil}}}
 	docRoleUsers = opDoc{tag: "roles", summary: "List the users holding a role", status: 200, response: "UserPage",
@@ -340,9 +344,8 @@ func operation(rt route, used map[string]bool) map[string]any {
 	if len(d.query) > 0 {
 		errs = append(errs, 422)
 	}
-	if !d.html {
-		errs = append(errs, 500)
-	}
+	// Any handler may fail (a panic is recovered as a 500).
+	errs = append(errs, 500)
 	if !d.static && !d.html {
 		errs = append(errs, 503)
 	}
@@ -491,8 +494,8 @@ func schemas() map[string]any {
 		"Health":     obj([]string{"status"}, map[string]any{"status": enum("ok", "unavailable")}),
 		"Accepted":   obj([]string{"status", "detail"}, map[string]any{"status": enum("accepted"), "detail": str()}),
 		"JSONValue":  freeForm(map[string]any{"description": "Any JSON value.", "items": ref("JSONValue")}),
-		"OpenAPIDocument": freeForm(map[string]any{"type": "object", "required": []string{"openapi", "info", "paths"},
-			"description": "An OpenAPI 3.1 document (https://spec.openapis.org/oas/v3.1.0)."}),
+		"OpenAPIDocument": freeForm(obj([]string{"openapi", "info", "paths"}, map[string]any{"openapi": str(),
+			"info": ref("JSONValue"), "paths": ref("JSONValue")})),
 
 		"LoginRequest":           closed(obj([]string{"username", "password"}, map[string]any{"username": map[string]any{"type": "string", "description": "E-mail or login."}, "password": str()})),
 		"LoginResponse":          loginResponse,

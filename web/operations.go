@@ -124,11 +124,12 @@ func (h workGroupHandlers) mayChange(a *roster.Actor, g *roster.WorkGroup) error
 func (h workGroupHandlers) list(w http.ResponseWriter, r *http.Request) error {
 	a, ctx := actorOf(r), r.Context()
 	q := newQuery(r, "company_id")
-	companyID := a.Company.ID
-	if id := q.id("company_id"); id != nil {
-		companyID = *id
-	}
+	id := q.id("company_id")
 	if err := q.err(); err != nil {
+		return err
+	}
+	companyID, err := h.s.companyIn(ctx, a, id)
+	if err != nil {
 		return err
 	}
 	gs, err := h.s.ops().WorkGroups(ctx, a.Scope, companyID, h.kind)
@@ -419,14 +420,12 @@ func (s *Server) visibility(r *http.Request) (*roster.Visibility, error) {
 func (s *Server) handleTagList(w http.ResponseWriter, r *http.Request) error {
 	a := actorOf(r)
 	q := newQuery(r, "company_id")
-	companyID := a.Company.ID
-	if id := q.id("company_id"); id != nil {
-		if !a.Scope.Contains(*id) {
-			return roster.Errorf(roster.ENOTFOUND, "Company not found.")
-		}
-		companyID = *id
-	}
+	id := q.id("company_id")
 	if err := q.err(); err != nil {
+		return err
+	}
+	companyID, err := s.companyIn(r.Context(), a, id)
+	if err != nil {
 		return err
 	}
 	tags, err := s.clients().ClientTags(r.Context(), companyID)
