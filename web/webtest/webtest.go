@@ -129,10 +129,10 @@ func (rt roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	data, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	resp.Body = io.NopCloser(bytes.NewReader(data))
 	if err != nil {
-		return resp, nil
+		return nil, err
 	}
+	resp.Body = io.NopCloser(bytes.NewReader(data))
 	if msg := Mismatch(req.Method, req.URL.RequestURI(), req.Header, body, resp.StatusCode, resp.Header, data); msg != "" {
 		rt.t.Error(msg)
 	}

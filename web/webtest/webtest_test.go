@@ -2,13 +2,42 @@ package webtest_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator"
+
 	"github.com/roster-app/roster/web/webtest"
 )
+
+// TestDocumentIsValidOpenAPI checks the served document against the
+// OpenAPI 3.1 schema.
+func TestDocumentIsValidOpenAPI(t *testing.T) {
+	raw, err := webtest.Document()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := libopenapi.NewDocument(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, errs := validator.NewValidator(doc)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if ok, verrs := v.ValidateDocument(); !ok {
+		for _, e := range verrs {
+			t.Errorf("%s: %s", e.Message, e.Reason)
+			for _, f := range e.SchemaValidationErrors {
+				t.Errorf("  %s: %s", f.FieldPath, f.Reason)
+			}
+		}
+	}
+}
 
 var (
 	jsonHeader    = http.Header{"Content-Type": {"application/json"}}
@@ -107,8 +136,8 @@ type recorder struct {
 func (r *recorder) Error(args ...any) { r.errs = append(r.errs, fmt.Sprint(args...)) }
 func (r *recorder) Helper()           {}
 
-// TestHandlerAndTransportReport: the middleware and the client transport
-// report a mismatch to the test and pass the answer on unchanged.
+// TestHandlerAndTransportReport: Check, the middleware and the client
+// transport report a mismatch to the test and pass the answer on unchanged.
 func TestHandlerAndTransportReport(t *testing.T) {
 	bad := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -125,6 +154,19 @@ func TestHandlerAndTransportReport(t *testing.T) {
 	}
 	if len(rec.errs) != 1 || !strings.Contains(rec.errs[0], "surprise") {
 		t.Errorf("handler: errors %q", rec.errs)
+	}
+
+	rec = &recorder{TB: t}
+	req = httptest.NewRequest("GET", "/api/v1/permissions", nil)
+	req.Header.Set("Authorization", "Bearer x")
+	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(strings.NewReader(`{"items":[],"surprise":1}`))}
+	webtest.Check(rec, req, resp)
+	if body, _ := io.ReadAll(resp.Body); string(body) != `{"items":[],"surprise":1}` {
+		t.Errorf("Check did not put the body back: %s", body)
+	}
+	if len(rec.errs) != 1 || !strings.Contains(rec.errs[0], "surprise") {
+		t.Errorf("check: errors %q", rec.errs)
 	}
 
 	srv := httptest.NewServer(bad)
