@@ -25,6 +25,7 @@ import (
 	"github.com/roster-app/roster/sqlstore"
 	"github.com/roster-app/roster/sqlstore/sqlstoretest"
 	"github.com/roster-app/roster/web"
+	"github.com/roster-app/roster/web/webtest"
 )
 
 // The case table of issue 14: every workflow case runs through every front
@@ -249,7 +250,7 @@ func classOf(status int) string {
 func apiDoor(w *world, as string) func(o op) outcome {
 	srv := web.NewServer(web.Deps{Companies: w.store, Users: w.store, Roles: w.store, Sessions: w.store, Events: w.store,
 		Platform: w.store, Hasher: w.hasher, Clock: w.clock.Now, Logger: slog.New(slog.DiscardHandler)})
-	h := srv.Handler()
+	h := webtest.Handler(w.t, srv.Handler())
 	token, hash := secure.NewToken()
 	now := w.clock.Now()
 	must(w.t, w.store.CreateSession(context.Background(), &roster.Session{TokenHash: hash, Kind: roster.SessionAPI,
@@ -872,7 +873,7 @@ func TestBulkByFilterActsOnTheListedUsers(t *testing.T) {
 					w := newWorld(t, engine)
 					srv := web.NewServer(web.Deps{Companies: w.store, Users: w.store, Roles: w.store, Sessions: w.store,
 						Events: w.store, Platform: w.store, Hasher: w.hasher, Clock: w.clock.Now, Logger: slog.New(slog.DiscardHandler)})
-					h := srv.Handler()
+					h := webtest.Handler(t, srv.Handler())
 					token := w.session("admin")
 					q := url.Values{"limit": {"200"}}
 					body := map[string]any{}

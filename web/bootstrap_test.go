@@ -10,6 +10,7 @@ import (
 	"github.com/roster-app/roster/secure"
 	"github.com/roster-app/roster/sqlstore/sqlstoretest"
 	"github.com/roster-app/roster/web"
+	"github.com/roster-app/roster/web/webtest"
 )
 
 // TestBootstrapPage creates the Main administrator from the one-time link.
@@ -21,7 +22,7 @@ func TestBootstrapPage(t *testing.T) {
 			s := sqlstoretest.Open(t, engine)
 			srv := web.NewServer(web.Deps{Companies: s, Users: s, Roles: s, Sessions: s, Events: s, Platform: s,
 				Hasher: secure.NewHasher(secure.TestParams, 2), Logger: testLogger(t)})
-			h := srv.Handler()
+			h := webtest.Handler(t, srv.Handler())
 			link, err := web.NewBootstrapLink(ctx, s, "http://roster.example/")
 			must(t, err)
 			u, err := url.Parse(link)

@@ -14,12 +14,12 @@ var (
 	docUnlockRequest = opDoc{tag: "auth", summary: "Ask for an unlock link by e-mail", body: "UnlockRequest", status: 202, response: "Accepted", errors: []int{429},
 		description: "Public. For an account locked after too many failed sign-ins: e-mails a single-use link valid 1 hour to the account's e-mail address. " +
 			"Answers the same 202 whether or not the account exists or has an address; at most one e-mail every 5 minutes and 3 an hour per account."}
-	docUnlock = opDoc{tag: "auth", summary: "Unlock my account with an e-mailed link", status: 200, response: "Accepted", errors: []int{404},
+	docUnlock = opDoc{tag: "auth", summary: "Unlock my account with an e-mailed link", status: 200, response: "Unlocked", errors: []int{404},
 		description: "Public. Lifts every sign-in lock of the account (from every address) and kills the link; a used, expired or unknown link answers 404. " +
 			"It does not sign in. The link is e-mailed when the account is locked everywhere, or on request (POST /api/v1/auth/unlock)."}
-	docPasswordResetToken = opDoc{tag: "auth", summary: "Set a new password with a reset link", body: "PasswordResetRequest", status: 200, response: "Accepted", errors: []int{404},
+	docPasswordResetToken = opDoc{tag: "auth", summary: "Set a new password with a reset link", body: "PasswordResetRequest", status: 200, response: "PasswordChanged", errors: []int{404},
 		description: "Public. Ends every session of the user. It does not sign in: the next sign-in asks for the second factor as usual."}
-	docMFA = opDoc{tag: "auth", summary: "Finish a sign-in with the second factor", body: "MFARequest", status: 200, response: "LoginResult", errors: []int{401, 429},
+	docMFA = opDoc{tag: "auth", summary: "Finish a sign-in with the second factor", body: "MFARequest", status: 200, response: "LoginResult", errors: []int{401, 403, 429},
 		description: "Public. `code` is the TOTP code, the e-mailed code or a recovery code; each works once. At most 5 codes per sign-in attempt; e-mailed codes expire after 10 minutes. " +
 			"The `mfa_token` of the login answer only finishes that attempt: it is not a session token."}
 	docMFAResend = opDoc{tag: "auth", summary: "E-mail a new sign-in code", body: "MFAResendRequest", status: 202, response: "Accepted", errors: []int{401, 409, 429},
@@ -89,6 +89,8 @@ func withCredentialSchemas(m map[string]any) map[string]any {
 	add := map[string]any{
 		"MFARequired": obj([]string{"mfa_required", "mfa_token", "method", "expires_at"}, map[string]any{
 			"mfa_required": map[string]any{"const": true}, "mfa_token": str(), "method": enum(roster.MFAEmail, roster.MFATOTP), "expires_at": dateTime()}),
+		"PasswordChanged":       obj([]string{"status", "detail"}, map[string]any{"status": enum("password_changed"), "detail": str()}),
+		"Unlocked":              obj([]string{"status"}, map[string]any{"status": enum("unlocked"), "detail": str()}),
 		"MFARequest":            closed(obj([]string{"mfa_token", "code"}, map[string]any{"mfa_token": str(), "code": str()})),
 		"RegistrationInfo":      obj([]string{"email", "expires_at", "password_min_length"}, map[string]any{"email": str(), "first_name": str(), "last_name": str(), "expires_at": dateTime(), "password_min_length": integer()}),
 		"RegistrationRequest":   closed(obj([]string{"password", "first_name", "last_name"}, map[string]any{"password": str(), "first_name": str(), "last_name": str()})),

@@ -117,9 +117,7 @@ func (e *env) doFrom(remote, xff, method, url, token string, body any) response 
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	rec := httptest.NewRecorder()
-	e.h.ServeHTTP(rec, req)
-	return response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
+	return e.serve(req)
 }
 
 func loginBody(user, pw string) map[string]string {

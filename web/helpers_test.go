@@ -19,6 +19,7 @@ import (
 	"github.com/roster-app/roster/secure"
 	"github.com/roster-app/roster/sqlstore"
 	"github.com/roster-app/roster/web"
+	"github.com/roster-app/roster/web/webtest"
 )
 
 // testPassword is every fixture user's password.
@@ -187,8 +188,23 @@ func (e *env) do(method, url, token string, body any) response {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	return e.serve(req)
+}
+
+// serve sends req through the whole handler and checks the exchange
+// against the served OpenAPI document: a mismatch fails e.t.
+func (e *env) serve(req *http.Request) response {
+	e.t.Helper()
+	var sent []byte
+	if req.Body != nil {
+		sent, _ = io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(sent))
+	}
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, req)
+	if msg := webtest.Mismatch(req.Method, req.URL.RequestURI(), req.Header, sent, rec.Code, rec.Header(), rec.Body.Bytes()); msg != "" {
+		e.t.Error(msg)
+	}
 	return response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
 }
 
@@ -230,8 +246,12 @@ type scenario struct {
 // run runs scenarios as subtests.
 func (e *env) run(t *testing.T, scenarios []scenario) {
 	t.Helper()
+	parent := e.t
+	defer func() { e.t = parent }()
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
+			// A failure, including a contract mismatch, is the subtest's.
+			e.t = t
 			r := e.do(sc.method, sc.url, sc.token, sc.body)
 			checkResponse(t, sc, r)
 		})

@@ -193,7 +193,5 @@ func (e *env) form(u, token string, vals url.Values) response {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	rec := httptest.NewRecorder()
-	e.h.ServeHTTP(rec, req)
-	return response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
+	return e.serve(req)
 }

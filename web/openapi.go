@@ -1,8 +1,10 @@
 package web
 
 import (
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -17,13 +19,15 @@ type opDoc struct {
 	summary     string
 	description string
 	query       []paramDoc
-	body        string // schema name of a JSON body
-	bodyForm    bool   // an HTML form body instead
-	optional    bool   // the body may be omitted
-	status      int    // success status
-	response    string // schema name of the success body; "" for none
-	html        bool   // the answer is an HTML page
-	errors      []int  // further error statuses
+	body        string         // schema name of a JSON body
+	bodyForm    bool           // an HTML form body instead
+	optional    bool           // the body may be omitted
+	status      int            // success status
+	response    string         // schema name of the success body; "" for none
+	html        bool           // the answer is an HTML page
+	errors      []int          // further statuses: errors, or successes answering response
+	also        map[int]string // further success statuses answering another schema
+	static      bool           // the answer needs no database (no 503)
 }
 
 // paramDoc describes a query parameter.
@@ -35,7 +39,7 @@ type paramDoc struct {
 var (
 	pLimit   = paramDoc{"limit", "integer", "Page size, 1 to 200 (default 50).", nil}
 	pCursor  = paramDoc{"cursor", "string", "The next_cursor of the previous page; a cursor that was altered is refused (422).", nil}
-	pCompany = paramDoc{"company_id", "integer", "A company in your scope; default your own.", nil}
+	pCompany = paramDoc{"company_id", "integer", "A company in your scope; default your own. A company outside your scope is refused like an invalid value: 422 naming company_id.", nil}
 	pUsers   = []paramDoc{
 		{"q", "string", "Matches the ID exactly and name, e-mail, login and phones partially, case-insensitively.", nil},
 		{"status", "string", "", []string{"invited", "active", "blocked"}},
@@ -49,13 +53,13 @@ var (
 )
 
 var (
-	docHealth = opDoc{tag: "meta", summary: "Liveness: 200 while the process runs (the database is not checked)", status: 200, response: "Health"}
+	docHealth = opDoc{tag: "meta", summary: "Liveness: 200 while the process runs (the database is not checked)", status: 200, response: "Health", static: true}
 	docReady  = opDoc{tag: "meta", summary: "Readiness: the database answers and its schema is current", status: 200, response: "Ready", errors: []int{503},
 		description: "For load balancers. 503 problem (code `not_ready`) with Retry-After while the database is unreachable or a migration is pending; the schema check is cached for a few seconds."}
-	docOpenAPI   = opDoc{tag: "meta", summary: "This OpenAPI 3.1 document", status: 200, response: "OpenAPIDocument"}
+	docOpenAPI   = opDoc{tag: "meta", summary: "This OpenAPI 3.1 document", status: 200, response: "OpenAPIDocument", static: true}
 	docSetupForm = opDoc{tag: "setup", summary: "Bootstrap page: form to create the Main administrator", html: true, status: 200,
 		description: "Opened from the one-time link `roster serve` prints on an empty installation. A wrong or used token answers 404.",
-		query:       []paramDoc{{"token", "string", "The one-time bootstrap token.", nil}}}
+		query:       []paramDoc{{"token", "string", "The one-time bootstrap token.", nil}}, errors: []int{404}}
 	docSetupSubmit = opDoc{tag: "setup", summary: "Create the Main administrator from the bootstrap form", html: true, bodyForm: true, status: 201,
 		description: "Form fields: token, email, password, first_name, last_name. Errors are shown beside the fields (422); a wrong or used token answers 404.",
 		errors:      []int{404, 409, 422}}
@@ -69,7 +73,8 @@ var (
 			"for that address only, for 30 minutes doubling with each further failure (up to 24 hours); other addresses sign in as usual. " +
 			"100 consecutive failures from any addresses lock the account everywhere for 24 hours: the owner is e-mailed a single-use unlock link (POST /api/v1/auth/unlock/{token}), " +
 			"can ask for another (POST /api/v1/auth/unlock), or an administrator unlocks it (POST /api/v1/users/{id}/unlock). " +
-			"30 failures from one address within 15 minutes answer 429 for that address, whatever the account."}
+			"30 failures from one address within 15 minutes answer 429 for that address, whatever the account.",
+		errors: []int{401, 429}}
 	docPasswordChange = opDoc{tag: "auth", summary: "Set a permanent password after signing in with a temporary one", body: "PasswordChangeRequest", status: 200, response: "LoginResponse",
 		description: "Validates the password policy (at least 12 characters, not common, not containing the login, e-mail or name) and signs in.", errors: []int{401}}
 	docLogout     = opDoc{tag: "auth", summary: "Sign out: the token stops working", status: 204}
@@ -87,7 +92,8 @@ var (
 		description: "Needs users.roles for add_role/remove_role, users.block for block/unblock, users.delete for delete. When any user is refused nothing changes: 409 with `refused`."}
 	docUserGet   = opDoc{tag: "users", summary: "Get a user", status: 200, response: "User"}
 	docUserPatch = opDoc{tag: "users", summary: "Edit a user's name, phones and position", body: "UserPatch", status: 200, response: "User",
-		description: "E-mail, login and authorization method never change (422 naming the field). A name the user set themselves cannot be edited by someone else (403)."}
+		description: "`email`, `login` and `auth_method` never change: a body carrying them is refused with 422 naming the field (code immutable). " +
+			"A name the user set themselves cannot be edited by someone else (403)."}
 	docUserDelete  = opDoc{tag: "users", summary: "Delete a user for good", status: 204}
 	docUserBlock   = opDoc{tag: "users", summary: "Block a user (ends their sessions at once)", body: "Comment", status: 200, response: "User"}
 	docUserUnblock = opDoc{tag: "users", summary: "Unblock a user", body: "Comment", status: 200, response: "User"}
@@ -96,7 +102,7 @@ var (
 	docUserPasswordReset = opDoc{tag: "users", summary: "Reset a user's password", status: 200, response: "TemporaryPassword",
 		description: "Login method: 200 with a new temporary password, shown once; the user must change it at the next sign-in and their sessions end. " +
 			"Email method: 202 — a single-use reset link valid 1 hour is e-mailed (through the outbox); the password stays until the link is used.",
-		errors: []int{202}}
+		also: map[int]string{202: "Accepted"}}
 	docUserInvitation = opDoc{tag: "users", summary: "Send a new invitation (the old link dies)", status: 200, response: "User", errors: []int{409},
 		description: "Only for invited users. The new link is e-mailed and valid for the company's invitation_ttl_hours (8 by default); the old link dies."}
 
@@ -104,11 +110,14 @@ var (
 	docRoleCreate = opDoc{tag: "roles", summary: "Create a custom role", body: "RoleCreate", status: 201, response: "Role", errors: []int{409},
 		description: "The key is derived from the name unless given. You can only give permissions you hold."}
 	docRoleExport = opDoc{tag: "roles", summary: "Export a company's custom roles", query: []paramDoc{pCompany}, status: 200, response: "RoleFile"}
-	docRoleImport = opDoc{tag: "roles", summary: "Import custom roles by key", body: "RoleFile", status: 200, response: "RoleImportResult",
+	docRoleImport = opDoc{tag: "roles", summary: "Import custom roles by key", body: "RoleFile", status: 200, response: "RoleImportResult", errors: []int{409},
+		description: "Roles are matched by key: new keys are created, existing ones renamed and given the file's permissions; system roles in the file are left untouched. " +
+			"A name another role of the company has (in any case) is a conflict (409).",
 		query: []paramDoc{pCompany, {"dry_run", "boolean", "Only preview the changes.", nil}}}
 	docRoleGet   = opDoc{tag: "roles", summary: "Get a role", status: 200, response: "Role"}
-	docRolePatch = opDoc{tag: "roles", summary: "Rename a role or replace its permissions", body: "RolePatch", status: 200, response: "Role",
-		description: "System roles are read-only (403)."}
+	docRolePatch = opDoc{tag: "roles", summary: "Rename a role or replace its permissions", body: "RolePatch", status: 200, response: "Role", errors: []int{409},
+		description: "System roles are read-only (403). A name another role of the company has, in any case, is a conflict (409). " +
+			"`key` and `company_id` never change: a body carrying them is refused with 422 naming the field (code immutable)."}
 	docRoleDelete = opDoc{tag: "roles", summary: "Delete a custom role", status: 204, errors: []int{409},
 		query: []paramDoc{{"force", "boolean", "Delete even while users hold it (it is taken from them first).", nil}}}
 	docRoleUsers = opDoc{tag: "roles", summary: "List the users holding a role", status: 200, response: "UserPage",
@@ -143,36 +152,116 @@ func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) error {
 // openAPI builds the OpenAPI 3.1 document from the route table.
 func (s *Server) openAPI() map[string]any {
 	paths := map[string]any{}
+	used := map[string]bool{} // shared responses the operations refer to
+	tags := map[string]bool{}
 	for _, rt := range s.routes {
 		item, _ := paths[rt.pattern].(map[string]any)
 		if item == nil {
 			item = map[string]any{}
 			paths[rt.pattern] = item
 		}
-		item[strings.ToLower(rt.method)] = operation(rt)
+		item[strings.ToLower(rt.method)] = operation(rt, used)
+		tags[rt.doc.tag] = true
+	}
+	responses := map[string]any{}
+	for name := range used {
+		responses[name] = sharedResponses[name]
+	}
+	var tagList []any
+	for _, t := range slices.Sorted(maps.Keys(tags)) {
+		tagList = append(tagList, map[string]any{"name": t, "description": tagDescriptions[t]})
 	}
 	return map[string]any{
 		"openapi": "3.1.0",
 		"info": map[string]any{
 			"title":   "Roster API",
 			"version": "1",
-			"description": "User and access management. Sign in with POST /api/v1/auth/login and send `Authorization: Bearer <token>`. " +
-				"Errors are application/problem+json (RFC 9457) with per-field `errors` and per-user `refused`. " +
-				"Another company's objects answer 404.",
+			"description": "User and access management for contact centers. Sign in with POST /api/v1/auth/login and send `Authorization: Bearer <token>`. " +
+				"Errors are application/problem+json (RFC 9457) with a `code`, per-field `errors` and per-user `refused`. " +
+				"Another company's objects answer 404. Every answer a request may get is listed with its operation, and Roster's test suite " +
+				"checks every request and answer it makes against this document.",
+			"license": map[string]any{"name": "Proprietary", "url": "https://github.com/roster-app/roster"},
 		},
-		"servers": []any{map[string]any{"url": "/"}},
+		"servers": []any{map[string]any{"url": "/", "description": "The Roster installation serving this document."}},
+		"tags":    tagList,
 		"paths":   paths,
 		"components": map[string]any{
-			"schemas": withCredentialSchemas(withOperationSchemas(schemas())),
+			"schemas":   withCredentialSchemas(withOperationSchemas(schemas())),
+			"responses": responses,
+			"headers": map[string]any{
+				"RetryAfter": map[string]any{"description": "Seconds to wait before trying again.", "required": true,
+					"schema": map[string]any{"type": "integer", "minimum": 1}},
+			},
 			"securitySchemes": map[string]any{
-				"bearer": map[string]any{"type": "http", "scheme": "bearer"},
+				"bearer": map[string]any{"type": "http", "scheme": "bearer",
+					"description": "A token from POST /api/v1/auth/login (or a switch token from POST /api/v1/companies/{id}/switch)."},
 			},
 		},
 	}
 }
 
-// operation describes one route.
-func operation(rt route) map[string]any {
+// tagDescriptions describe the tags of the route table.
+var tagDescriptions = map[string]string{
+	"meta":          "Health and this document.",
+	"setup":         "The one-time bootstrap page of an empty installation (HTML).",
+	"auth":          "Signing in and out, second factor, password changes and resets.",
+	"registration":  "Invited users register with the link they were e-mailed.",
+	"me":            "The signed-in user's own password, second factor and sessions.",
+	"users":         "Users of the companies in your scope.",
+	"roles":         "System and custom roles and the permission catalog.",
+	"companies":     "Companies, their settings, and switching into a dependent company.",
+	"events":        "The event log of every change.",
+	"platform":      "Installation-wide views for the Main administrator.",
+	"queues":        "Queues and their members.",
+	"shifts":        "Shifts and their members.",
+	"agent-groups":  "Agent groups, their members and managers.",
+	"operations":    "Presence, dialogue routing, calls and a company's operations settings.",
+	"notifications": "Event notifications by e-mail, Telegram and Slack.",
+	"clients":       "Clients and client tags.",
+}
+
+// sharedResponses are the error answers operations share, by name; the
+// operation's description says when it gives them.
+var sharedResponses = map[string]any{
+	"BadRequest": problemResponse("The body is not JSON, is empty where one is required, or has data after its JSON value (code bad_json)."),
+	"Unauthorized": problemResponse("No valid token: sign in first. Sign-in endpoints answer 401 for wrong credentials or codes. " +
+		"Carries `WWW-Authenticate: Bearer`."),
+	"Forbidden": problemResponse("Signed in, but not allowed: a permission you lack, an object outside what your role may change, " +
+		"or an address outside your IP allowlist."),
+	"NotFound":             problemResponse("No such object, or another company's (Roster does not tell them apart)."),
+	"Conflict":             problemResponse("The change conflicts with the current state: a duplicate, or an object in the wrong state; `errors` or `refused` say which."),
+	"Gone":                 problemResponse("The link has expired."),
+	"PayloadTooLarge":      problemResponse("The body is larger than the installation's limit (code too_large)."),
+	"UnsupportedMediaType": problemResponse("The body is not of a media type the operation accepts."),
+	"UnprocessableEntity":  problemResponse("Invalid input: `errors` names each field (or query parameter) and why, with a code that is also the translation key."),
+	"TooManyRequests":      withRetryAfter(problemResponse("Too many attempts: wait the seconds Retry-After says.")),
+	"InternalServerError":  problemResponse("An internal error; it has been logged, its details are not shown."),
+	"ServiceUnavailable": withRetryAfter(problemResponse("The database is unavailable, or a transaction had to be retried too often under contention: " +
+		"try again after the seconds Retry-After says.")),
+}
+
+// sharedByStatus names the shared response of each error status.
+var sharedByStatus = map[int]string{
+	400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 410: "Gone",
+	413: "PayloadTooLarge", 415: "UnsupportedMediaType", 422: "UnprocessableEntity", 429: "TooManyRequests",
+	500: "InternalServerError", 503: "ServiceUnavailable",
+}
+
+func problemResponse(desc string) map[string]any {
+	return map[string]any{"description": desc,
+		"content": map[string]any{"application/problem+json": map[string]any{"schema": ref("Problem")}}}
+}
+
+func withRetryAfter(r map[string]any) map[string]any {
+	r["headers"] = map[string]any{"Retry-After": map[string]any{"$ref": "#/components/headers/RetryAfter"}}
+	return r
+}
+
+// operation describes one route. The error answers are derived from its
+// row — 401 and 403 from its access, 404 from a path parameter,
+// 400/413/415/422 from a body, 422 from a query, 503 from the database —
+// plus the doc's own; used collects the shared responses it refers to.
+func operation(rt route, used map[string]bool) map[string]any {
 	d := rt.doc
 	op := map[string]any{
 		"operationId": operationID(rt),
@@ -194,13 +283,19 @@ func operation(rt route) map[string]any {
 		op["security"] = []any{map[string]any{"bearer": []any{}}}
 		desc = strings.TrimSpace("Any signed-in user. " + desc)
 	}
-	if desc != "" {
-		op["description"] = desc
+	if desc == "" {
+		desc = d.summary + "."
 	}
+	op["description"] = desc
 	var params []any
-	for _, m := range pathParamRE.FindAllStringSubmatch(rt.pattern, -1) {
-		params = append(params, map[string]any{"name": m[1], "in": "path", "required": true,
-			"schema": map[string]any{"type": "integer", "minimum": 1}})
+	pathParams := pathParamRE.FindAllStringSubmatch(rt.pattern, -1)
+	for _, m := range pathParams {
+		sch := map[string]any{"type": "integer", "minimum": 1}
+		desc := "An ID."
+		if m[1] != "id" && !strings.HasSuffix(m[1], "_id") {
+			sch, desc = str(), "The token of the link."
+		}
+		params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": sch, "description": desc})
 	}
 	for _, q := range d.query {
 		sch := map[string]any{"type": q.typ}
@@ -226,26 +321,30 @@ func operation(rt route) map[string]any {
 	}
 
 	responses := map[string]any{}
-	ok := map[string]any{"description": http.StatusText(d.status)}
-	switch {
-	case d.html:
-		ok["content"] = map[string]any{"text/html": map[string]any{"schema": map[string]any{"type": "string"}}}
-	case d.response != "":
-		ok["content"] = map[string]any{"application/json": map[string]any{"schema": ref(d.response)}}
+	success := func(status int, schema string) map[string]any {
+		r := map[string]any{"description": http.StatusText(status)}
+		switch {
+		case d.html:
+			r["content"] = map[string]any{"text/html": map[string]any{"schema": str()}}
+		case schema != "":
+			r["content"] = map[string]any{"application/json": map[string]any{"schema": ref(schema)}}
+		}
+		return r
 	}
-	responses[itoa(d.status)] = ok
-	errs := append([]int{}, d.errors...)
+	responses[itoa(d.status)] = success(d.status, d.response)
+	for st, schema := range d.also {
+		responses[itoa(st)] = success(st, schema)
+	}
+	errs := slices.Clone(d.errors)
 	if !rt.access.public {
-		errs = append(errs, 401)
+		// 403 also for a token used from outside the user's IP allowlist.
+		errs = append(errs, 401, 403)
 	}
-	if len(rt.access.perms) > 0 {
-		errs = append(errs, 403)
-	}
-	if strings.Contains(rt.pattern, "{id}") {
+	if len(pathParams) > 0 {
 		errs = append(errs, 404)
 	}
 	if d.body != "" || d.bodyForm {
-		errs = append(errs, 400, 413, 422)
+		errs = append(errs, 400, 413, 415, 422)
 	}
 	if d.body != "" {
 		errs = append(errs, 415)
@@ -253,33 +352,30 @@ func operation(rt route) map[string]any {
 	if len(d.query) > 0 {
 		errs = append(errs, 422)
 	}
-	if !d.html {
-		errs = append(errs, 500)
-		if rt.method != http.MethodGet {
-			// A change the database stayed too busy for (EUNAVAILABLE).
-			errs = append(errs, 503)
-		}
+	// Any handler may fail (a panic is recovered as a 500).
+	errs = append(errs, 500)
+	if !d.static && !d.html {
+		errs = append(errs, 503)
 	}
 	for _, st := range errs {
 		if _, done := responses[itoa(st)]; done {
 			continue
 		}
-		resp := map[string]any{"description": http.StatusText(st)}
 		switch {
-		case st == 202 && rt.pattern == "/api/v1/users/{id}/password-reset":
-			resp["content"] = map[string]any{"application/json": map[string]any{"schema": ref("Accepted")}}
+		case st < 400:
+			// A further success status answering the same schema.
+			responses[itoa(st)] = success(st, d.response)
 		case d.html:
-			resp["content"] = map[string]any{"text/html": map[string]any{"schema": map[string]any{"type": "string"}}}
-		case st == 503 && rt.method != http.MethodGet:
-			resp["description"] = "The database stayed busy; send the same request again after Retry-After seconds."
-			resp["headers"] = map[string]any{"Retry-After": map[string]any{"schema": map[string]any{"type": "integer"}}}
-			resp["content"] = map[string]any{"application/problem+json": map[string]any{"schema": ref("Problem")}}
-		case st >= 400:
-			resp["content"] = map[string]any{"application/problem+json": map[string]any{"schema": ref("Problem")}}
-		case st == 503:
-			resp["content"] = map[string]any{"application/json": map[string]any{"schema": ref("Health")}}
+			responses[itoa(st)] = success(st, "")
+			responses[itoa(st)].(map[string]any)["description"] = http.StatusText(st)
+		default:
+			name := sharedByStatus[st]
+			if name == "" {
+				panic("openapi: no shared response for status " + itoa(st))
+			}
+			used[name] = true
+			responses[itoa(st)] = map[string]any{"$ref": "#/components/responses/" + name}
 		}
-		responses[itoa(st)] = resp
 	}
 	op["responses"] = responses
 	return op
@@ -335,6 +431,13 @@ func obj(required []string, props map[string]any) map[string]any {
 
 func closed(o map[string]any) map[string]any { o["additionalProperties"] = false; return o }
 
+// freeForm marks an object whose property names are not fixed: any name
+// matches its pattern, so a strict validator accepts them too.
+func freeForm(o map[string]any) map[string]any {
+	o["patternProperties"] = map[string]any{"^.*$": ref("JSONValue")}
+	return o
+}
+
 func permissionKeys() []string {
 	var out []string
 	for _, c := range roster.Catalog {
@@ -373,7 +476,12 @@ func schemas() map[string]any {
 	userPage["properties"].(map[string]any)["total"] = integer()
 	userPage["properties"].(map[string]any)["total_capped"] = map[string]any{"type": "boolean",
 		"description": "True when total is a lower bound: counting stopped at a cap on a very large result."}
-	userPage["required"] = []string{"items", "next_cursor", "total"}
+	userPage["properties"].(map[string]any)["total_estimated"] = map[string]any{"type": "boolean",
+		"description": "True when total is the database's estimate of a large search result rather than a count."}
+	userPage["properties"].(map[string]any)["sort"] = map[string]any{"type": "string", "enum": roster.UserSorts,
+		"description": "The order applied. It differs from the one asked for only when a search matches too many users to sort them by name quickly: " +
+			"they then come in creation order."}
+	userPage["required"] = []string{"items", "next_cursor", "total", "sort"}
 	list := func(item string) map[string]any {
 		return obj([]string{"items"}, map[string]any{"items": arr(ref(item))})
 	}
@@ -382,16 +490,21 @@ func schemas() map[string]any {
 	return map[string]any{
 		"Problem": obj([]string{"type", "title", "status", "detail", "code"}, map[string]any{
 			"type": str(), "title": str(), "status": integer(), "detail": str(),
-			"code":    enum(roster.EINVALID, roster.ECONFLICT, roster.ENOTFOUND, roster.EFORBIDDEN, roster.EUNAUTHORIZED, roster.ERATELIMIT, roster.EINTERNAL, "bad_json", "too_large", "unsupported_media_type", "bad_form", "method_not_allowed", "not_ready"),
+			"code": map[string]any{"type": "string", "description": "What went wrong, for programs: the domain codes " + strings.Join([]string{roster.EINVALID, roster.ECONFLICT,
+				roster.ENOTFOUND, roster.EFORBIDDEN, roster.EUNAUTHORIZED, roster.ERATELIMIT, roster.EINTERNAL}, ", ") +
+				" and more specific ones (bad_json, too_large, invitation_expired, …); new codes may appear, so treat an unknown one by its status.",
+				"examples": []string{roster.EINVALID, roster.ENOTFOUND, "bad_json"}},
 			"errors":  arr(ref("FieldError")),
 			"refused": arr(ref("Refusal")),
 		}),
-		"FieldError":      obj([]string{"field", "code", "message"}, map[string]any{"field": str(), "code": str(), "message": str()}),
-		"Refusal":         obj([]string{"user_id", "code", "message"}, map[string]any{"user_id": integer(), "code": str(), "message": str()}),
-		"Health":          obj([]string{"status"}, map[string]any{"status": enum("ok")}),
-		"Ready":           obj([]string{"status"}, map[string]any{"status": enum("ready")}),
-		"Accepted":        obj([]string{"status", "detail"}, map[string]any{"status": enum("accepted"), "detail": str()}),
-		"OpenAPIDocument": map[string]any{"type": "object"},
+		"FieldError": obj([]string{"field", "code", "message"}, map[string]any{"field": str(), "code": str(), "message": str()}),
+		"Refusal":    obj([]string{"user_id", "code", "message"}, map[string]any{"user_id": integer(), "code": str(), "message": str()}),
+		"Health":     obj([]string{"status"}, map[string]any{"status": enum("ok")}),
+		"Ready":      obj([]string{"status"}, map[string]any{"status": enum("ready")}),
+		"Accepted":   obj([]string{"status", "detail"}, map[string]any{"status": enum("accepted"), "detail": str()}),
+		"JSONValue":  freeForm(map[string]any{"description": "Any JSON value.", "items": ref("JSONValue")}),
+		"OpenAPIDocument": freeForm(obj([]string{"openapi", "info", "paths"}, map[string]any{"openapi": str(),
+			"info": ref("JSONValue"), "paths": ref("JSONValue")})),
 
 		"LoginRequest":           closed(obj([]string{"username", "password"}, map[string]any{"username": map[string]any{"type": "string", "description": "E-mail or login."}, "password": str()})),
 		"LoginResponse":          loginResponse,
@@ -456,7 +569,8 @@ func schemas() map[string]any {
 			"id": integer(), "company_id": integer(), "type": enum(roster.EventTypes...),
 			"actor_id": nullable("integer"), "actor_name": str(), "impersonator_id": nullable("integer"), "impersonator_name": str(),
 			"target_user_id": nullable("integer"), "target_name": str(), "target_role_id": integer(), "address": str(),
-			"before": nullable("object"), "after": nullable("object"), "comment": str(), "created_at": dateTime(),
+			"before": freeForm(map[string]any{"type": []string{"object", "null"}, "description": "The changed fields before the change; their names depend on the event type."}),
+			"after":  freeForm(map[string]any{"type": []string{"object", "null"}, "description": "The changed fields after the change; their names depend on the event type."}), "comment": str(), "created_at": dateTime(),
 			"comments": map[string]any{"type": []string{"array", "null"}, "items": ref("EventComment")}}),
 		"EventPage":           page("Event"),
 		"EventComment":        obj([]string{"id", "event_id", "author_id", "body", "created_at"}, map[string]any{"id": integer(), "event_id": integer(), "author_id": integer(), "author_name": str(), "body": str(), "created_at": dateTime()}),

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/roster-app/roster/web/webtest"
 )
 
 // TestEndToEnd builds the real binary, starts it on :0 and walks the core
@@ -322,7 +324,9 @@ func (c *client) do(method, path, token string, body any, want int, out any) []b
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	// Every exchange with the real binary is checked against the served
+	// OpenAPI document.
+	resp, err := (&http.Client{Transport: webtest.Transport(c.t, nil)}).Do(req)
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", method, path, err)
 	}
