@@ -158,7 +158,7 @@ func (s *Server) openAPI() map[string]any {
 		"servers": []any{map[string]any{"url": "/"}},
 		"paths":   paths,
 		"components": map[string]any{
-			"schemas": withCredentialSchemas(withOperationSchemas(schemas())),
+			"schemas": withWebhookSchemas(withCredentialSchemas(withOperationSchemas(schemas()))),
 			"securitySchemes": map[string]any{
 				"bearer": map[string]any{"type": "http", "scheme": "bearer"},
 			},
