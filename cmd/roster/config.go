@@ -36,8 +36,12 @@ type Config struct {
 	// TOTP and outbox encryption keys are derived; empty means one kept
 	// in the database.
 	SecretKey string
+	// WebhooksAllowPrivate lets webhooks reach private and loopback
+	// addresses (--webhooks-allow-private).
+	WebhooksAllowPrivate bool
 
 	parseProxies func() error
+	webhooksErr  error
 }
 
 // env returns ROSTER_<name>, or the contents of the file named by
@@ -93,6 +97,7 @@ func (c *Config) registerServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.SMTPURL, "smtp-url", env("SMTP_URL", ""), "SMTP server, smtp://user:pass@host:587 (STARTTLS) or smtps://… (ROSTER_SMTP_URL); empty keeps e-mail in the outbox")
 	fs.StringVar(&c.SMTPFrom, "smtp-from", env("SMTP_FROM", ""), "sender address of e-mail (ROSTER_SMTP_FROM)")
 	c.SecretKey = env("SECRET_KEY", "")
+	c.registerWebhooks(fs)
 	c.parseProxies = func() error {
 		var err error
 		c.TrustedProxies, err = parsePrefixes(proxies)
@@ -128,6 +133,9 @@ func (c *Config) validate() error {
 	}
 	if c.SMTPURL != "" && c.SMTPFrom == "" {
 		return errors.New("ROSTER_SMTP_FROM is required with ROSTER_SMTP_URL")
+	}
+	if c.webhooksErr != nil {
+		return c.webhooksErr
 	}
 	if c.parseProxies != nil {
 		if err := c.parseProxies(); err != nil {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/app"
 	"github.com/roster-app/roster/outbox"
 	"github.com/roster-app/roster/panel"
 	"github.com/roster-app/roster/secure"
@@ -32,7 +33,7 @@ var version = ""
 const usage = `Roster — user and access management.
 
 Usage:
-  roster serve   [--addr 127.0.0.1:8080] [--data ./roster-data] [--database-url postgres://…]
+  roster serve   [--addr 127.0.0.1:8080] [--data ./roster-data] [--database-url postgres://…] [--webhooks-allow-private]
   roster migrate [--data DIR] [--database-url URL]
   roster admin create --email E --password P [--first-name F] [--last-name L]
   roster dev load [--users 1000000] [--companies 1000] [--big 100000] [--bench-password P]
@@ -278,11 +279,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer func() { stopMail(); <-mailDone }()
+	// One set of workflows behind the API and the panel.
+	workflows := app.New(app.Deps{Companies: store, Users: store, Roles: store, Platform: store, Hasher: hasher,
+		Clock: time.Now, Outbox: box, SecretKey: key, BaseURL: baseURL, NotifyJobs: mailWorker.Notify,
+		WebhooksAllowPrivate: cfg.WebhooksAllowPrivate})
 	srv := web.NewServer(web.Deps{
 		Companies: store, Users: store, Roles: store, Sessions: store, Events: store, Platform: store,
 		Hasher: hasher, Clock: time.Now, Logger: logger,
 		TrustedProxies: cfg.TrustedProxies, Ping: store.Ping,
-		Outbox: box, SecretKey: key, BaseURL: baseURL, NotifyJobs: mailWorker.Notify,
+		Outbox: box, SecretKey: key, BaseURL: baseURL, NotifyJobs: mailWorker.Notify, App: workflows,
 	})
 	pnl := panel.New(panel.Deps{
 		Companies: store, Users: store, Roles: store, Sessions: store, Events: store,
@@ -290,7 +295,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Secure: strings.HasPrefix(baseURL, "https://"),
 		// The same master key and outbox as the API, so either reads the
 		// TOTP secrets and e-mail the other wrote.
-		Outbox: box, SecretKey: key, BaseURL: baseURL, NotifyJobs: mailWorker.Notify,
+		Outbox: box, SecretKey: key, BaseURL: baseURL, NotifyJobs: mailWorker.Notify, App: workflows,
 	})
 	httpServer := &http.Server{
 		Handler:           mount(srv.Handler(), pnl.Handler()),
@@ -317,6 +322,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer func() { <-notifyDone }()
+	webhooksDone := startWebhooks(ctx, &cfg, store, key, logger)
+	defer func() { <-webhooksDone }()
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.Serve(ln) }()
 	select {
