@@ -22,6 +22,7 @@ const (
 	PermCompaniesView     Permission = "companies.view"
 	PermCompaniesManage   Permission = "companies.manage"
 	PermCompaniesSwitch   Permission = "companies.switch"
+	PermWebhooksManage    Permission = "webhooks.manage"
 	PermQueuesManage      Permission = "queues.manage"
 	PermShiftsManage      Permission = "shifts.manage"
 	PermAgentGroupsManage Permission = "agent_groups.manage"
@@ -56,6 +57,7 @@ var Catalog = []PermissionInfo{
 	{PermCompaniesView, "companies", "View dependent companies", false},
 	{PermCompaniesManage, "companies", "Create and edit companies", true},
 	{PermCompaniesSwitch, "companies", "Switch into a dependent company", false},
+	{PermWebhooksManage, "companies", "Manage the company's webhooks", false},
 	{PermQueuesManage, "operations", "Manage queues", false},
 	{PermShiftsManage, "operations", "Manage shifts", false},
 	{PermAgentGroupsManage, "operations", "Manage agent groups", false},

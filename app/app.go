@@ -23,6 +23,7 @@ import (
 	"github.com/roster-app/roster"
 	"github.com/roster-app/roster/outbox"
 	"github.com/roster-app/roster/secure"
+	"github.com/roster-app/roster/webhook"
 )
 
 // Deps are the parts the workflows are built from, wired by cmd (or by a
@@ -56,6 +57,11 @@ type Deps struct {
 	BaseURL string
 	// NotifyJobs wakes the job worker after a job was committed; may be nil.
 	NotifyJobs func()
+	// Webhooks stores webhooks; taken from Users when nil and it has them.
+	Webhooks roster.WebhookService
+	// WebhooksAllowPrivate accepts webhook URLs on private and loopback
+	// addresses (roster serve --webhooks-allow-private).
+	WebhooksAllowPrivate bool
 }
 
 // App is the set of workflows.
@@ -77,11 +83,14 @@ type App struct {
 	Notifications *Notifications
 	// Events are the workflows on the event log (A7).
 	Events *Events
+	// Webhooks are the workflows on a company's webhooks.
+	Webhooks *Webhooks
 
 	keysOnce sync.Once
 	keysErr  error
 	totpKey  []byte
 	box      *outbox.Box
+	hookKey  []byte
 }
 
 // New returns the workflows over d. Credentials, Platform, Ops, Clients,
@@ -112,6 +121,9 @@ func New(d Deps) *App {
 	if d.Events == nil {
 		d.Events, _ = d.Users.(roster.EventService)
 	}
+	if d.Webhooks == nil {
+		d.Webhooks, _ = d.Users.(roster.WebhookService)
+	}
 	a := &App{d: d}
 	a.Users = &Users{app: a}
 	a.Companies = &Companies{app: a}
@@ -120,6 +132,7 @@ func New(d Deps) *App {
 	a.Clients = &Clients{app: a}
 	a.Notifications = &Notifications{app: a}
 	a.Events = &Events{app: a}
+	a.Webhooks = &Webhooks{app: a}
 	return a
 }
 
@@ -144,6 +157,7 @@ func (a *App) keys(ctx context.Context) error {
 			}
 		}
 		a.totpKey = secure.DeriveKey(master, TOTPKeyPurpose)
+		a.hookKey = webhook.Key(master)
 		a.box = a.d.Outbox
 		if a.box == nil {
 			a.box = outbox.New(master)

@@ -578,7 +578,10 @@ func writeEvent(ctx context.Context, tx *Tx, e *roster.Event) error {
 	if err != nil {
 		return fmt.Errorf("write event %s: %w", e.Type, err)
 	}
-	return enqueueNotifications(ctx, tx, e)
+	if err := enqueueNotifications(ctx, tx, e); err != nil {
+		return err
+	}
+	return enqueueWebhooks(ctx, tx, e)
 }
 
 func jsonOrNil(m map[string]any) (any, error) {

@@ -186,7 +186,7 @@ func (s *Server) openAPI() map[string]any {
 		"tags":    tagList,
 		"paths":   paths,
 		"components": map[string]any{
-			"schemas":   withCredentialSchemas(withOperationSchemas(schemas())),
+			"schemas":   withWebhookSchemas(withCredentialSchemas(withOperationSchemas(schemas()))),
 			"responses": responses,
 			"headers": map[string]any{
 				"RetryAfter": map[string]any{"description": "Seconds to wait before trying again.", "required": true,
@@ -202,7 +202,7 @@ func (s *Server) openAPI() map[string]any {
 
 // tagDescriptions describe the tags of the route table.
 var tagDescriptions = map[string]string{
-	"meta":          "Health and this document.",
+	"meta":          "Liveness, readiness and this document.",
 	"setup":         "The one-time bootstrap page of an empty installation (HTML).",
 	"auth":          "Signing in and out, second factor, password changes and resets.",
 	"registration":  "Invited users register with the link they were e-mailed.",
@@ -218,6 +218,7 @@ var tagDescriptions = map[string]string{
 	"operations":    "Presence, dialogue routing, calls and a company's operations settings.",
 	"notifications": "Event notifications by e-mail, Telegram and Slack.",
 	"clients":       "Clients and client tags.",
+	"webhooks":      "Signed webhooks: a company's subscriptions to events, and their delivery log.",
 }
 
 // sharedResponses are the error answers operations share, by name; the

@@ -99,7 +99,7 @@ func NewServer(d Deps) *Server {
 			BaseURL: d.BaseURL, NotifyJobs: d.NotifyJobs})
 	}
 	s := &Server{Deps: d}
-	s.routes = append(append(s.routeTable(), s.credentialRoutes()...), s.operationRoutes()...)
+	s.routes = append(append(append(s.routeTable(), s.credentialRoutes()...), s.operationRoutes()...), s.webhookRoutes()...)
 	return s
 }
 

@@ -46,6 +46,9 @@ type Config struct {
 	// TOTP and outbox encryption keys are derived; empty means one kept
 	// in the database.
 	SecretKey string
+	// WebhooksAllowPrivate lets webhooks reach private and loopback
+	// addresses (--webhooks-allow-private).
+	WebhooksAllowPrivate bool
 
 	settings []*setting
 }
@@ -335,6 +338,8 @@ func (c *Config) registerServe(fs *flag.FlagSet) {
 	c.add(fs, setting{flag: "smtp-from", env: "SMTP_FROM", parse: emailValue(&c.SMTPFrom),
 		usage: "sender address of e-mail"})
 	c.add(fs, setting{env: "SECRET_KEY", parse: secretKeyValue(&c.SecretKey), secret: true})
+	c.add(fs, setting{flag: "webhooks-allow-private", env: "WEBHOOKS_ALLOW_PRIVATE", def: "false", isBool: true, parse: boolValue(&c.WebhooksAllowPrivate),
+		usage: "let webhooks reach loopback, link-local, private and CGNAT addresses, for receivers on your own network: true or false"})
 }
 
 // parsePrefixes parses a comma-separated list of addresses and CIDR ranges.

@@ -26,7 +26,7 @@ var version = ""
 const usage = `Roster — user and access management.
 
 Usage:
-  roster serve   [--addr 127.0.0.1:8080] [--data ./roster-data] [--database-url postgres://…]
+  roster serve   [--addr 127.0.0.1:8080] [--data ./roster-data] [--database-url postgres://…] [--webhooks-allow-private]
   roster migrate [--data DIR] [--database-url URL]
   roster admin create --email E --password P [--first-name F] [--last-name L]
   roster backup  --data DIR --out FILE

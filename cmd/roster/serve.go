@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/app"
 	"github.com/roster-app/roster/outbox"
 	"github.com/roster-app/roster/panel"
 	"github.com/roster-app/roster/secure"
@@ -79,11 +80,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}()
 	ready := &readiness{store: store, logger: logger, schemaTTL: readySchemaTTL}
+	// One set of workflows behind the API and the panel.
+	workflows := app.New(app.Deps{Companies: store, Users: store, Roles: store, Platform: store, Hasher: hasher,
+		Clock: time.Now, Outbox: box, SecretKey: key, BaseURL: baseURL, NotifyJobs: mailWorker.Notify,
+		WebhooksAllowPrivate: cfg.WebhooksAllowPrivate})
 	srv := web.NewServer(web.Deps{
 		Companies: store, Users: store, Roles: store, Sessions: store, Events: store, Platform: store,
 		Hasher: hasher, Clock: time.Now, Logger: logger,
 		TrustedProxies: cfg.TrustedProxies, Ready: ready.check,
-		Outbox: box, SecretKey: key, BaseURL: baseURL, NotifyJobs: mailWorker.Notify,
+		Outbox: box, SecretKey: key, BaseURL: baseURL, NotifyJobs: mailWorker.Notify, App: workflows,
 	})
 	pnl := panel.New(panel.Deps{
 		Companies: store, Users: store, Roles: store, Sessions: store, Events: store,
@@ -91,7 +96,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Secure: strings.HasPrefix(baseURL, "https://"),
 		// The same master key and outbox as the API, so either reads the
 		// TOTP secrets and e-mail the other wrote.
-		Outbox: box, SecretKey: key, BaseURL: baseURL, NotifyJobs: mailWorker.Notify,
+		Outbox: box, SecretKey: key, BaseURL: baseURL, NotifyJobs: mailWorker.Notify, App: workflows,
 	})
 	httpServer := &http.Server{
 		Handler:           mount(srv.Handler(), pnl.Handler()),
@@ -117,7 +122,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	workers = append(workers, notifyDone)
+	workers = append(workers, notifyDone, startWebhooks(workCtx, &cfg, store, key, logger))
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.Serve(ln) }()
 	var serveErr error
