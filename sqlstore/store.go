@@ -242,6 +242,13 @@ func (s *Store) applyMigration(ctx context.Context, m migration) error {
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return fmt.Errorf("migration %s: %w", m.name, err)
 	}
+	// A few migrations change data in a way SQL cannot say the same on
+	// both engines; their Go step runs in the same transaction.
+	if step := migrationSteps[m.version]; step != nil {
+		if err := step(ctx, s.d, tx); err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
 		m.version, m.name, tx.now); err != nil {
 		return fmt.Errorf("record migration %s: %w", m.name, err)

@@ -357,6 +357,10 @@ func schemas() map[string]any {
 	userPage["properties"].(map[string]any)["total"] = integer()
 	userPage["properties"].(map[string]any)["total_capped"] = map[string]any{"type": "boolean",
 		"description": "True when total is a lower bound: counting stopped at a cap on a very large result."}
+	userPage["properties"].(map[string]any)["prev_cursor"] = map[string]any{"type": "string",
+		"description": "The cursor of the page before this one; absent on the first page."}
+	userPage["properties"].(map[string]any)["offset"] = map[string]any{"type": "integer",
+		"description": "How many users come before this page."}
 	userPage["required"] = []string{"items", "next_cursor", "total"}
 	list := func(item string) map[string]any {
 		return obj([]string{"items"}, map[string]any{"items": arr(ref(item))})
