@@ -302,10 +302,11 @@ func TestBrowser(t *testing.T) {
 		b.waitFor(`document.querySelectorAll('#results tbody tr').length === 1`)
 		b.do(
 			chromedp.Click(chromedp.CSS("#results tbody tr a.name")),
-			chromedp.WaitVisible(chromedp.CSS("#block-section")),
-			chromedp.Click(chromedp.CSS("#block-section summary")),
+			chromedp.WaitVisible(chromedp.CSS(`.card-actions a[data-action="unblock"]`)),
+			chromedp.Click(chromedp.CSS(`.card-actions a[data-action="unblock"]`)),
+			chromedp.WaitVisible(chromedp.CSS("#action-dialog #unblock-comment")),
 			chromedp.SendKeys(chromedp.CSS("#unblock-comment"), "came back"),
-			chromedp.Click(chromedp.CSS(`#block-section button[type=submit]`)),
+			chromedp.Click(chromedp.CSS(`#action-dialog button[type=submit]`)),
 			chromedp.WaitVisible(chromedp.CSS(".flash")),
 		)
 		if got := b.text(".flash"); got != "User unblocked." {
@@ -332,7 +333,7 @@ func TestBrowser(t *testing.T) {
 		}
 		hasBlock := func() bool {
 			disp.open("/users/{olga}")
-			return disp.eval(`String(!!document.getElementById('block-section'))`) == "true"
+			return disp.eval(`String(!!document.querySelector('.card-actions a[data-action="block"]'))`) == "true"
 		}
 		if hasBlock() {
 			t.Fatal("a Dispatcher sees Block before having the permission")

@@ -114,8 +114,11 @@ func (p *Panel) handleSwitch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The users list switches into the administrator it names (issue 12);
+	// the companies page into the company's first one.
+	only := formIDs(r.PostForm["user_id"])
 	admins, err := p.Users.Users(ctx, roster.Scope{CompanyIDs: []int64{id}}, roster.UserFilter{
-		RoleID: &adminRole.ID, Status: roster.StatusActive, CompanyID: &id, Sort: "created_at", Limit: 1})
+		RoleID: &adminRole.ID, Status: roster.StatusActive, CompanyID: &id, Sort: "created_at", Limit: 1, IDs: only})
 	if err != nil {
 		return err
 	}
