@@ -10,6 +10,7 @@ import (
 
 	"github.com/roster-app/roster"
 	"github.com/roster-app/roster/app"
+	"github.com/roster-app/roster/panel/i18n"
 )
 
 // usersFilter is the users list's query string, kept as strings so the
@@ -452,8 +453,14 @@ func (p *Panel) bulkFailed(w http.ResponseWriter, r *http.Request, v *bulkView, 
 			if u, err := p.Users.UserByID(r.Context(), st.actor.Scope, rf.UserID); err == nil {
 				name = u.DisplayName()
 			}
-			v.Refusals = append(v.Refusals, refusalView{UserID: rf.UserID, Name: name,
-				Message: fieldText(st.lang, roster.FieldError{Code: rf.Code, Message: rf.Message})})
+			// The store's English reason names the case (one's own
+			// account, a Main administrator); other languages have the
+			// code's text.
+			msg := rf.Message
+			if st.lang != i18n.EN || msg == "" {
+				msg = fieldText(st.lang, roster.FieldError{Code: rf.Code, Message: rf.Message})
+			}
+			v.Refusals = append(v.Refusals, refusalView{UserID: rf.UserID, Name: name, Message: msg})
 		}
 		v.Remaining = max(0, v.Count-len(v.Refusals))
 		return p.render(w, r, http.StatusConflict, "bulk", v)
