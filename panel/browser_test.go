@@ -429,7 +429,7 @@ func TestScreens(t *testing.T) {
 			chromedp.SetValue(chromedp.CSS("#bulk-action"), "block"), chromedp.Click(chromedp.CSS("[data-bulk-submit]")), chromedp.WaitVisible(chromedp.CSS("#bulk-comment")))
 		shot("07-bulk-dialog")
 		b.open("/users/{boris}")
-		b.do(chromedp.Click(chromedp.CSS("#block-section summary")))
+		b.do(chromedp.Click(chromedp.CSS(`.card-actions a[data-action=block]`)), chromedp.WaitVisible(chromedp.CSS("#action-dialog #block-comment")))
 		shot("08-user-card")
 		b.open("/roles")
 		shot("09-roles")
@@ -448,7 +448,8 @@ func TestScreens(t *testing.T) {
 		shot("15-switched")
 		b.do(chromedp.Click(chromedp.CSS(".switch-banner button")), chromedp.WaitNotPresent(chromedp.CSS(".switch-banner")))
 		b.open("/users/{agent}")
-		b.do(chromedp.Click(chromedp.CSS(`details:has(form[action$="/password-reset"]) summary`)), chromedp.Click(chromedp.CSS(`form[action$="/password-reset"] button`)))
+		b.do(chromedp.Click(chromedp.CSS(`.card-actions a[data-action="password-reset"]`)), chromedp.WaitVisible(chromedp.CSS(`#action-dialog form[action$="/password-reset"] button`)),
+			chromedp.Click(chromedp.CSS(`#action-dialog form[action$="/password-reset"] button`)))
 		b.do(chromedp.WaitVisible(chromedp.CSS("#once-password")))
 		shot("16-one-time-password")
 		b.do(chromedp.EmulateViewport(390, 844))
