@@ -121,6 +121,16 @@ func (u *User) DisplayName() string {
 	return u.Login
 }
 
+// SortName is the key users are ordered by name with: last name, then
+// first and middle name, lower-cased; the e-mail or login when unnamed.
+func (u *User) SortName() string {
+	name := strings.Join(strings.Fields(u.LastName+" "+u.FirstName+" "+u.MiddleName), " ")
+	if name == "" {
+		name = u.DisplayName()
+	}
+	return strings.ToLower(name)
+}
+
 // Username is what the user signs in with.
 func (u *User) Username() string {
 	if u.AuthMethod == AuthLogin {
@@ -319,8 +329,12 @@ type UserFilter struct {
 	Cursor string
 }
 
-// UserSorts are the accepted sort orders; "-" means descending.
-var UserSorts = []string{"name", "-name", "created_at", "-created_at"}
+// UserSorts are the accepted sort orders; "-" means descending. "name" is
+// by last name, then first and middle name (SortName); "created_at" is
+// creation order; "last_login_at" puts those who never signed in first;
+// "status" groups active, blocked and invited users (in that order), each
+// by name.
+var UserSorts = []string{"name", "-name", "created_at", "-created_at", "last_login_at", "-last_login_at", "status", "-status"}
 
 // Limits of a users page.
 const (
@@ -358,7 +372,7 @@ func (f *UserFilter) Validate() error {
 		valid = valid || s == f.Sort
 	}
 	if !valid {
-		v.Add("sort", "invalid_choice", "Sort by name, -name, created_at or -created_at.")
+		v.Add("sort", "invalid_choice", "Sort by name, created_at, last_login_at or status, with a leading - for descending.")
 	}
 	switch {
 	case f.Limit == 0:
@@ -374,6 +388,11 @@ type UserPage struct {
 	Items      []*User `json:"items"`
 	Total      int     `json:"total"`
 	NextCursor string  `json:"next_cursor"`
+	// PrevCursor leads to the page before this one; empty on the first.
+	PrevCursor string `json:"prev_cursor,omitempty"`
+	// Offset is how many users come before this page, so that a reader
+	// can be told "51–100 of 20,000".
+	Offset int `json:"offset"`
 	// TotalCapped is true when Total is a lower bound: counting stopped at
 	// a cap so that a huge result does not cost a full count.
 	TotalCapped bool `json:"total_capped,omitempty"`

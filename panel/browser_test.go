@@ -302,10 +302,11 @@ func TestBrowser(t *testing.T) {
 		b.waitFor(`document.querySelectorAll('#results tbody tr').length === 1`)
 		b.do(
 			chromedp.Click(chromedp.CSS("#results tbody tr a.name")),
-			chromedp.WaitVisible(chromedp.CSS("#block-section")),
-			chromedp.Click(chromedp.CSS("#block-section summary")),
+			chromedp.WaitVisible(chromedp.CSS(`.card-actions a[data-action="unblock"]`)),
+			chromedp.Click(chromedp.CSS(`.card-actions a[data-action="unblock"]`)),
+			chromedp.WaitVisible(chromedp.CSS("#action-dialog #unblock-comment")),
 			chromedp.SendKeys(chromedp.CSS("#unblock-comment"), "came back"),
-			chromedp.Click(chromedp.CSS(`#block-section button[type=submit]`)),
+			chromedp.Click(chromedp.CSS(`#action-dialog button[type=submit]`)),
 			chromedp.WaitVisible(chromedp.CSS(".flash")),
 		)
 		if got := b.text(".flash"); got != "User unblocked." {
@@ -332,7 +333,7 @@ func TestBrowser(t *testing.T) {
 		}
 		hasBlock := func() bool {
 			disp.open("/users/{olga}")
-			return disp.eval(`String(!!document.getElementById('block-section'))`) == "true"
+			return disp.eval(`String(!!document.querySelector('.card-actions a[data-action="block"]'))`) == "true"
 		}
 		if hasBlock() {
 			t.Fatal("a Dispatcher sees Block before having the permission")
@@ -428,7 +429,7 @@ func TestScreens(t *testing.T) {
 			chromedp.SetValue(chromedp.CSS("#bulk-action"), "block"), chromedp.Click(chromedp.CSS("[data-bulk-submit]")), chromedp.WaitVisible(chromedp.CSS("#bulk-comment")))
 		shot("07-bulk-dialog")
 		b.open("/users/{boris}")
-		b.do(chromedp.Click(chromedp.CSS("#block-section summary")))
+		b.do(chromedp.Click(chromedp.CSS(`.card-actions a[data-action=block]`)), chromedp.WaitVisible(chromedp.CSS("#action-dialog #block-comment")))
 		shot("08-user-card")
 		b.open("/roles")
 		shot("09-roles")
@@ -447,7 +448,8 @@ func TestScreens(t *testing.T) {
 		shot("15-switched")
 		b.do(chromedp.Click(chromedp.CSS(".switch-banner button")), chromedp.WaitNotPresent(chromedp.CSS(".switch-banner")))
 		b.open("/users/{agent}")
-		b.do(chromedp.Click(chromedp.CSS(`details:has(form[action$="/password-reset"]) summary`)), chromedp.Click(chromedp.CSS(`form[action$="/password-reset"] button`)))
+		b.do(chromedp.Click(chromedp.CSS(`.card-actions a[data-action="password-reset"]`)), chromedp.WaitVisible(chromedp.CSS(`#action-dialog form[action$="/password-reset"] button`)),
+			chromedp.Click(chromedp.CSS(`#action-dialog form[action$="/password-reset"] button`)))
 		b.do(chromedp.WaitVisible(chromedp.CSS("#once-password")))
 		shot("16-one-time-password")
 		b.do(chromedp.EmulateViewport(390, 844))

@@ -165,7 +165,7 @@ func TestCredentialScreens(t *testing.T) {
 			runScenario(t, f, []step{
 				{name: "form", method: get, path: link, wantStatus: 200, want: []string{"nina@northwind.test", `name="first_name"`, `name="password"`, "At least 12 characters"}},
 				{name: "Russian form", method: get, path: link, header: map[string]string{"Accept-Language": "ru"}, wantStatus: 200, want: []string{"Создание учётной записи"}},
-				{name: "errors beside fields", method: post, path: link, form: url.Values{"first_name": {""}, "last_name": {"Kaur"}, "password": {"nina"}, "confirm_password": {"nina"}}, wantStatus: 422, want: []string{"This field is required.", `value="Kaur"`}},
+				{name: "errors beside fields", method: post, path: link, form: url.Values{"first_name": {""}, "last_name": {"Kaur"}, "password": {"nina"}, "confirm_password": {"nina"}}, wantStatus: 422, want: []string{"Enter a first name.", `value="Kaur"`}},
 				{name: "unknown link", method: get, path: "/register/" + strings.Repeat("B", 43), wantStatus: 404, want: []string{"This invitation link does not work", "If you have registered, sign in"}},
 			})
 			c := f.client()
@@ -282,7 +282,8 @@ func TestCredentialScreens(t *testing.T) {
 
 		t.Run("UserCardCredentials", func(t *testing.T) {
 			runScenario(t, f, []step{
-				{name: "2FA column", as: "admin", method: get, path: "/users", wantStatus: 200, want: []string{"<th>2FA</th>", "Off"}},
+				{name: "2FA column chosen", as: "admin", method: post, path: "/users/columns", form: url.Values{"col": {"mfa"}}, wantStatus: 303},
+				{name: "2FA column", as: "admin", method: get, path: "/users", wantStatus: 200, want: []string{`<th scope="col">2FA</th>`, "Off"}},
 				{name: "card shows access", as: "admin", method: get, path: "/users/{ivan}", wantStatus: 200, want: []string{"Any address", "Company default", `action="/users/{ivan}/access"`, `action="/users/{ivan}/reset-link"`, `action="/users/{ivan}/sessions/end"`}},
 				{name: "bad entries each named", as: "admin", method: post, path: "/users/{ivan}/access", form: url.Values{"ip_allowlist": {"203.0.113.7\nnot-an-ip\n10.0.0.0/33"}, "idle_timeout": {"5"}}, wantStatus: 422,
 					want: []string{"“not-an-ip” is not an IP address", "“10.0.0.0/33” is not an IP address", "The idle timeout is 60 to 43200 seconds", "not-an-ip\n10.0.0.0/33"}},

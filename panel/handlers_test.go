@@ -147,7 +147,7 @@ func TestPanelScenarios(t *testing.T) {
 		t.Run("Users", func(t *testing.T) {
 			runScenario(t, f, []step{
 				{name: "list", as: "admin", method: get, path: "/users", wantStatus: 200,
-					want:    []string{"Olga Ivanova", "Boris Kuznetsov", "Hugo Berg", "Harbor Taxi", "agent7", `data-dialog="add-user"`, `data-bulk-action`, `class="badge badge-blocked">Blocked`},
+					want:    []string{"Olga Ivanova", "Boris Kuznetsov", "Hugo Berg", "Harbor Taxi", "agent7", `data-dialog="add-user"`, `data-bulk-action`, `class="badge badge-blocked tip"`, `role="tooltip"`, "left the company"},
 					notWant: []string{"Rita Root"}},
 				{name: "search narrows", as: "admin", method: get, path: "/users?q=olg", wantStatus: 200, want: []string{"Olga Ivanova", "1 user"}, notWant: []string{"Boris Kuznetsov"}},
 				{name: "fragment is only the results", as: "admin", method: get, path: "/users?q=kuzn&fragment=1", wantStatus: 200, want: []string{"Boris Kuznetsov", `id="bulk"`}, notWant: []string{"<html", "Olga Ivanova"}},
@@ -155,14 +155,14 @@ func TestPanelScenarios(t *testing.T) {
 				{name: "role filter", as: "admin", method: get, path: "/users?role={role:dispatcher}", wantStatus: 200, want: []string{"Dmitri Volkov"}, notWant: []string{"Olga Ivanova"}},
 				{name: "card view", as: "admin", method: get, path: "/users?view=cards", wantStatus: 200, want: []string{`<ul class="cards"`}},
 				{name: "card view remembered", as: "admin", method: get, path: "/users", wantStatus: 200, want: []string{`<ul class="cards"`}},
-				{name: "back to table", as: "admin", method: get, path: "/users?view=table", wantStatus: 200, want: []string{`<table class="grid"`}},
+				{name: "back to table", as: "admin", method: get, path: "/users?view=table", wantStatus: 200, want: []string{`<table class="grid users-grid"`}},
 				{name: "tampered cursor falls back to the first page", as: "admin", method: get, path: "/users?cursor=garbage", wantStatus: 200, want: []string{"Olga Ivanova"}},
 				{name: "card", as: "admin", method: get, path: "/users/{olga}", wantStatus: 200, want: []string{"olga@northwind.test", "Employee", "/users/{olga}/block", "/users/{olga}/delete", "Recent events"}},
 				{name: "another company's user is not found", as: "admin", method: get, path: "/users/{main}", wantStatus: 404},
 				{name: "missing user", as: "admin", method: get, path: "/users/999999", wantStatus: 404},
 				{name: "garbage id", as: "admin", method: get, path: "/users/abc", wantStatus: 404},
 				{name: "block needs the form token", as: "admin", method: post, path: "/users/{olga}/block", form: url.Values{"comment": {"x"}, "csrf": {"forged"}}, wantStatus: 403},
-				{name: "block needs a comment", as: "admin", method: post, path: "/users/{olga}/block", form: url.Values{"comment": {"  "}}, wantStatus: 422, want: []string{"field-error", "This field is required."}},
+				{name: "block needs a comment", as: "admin", method: post, path: "/users/{olga}/block", form: url.Values{"comment": {"  "}}, wantStatus: 422, want: []string{"field-error", "Write a comment."}},
 				{name: "block", as: "admin", method: post, path: "/users/{olga}/block", form: url.Values{"comment": {"on leave"}}, wantStatus: 303, wantLocation: "/users/{olga}"},
 				{name: "flash and status", as: "admin", method: get, path: "/users/{olga}", wantStatus: 200, want: []string{"User blocked.", "badge-blocked", "/users/{olga}/unblock"}},
 				{name: "unblock", as: "admin", method: post, path: "/users/{olga}/unblock", form: url.Values{"comment": {"back"}}, wantStatus: 303},
@@ -184,12 +184,12 @@ func TestPanelScenarios(t *testing.T) {
 					wantStatus: 403},
 				{name: "reset password of a login user", as: "admin", method: post, path: "/users/{agent}/password-reset", wantStatus: 200, want: []string{"New temporary password", "agent7"}},
 				{name: "bulk block asks to confirm", as: "admin", method: post, path: "/users/bulk", form: url.Values{"action": {"block"}, "id": {"{olga}", "{ivan}"}}, wantStatus: 200, want: []string{"This affects 2 users.", `name="comment"`}},
-				{name: "bulk block needs a comment", as: "admin", method: post, path: "/users/bulk", form: url.Values{"action": {"block"}, "id": {"{olga}", "{ivan}"}, "confirm": {"1"}}, wantStatus: 422, want: []string{"This field is required."}},
+				{name: "bulk block needs a comment", as: "admin", method: post, path: "/users/bulk", form: url.Values{"action": {"block"}, "id": {"{olga}", "{ivan}"}, "confirm": {"1"}}, wantStatus: 422, want: []string{"Write a comment."}},
 				{name: "bulk block", as: "admin", method: post, path: "/users/bulk", form: url.Values{"action": {"block"}, "id": {"{olga}", "{ivan}"}, "confirm": {"1"}, "comment": {"audit"}}, wantStatus: 303},
 				{name: "bulk flash", as: "admin", method: get, path: "/users?status=blocked", wantStatus: 200, want: []string{"2 users blocked.", "Olga Ivanova", "Ivan Sidorov"}},
 				{name: "bulk unblock all matching", as: "admin", method: post, path: "/users/bulk", form: url.Values{"action": {"unblock"}, "all": {"1"}, "q": {"northwind"}, "status": {"blocked"}, "confirm": {"1"}, "comment": {"ok"}}, wantStatus: 303},
 				{name: "bulk refusal per user", as: "admin", method: post, path: "/users/bulk", form: url.Values{"action": {"remove_role"}, "role_id": {"{role:employee}"}, "id": {"{olga}"}, "confirm": {"1"}}, wantStatus: 409, want: []string{"Nothing was changed", "Olga Ivanova"}},
-				{name: "delete", as: "admin", method: post, path: "/users/{ivan}/delete", wantStatus: 303, wantLocation: "/users"},
+				{name: "delete returns to where the list was", as: "admin", method: post, path: "/users/{ivan}/delete", wantStatus: 303, wantLocation: "/users?status=blocked"},
 				{name: "deleted", as: "admin", method: get, path: "/users/{ivan}", wantStatus: 404},
 			})
 		})
@@ -200,7 +200,7 @@ func TestPanelScenarios(t *testing.T) {
 				t.Helper()
 				rec := c.get("/users")
 				b := body(rec)
-				if rec.Code != 200 || strings.Contains(b, `<ul class="cards"`) != want || strings.Contains(b, `<table class="grid"`) == want {
+				if rec.Code != 200 || strings.Contains(b, `<ul class="cards"`) != want || strings.Contains(b, `<table class="grid users-grid"`) == want {
 					t.Fatalf("%s: status %d, want cards %v\n%.2000s", name, rec.Code, want, b)
 				}
 			}

@@ -118,6 +118,7 @@ func TestOperationsScenarios(t *testing.T) {
 				{name: "blocked user refused", as: "admin", method: post, path: "/queues/{queue}/members", form: url.Values{"user_ids": {"{blocked}"}}, wantStatus: 422},
 				{name: "filter users by queue", as: "admin", method: get, path: "/users?queue={queue}", wantStatus: 200, want: []string{"Olga Ivanova", "Boris Kuznetsov", "Night queue", `<option value="{queue}" selected>`}, notWant: []string{"Ivan Sidorov"}},
 				{name: "filter users in no queue", as: "admin", method: get, path: "/users?queue=none", wantStatus: 200, want: []string{"Ivan Sidorov", `value="none" selected`}, notWant: []string{"Olga Ivanova", "Bella Stone"}},
+				{name: "presence column chosen", as: "admin", method: post, path: "/users/columns", form: url.Values{"col": {"presence"}}, wantStatus: 303},
 				{name: "queue and presence columns", as: "admin", method: get, path: "/users", wantStatus: 200, want: []string{"In no queue", `class="presence presence-offline">Offline`}, notWant: []string{"Calls handled"}},
 				{name: "in Russian", as: "admin", method: get, path: "/users?queue=none", header: ru, wantStatus: 200, want: []string{"Вне очередей", "Не в сети"}},
 				{name: "user card shows queues", as: "admin", method: get, path: "/users/{olga}", wantStatus: 200, want: []string{"Night queue", "Offline", "Operator settings"}},

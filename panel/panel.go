@@ -112,6 +112,7 @@ func (p *Panel) Handler() http.Handler {
 	mux.Handle("POST /users/{id}/delete", p.auth(p.handleUserDelete))
 	mux.Handle("POST /users/{id}/invitation", p.auth(p.handleUserInvitation))
 	mux.Handle("POST /users/{id}/password-reset", p.auth(p.handleUserPasswordReset))
+	p.userRoutes(mux)
 
 	mux.Handle("GET /roles", p.auth(p.handleRoles))
 	mux.Handle("POST /roles", p.auth(p.handleRoleCreate))

@@ -262,8 +262,13 @@ func errorText(lang string, err error) string {
 	return i18n.T(lang, "error."+e.Code)
 }
 
-// fieldText translates a field error by its code, falling back to its message.
+// fieldText translates a field error by its field and code (a text made
+// for that field, like "Choose at least one role."), else by its code,
+// falling back to its message.
 func fieldText(lang string, f roster.FieldError) string {
+	if key := "field." + f.Field + "." + f.Code; f.Field != "" && i18n.Has(lang, key) {
+		return i18n.T(lang, key, f.Args...)
+	}
 	if i18n.Has(lang, "field."+f.Code) {
 		return i18n.T(lang, "field."+f.Code, f.Args...)
 	}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/roster-app/roster"
 	"github.com/roster-app/roster/app"
+	"github.com/roster-app/roster/panel/i18n"
 )
 
 // usersFilter is the users list's query string, kept as strings so the
@@ -112,24 +114,51 @@ type usersView struct {
 	ShowCompany bool
 	CompanyName map[int64]string
 	NextURL     string
-	FirstURL    string
+	PrevURL     string
 	FilterURL   string
-	IsFirst     bool
+	// ListURL is this page of the list, where its actions return.
+	ListURL     string
 	NewUser     *userFormView
 	Statuses    []string
 	Invitations []string
 	Ops         *usersOps
+	// Columns are the optional columns shown; ColumnChoices those offered.
+	Columns       map[string]bool
+	ColumnChoices []string
+	// Blocks say who blocked the page's blocked users, when and why.
+	Blocks map[int64]*blockInfo
+	// Creators are the users who created the page's users (creator column).
+	Creators map[int64]*roster.User
+	// TagNames names client tags (allowed client tags column).
+	TagNames map[int64]string
+	// ViewAuto is true when the user has not chosen a view: a phone then
+	// gets cards (the script tells the server it is narrow).
+	ViewAuto bool
+	actx     *actionContext
 }
 
+// narrowCookie is set by the panel's script on a narrow screen, so that
+// the users list can default to cards on a phone.
+const narrowCookie = "roster_narrow"
+
 func (p *Panel) handleUsers(w http.ResponseWriter, r *http.Request) error {
-	if err := need(r, roster.PermUsersView); err != nil {
+	v, err := p.usersPage(w, r, r.URL.Query())
+	if err != nil {
 		return err
+	}
+	return p.render(w, r, http.StatusOK, "users", v)
+}
+
+// usersPage builds the users list for the query q.
+func (p *Panel) usersPage(w http.ResponseWriter, r *http.Request, q url.Values) (*usersView, error) {
+	if err := need(r, roster.PermUsersView); err != nil {
+		return nil, err
 	}
 	ctx := r.Context()
 	a := state(r).actor
-	f, uf, err := p.listFilter(ctx, parseUsersFilter(r.URL.Query()))
+	f, uf, err := p.listFilter(ctx, parseUsersFilter(q))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	res, err := p.App.Users.List(ctx, uf)
 	if roster.ErrorCode(err) == roster.EINVALID && f.Cursor != "" {
@@ -138,30 +167,46 @@ func (p *Panel) handleUsers(w http.ResponseWriter, r *http.Request) error {
 		res, err = p.App.Users.List(ctx, uf)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// The view (U3) is remembered per user in the database, so it follows
 	// them to another browser; ?view= switches it and remembers the switch.
 	view, err := p.Users.UserPreference(ctx, a.User.ID, roster.PrefUsersView)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if q := r.URL.Query().Get("view"); validUsersView(q) && q != view {
-		if err := p.Users.SetUserPreference(ctx, a.User.ID, roster.PrefUsersView, q); err != nil {
-			return err
+	if qv := q.Get("view"); validUsersView(qv) && qv != view {
+		if err := p.Users.SetUserPreference(ctx, a.User.ID, roster.PrefUsersView, qv); err != nil {
+			return nil, err
 		}
-		view = q
+		view = qv
+	}
+	cols, err := p.Users.UserPreference(ctx, a.User.ID, roster.PrefUsersColumns)
+	if err != nil {
+		return nil, err
 	}
 	v := &usersView{page: p.newPage(w, r, "users.title", "users"), Filter: f, Result: res,
-		Cards: view == "cards", IsFirst: f.Cursor == "",
+		Cards: view == "cards" || (view == "" && p.cookie(r, narrowCookie) == "1"), ViewAuto: view == "",
 		Statuses:    []string{string(roster.StatusActive), string(roster.StatusInvited), string(roster.StatusBlocked)},
-		Invitations: []string{roster.InvitationPending, roster.InvitationExpired, roster.InvitationAccepted}}
+		Invitations: []string{roster.InvitationPending, roster.InvitationExpired, roster.InvitationAccepted},
+		Columns:     parseColumns(cols), Blocks: map[int64]*blockInfo{}}
 	vals := f.Values()
 	v.FilterURL = "/users?" + vals.Encode()
-	v.FirstURL = v.FilterURL
+	lq := f.Values()
+	if f.Cursor != "" {
+		lq.Set("cursor", f.Cursor)
+	}
+	v.ListURL = "/users?" + lq.Encode()
+	p.rememberList(w, lq)
 	if res.NextCursor != "" {
-		vals.Set("cursor", res.NextCursor)
-		v.NextURL = "/users?" + vals.Encode()
+		nv := f.Values()
+		nv.Set("cursor", res.NextCursor)
+		v.NextURL = "/users?" + nv.Encode()
+	}
+	if res.PrevCursor != "" {
+		pv := f.Values()
+		pv.Set("cursor", res.PrevCursor)
+		v.PrevURL = "/users?" + pv.Encode()
 	}
 	roleCompany := a.User.CompanyID
 	if id, ok := pathID(f.Company); ok && a.Scope.Contains(id) {
@@ -169,13 +214,13 @@ func (p *Panel) handleUsers(w http.ResponseWriter, r *http.Request) error {
 	}
 	roles, err := p.Roles.Roles(ctx, roleCompany)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	v.Roles = companyRoles(roles, roleCompany)
 	v.GrantRoles = grantable(a, v.Roles, roleCompany)
 	if a.Scope.All || len(a.Scope.CompanyIDs) > 1 {
 		if v.Companies, err = p.Companies.Companies(ctx, a.Scope); err != nil {
-			return err
+			return nil, err
 		}
 		v.ShowCompany = len(v.Companies) > 1
 		v.CompanyName = map[int64]string{}
@@ -185,11 +230,80 @@ func (p *Panel) handleUsers(w http.ResponseWriter, r *http.Request) error {
 	}
 	if a.Can(roster.PermUsersCreate) {
 		v.NewUser = p.newUserForm(v.page, a, roleCompany, v.Roles, v.Companies)
+		v.NewUser.List = v.ListURL
 	}
 	if v.Ops, err = p.usersOps(ctx, a); err != nil {
-		return err
+		return nil, err
 	}
-	return p.render(w, r, http.StatusOK, "users", v)
+	for _, c := range optionalColumns {
+		if (c == "company" && !v.ShowCompany) || (c == "calls" && (v.Ops == nil || !v.Ops.CallStats)) {
+			delete(v.Columns, c)
+			continue
+		}
+		v.ColumnChoices = append(v.ColumnChoices, c)
+	}
+	if err := p.usersExtras(ctx, a, v); err != nil {
+		return nil, err
+	}
+	if v.actx, err = p.newActionContext(r, v.ListURL); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// usersExtras loads what the page's rows show beyond the users
+// themselves: block reasons, and the creators and tag names of the
+// optional columns.
+func (p *Panel) usersExtras(ctx context.Context, a *roster.Actor, v *usersView) error {
+	var creators []int64
+	companies := map[int64]bool{}
+	for _, u := range v.Result.Items {
+		b, err := p.blockInfo(ctx, a.Scope, u)
+		if err != nil {
+			return err
+		}
+		if b != nil {
+			v.Blocks[u.ID] = b
+		}
+		if u.CreatedBy != nil && !slices.Contains(creators, *u.CreatedBy) {
+			creators = append(creators, *u.CreatedBy)
+		}
+		companies[u.CompanyID] = true
+	}
+	if v.Col("creator") && len(creators) > 0 {
+		page, err := p.Users.Users(ctx, a.Scope, roster.UserFilter{IDs: creators, Limit: roster.MaxPageSize})
+		if err != nil {
+			return err
+		}
+		v.Creators = map[int64]*roster.User{}
+		for _, c := range page.Items {
+			v.Creators[c.ID] = c
+		}
+	}
+	if v.Col("tags") {
+		v.TagNames = map[int64]string{}
+		for id := range companies {
+			tags, err := p.clientStore().ClientTags(ctx, id)
+			if err != nil {
+				return err
+			}
+			for _, t := range tags {
+				v.TagNames[t.ID] = t.Name
+			}
+		}
+	}
+	return nil
+}
+
+// UserTags names a user's allowed client tags.
+func (v *usersView) UserTags(u *roster.User) string {
+	var names []string
+	for _, id := range u.ClientTagIDs {
+		if n, ok := v.TagNames[id]; ok {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // grantable returns the roles of a company the actor may grant (U7).
@@ -242,6 +356,10 @@ type bulkView struct {
 	Errors   formErrors
 	Refusals []refusalView
 	Back     string
+	// Skip are users left out after a refusal ("Skip these N and
+	// continue"); Remaining is how many users are left when some refuse.
+	Skip      []int64
+	Remaining int
 }
 
 type refusalView struct {
@@ -262,24 +380,43 @@ func (p *Panel) handleUsersBulk(w http.ResponseWriter, r *http.Request) error {
 	f.Cursor = ""
 	v := &bulkView{page: p.newPage(w, r, "bulk.title", "users"), Action: r.PostFormValue("action"),
 		Comment: strings.TrimSpace(r.PostFormValue("comment")), IDs: formIDs(r.PostForm["id"]),
-		All: r.PostFormValue("all") == "1", Filter: f, FilterValues: f.Values()}
+		All: r.PostFormValue("all") == "1", Filter: f, FilterValues: f.Values(), Skip: formIDs(r.PostForm["skip"])}
 	v.Back = "/users?" + f.Values().Encode()
+	// Nothing selected or no action chosen: say why nothing happened.
+	if !v.All && len(v.IDs) == 0 {
+		return p.redirect(w, r, v.Back, "flash.bulk_none", 0)
+	}
+	if v.Action == "" {
+		return p.redirect(w, r, v.Back, "flash.bulk_no_action", 0)
+	}
 	if v.RoleID, _ = strconv.ParseInt(r.PostFormValue("role_id"), 10, 64); v.RoleID != 0 {
 		if role, err := p.Roles.RoleByID(ctx, a.Scope, v.RoleID); err == nil {
 			v.RoleName = v.page.RoleName(role.Key, role.Name)
 		}
 	}
 	b := roster.BulkAction{Action: v.Action, RoleID: v.RoleID, Comment: v.Comment}
-	if v.All {
+	switch {
+	case v.All && len(v.Skip) > 0:
+		// All matching but the skipped: the filter's users now, without them.
+		uf, err := p.App.Users.Filter(ctx, f.query())
+		if err != nil {
+			return err
+		}
+		ids, err := p.Users.UserIDs(ctx, a.Scope, uf, roster.MaxBulkUsers)
+		if err != nil {
+			return err
+		}
+		b.UserIDs = without(ids, v.Skip)
+	case v.All:
 		uf, err := p.App.Users.Filter(ctx, f.query())
 		if err != nil {
 			return err
 		}
 		b.Filter = &uf
-	} else {
-		b.UserIDs = v.IDs
+	default:
+		b.UserIDs = without(v.IDs, v.Skip)
 	}
-	if !v.All && len(v.IDs) == 0 {
+	if b.Filter == nil && len(b.UserIDs) == 0 {
 		return p.redirect(w, r, v.Back, "flash.bulk_none", 0)
 	}
 	preview, err := p.App.Users.Preview(ctx, b)
@@ -300,6 +437,17 @@ func (p *Panel) handleUsersBulk(w http.ResponseWriter, r *http.Request) error {
 	return p.redirect(w, r, v.Back, "flash.bulk_"+v.Action, res.Affected)
 }
 
+// without returns ids without those in skip.
+func without(ids, skip []int64) []int64 {
+	out := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		if !slices.Contains(skip, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // bulkFailed shows the confirmation again with the refusals (each user
 // named) or the form's errors.
 func (p *Panel) bulkFailed(w http.ResponseWriter, r *http.Request, v *bulkView, err error) error {
@@ -311,9 +459,16 @@ func (p *Panel) bulkFailed(w http.ResponseWriter, r *http.Request, v *bulkView, 
 			if u, err := p.Users.UserByID(r.Context(), st.actor.Scope, rf.UserID); err == nil {
 				name = u.DisplayName()
 			}
-			v.Refusals = append(v.Refusals, refusalView{UserID: rf.UserID, Name: name,
-				Message: fieldText(st.lang, roster.FieldError{Code: rf.Code, Message: rf.Message})})
+			// The store's English reason names the case (one's own
+			// account, a Main administrator); other languages have the
+			// code's text.
+			msg := rf.Message
+			if st.lang != i18n.EN || msg == "" {
+				msg = fieldText(st.lang, roster.FieldError{Code: rf.Code, Message: rf.Message})
+			}
+			v.Refusals = append(v.Refusals, refusalView{UserID: rf.UserID, Name: name, Message: msg})
 		}
+		v.Remaining = max(0, v.Count-len(v.Refusals))
 		return p.render(w, r, http.StatusConflict, "bulk", v)
 	}
 	fe, ok := newFormErrors(st.lang, err)
@@ -333,6 +488,34 @@ type userFormView struct {
 	Companies   []*roster.Company
 	CompanyName string
 	Errors      formErrors
+	// List is the users list under the add-user dialog: the form is in
+	// the dialog when set, and a refused form comes back in it.
+	List string
+	// Open shows the dialog open (a refused form).
+	Open bool
+}
+
+// NameOrder is the order of the name fields: Фамилия, Имя, Отчество in
+// Russian, first name first in English.
+func (pg *page) NameOrder() []string {
+	if pg.Lang == "ru" {
+		return []string{"last_name", "first_name", "middle_name"}
+	}
+	return []string{"first_name", "middle_name", "last_name"}
+}
+
+// NameID is a name field's short id: "first" for first_name.
+func (pg *page) NameID(field string) string { return strings.TrimSuffix(field, "_name") }
+
+// NameValue is the form's value of a name field.
+func (f userForm) NameValue(field string) string {
+	switch field {
+	case "first_name":
+		return f.FirstName
+	case "middle_name":
+		return f.MiddleName
+	}
+	return f.LastName
 }
 
 type userForm struct {
@@ -430,6 +613,28 @@ func (p *Panel) handleUserCreate(w http.ResponseWriter, r *http.Request) error {
 		if !ok {
 			return err
 		}
+		if list := localPath(r.PostFormValue("list"), ""); strings.HasPrefix(list, "/users?") || list == "/users" {
+			// The form came from the list's dialog: show the list again
+			// with the dialog open, the errors beside their fields.
+			lu, _ := url.Parse(list)
+			lv, lerr := p.usersPage(w, r, lu.Query())
+			if lerr != nil {
+				return lerr
+			}
+			if lv.NewUser == nil {
+				return err
+			}
+			if lv.NewUser.Form.CompanyID != companyID {
+				fv, ferr := p.userFormFor(w, r, companyID)
+				if ferr != nil {
+					return ferr
+				}
+				fv.page, fv.List = lv.page, lv.NewUser.List
+				lv.NewUser = fv
+			}
+			lv.NewUser.Form, lv.NewUser.Errors, lv.NewUser.Open = form, *fe, true
+			return p.render(w, r, formStatus(err), "users", lv)
+		}
 		v, ferr := p.userFormFor(w, r, companyID)
 		if ferr != nil {
 			return ferr
@@ -472,6 +677,12 @@ type userView struct {
 	CanAudit    bool
 	ShowCompany bool
 	Ops         *userOps
+	// Actions are the card's actions, each opening its confirmation.
+	Actions []rowAction
+	// Block says who blocked a blocked user, when and why.
+	Block *blockInfo
+	// List is the users list where the reader left it.
+	List string
 }
 
 func (p *Panel) userCard(w http.ResponseWriter, r *http.Request, id int64) (*userView, error) {
@@ -485,7 +696,8 @@ func (p *Panel) userCard(w http.ResponseWriter, r *http.Request, id int64) (*use
 		return nil, err
 	}
 	v := &userView{page: p.newPage(w, r, "user.title", "users"), User: u, Self: u.ID == a.User.ID,
-		NameLocked: u.NameSetBySelf && u.ID != a.User.ID, GrantRoles: map[int64]bool{}, HeldRoles: map[int64]bool{}}
+		NameLocked: u.NameSetBySelf && u.ID != a.User.ID, GrantRoles: map[int64]bool{}, HeldRoles: map[int64]bool{},
+		List: p.listURL(r)}
 	v.Title = u.DisplayName()
 	if v.Company, err = p.Companies.CompanyByID(ctx, a.Scope, u.CompanyID); err != nil {
 		return nil, err
@@ -505,7 +717,7 @@ func (p *Panel) userCard(w http.ResponseWriter, r *http.Request, id int64) (*use
 	for _, r := range u.Roles {
 		v.HeldRoles[r.ID] = true
 	}
-	manage := !v.Self && !(u.HasRole(roster.RoleMainAdmin) && !a.MainAdmin)
+	manage := manages(a, u)
 	v.CanEdit = a.Can(roster.PermUsersEdit) && (manage || v.Self)
 	v.CanRoles = a.Can(roster.PermUsersRoles) && manage
 	v.CanBlock = a.Can(roster.PermUsersBlock) && manage
@@ -518,6 +730,21 @@ func (p *Panel) userCard(w http.ResponseWriter, r *http.Request, id int64) (*use
 			return nil, err
 		}
 		v.Events = ev.Items
+	}
+	if v.Block, err = p.blockInfo(ctx, a.Scope, u); err != nil {
+		return nil, err
+	}
+	ac, err := p.newActionContext(r, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, act := range v.page.actions(ac, u) {
+		// An e-mail user's reset is the card's "E-mail a password-reset
+		// link" section: one way on the card, not two.
+		if act.Key == "password-reset" && u.AuthMethod == roster.AuthEmail && v.CanCreds {
+			continue
+		}
+		v.Actions = append(v.Actions, act)
 	}
 	v.Form = map[string]string{"first_name": u.FirstName, "middle_name": u.MiddleName, "last_name": u.LastName,
 		"phone": u.Phone, "work_phone": u.WorkPhone, "position": u.Position}
@@ -540,7 +767,9 @@ func (p *Panel) handleUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 // userAction runs one card action: the permission check, the change, and
-// either a redirect with a flash or the card again with the form's errors.
+// either a redirect with a flash or the form again with its errors — the
+// action's confirmation (useractions.go) for the card's actions, the card
+// for its other sections.
 func (p *Panel) userAction(w http.ResponseWriter, r *http.Request, perm roster.Permission, section, flashKey string,
 	do func(ctx context.Context, a *roster.Actor, id int64) error) error {
 	id, ok := pathID(r.PathValue("id"))
@@ -556,6 +785,25 @@ func (p *Panel) userAction(w http.ResponseWriter, r *http.Request, perm roster.P
 		if !ok {
 			return err
 		}
+		if _, page := userActionPages[section]; page {
+			v, verr := p.userActionView(w, r, id, section)
+			if verr != nil {
+				return verr
+			}
+			v.Errors = *fe
+			for k := range v.Form {
+				if val, ok := r.PostForm[k]; ok {
+					v.Form[k] = val[0]
+				}
+			}
+			if section == "roles" {
+				v.HeldRoles = map[int64]bool{}
+				for _, id := range formIDs(r.PostForm["role_ids"]) {
+					v.HeldRoles[id] = true
+				}
+			}
+			return p.render(w, r, formStatus(err), "useraction", v)
+		}
 		v, cerr := p.userCard(w, r, id)
 		if cerr != nil {
 			return cerr
@@ -568,8 +816,11 @@ func (p *Panel) userAction(w http.ResponseWriter, r *http.Request, perm roster.P
 		}
 		return p.render(w, r, formStatus(err), "user", v)
 	}
+	if ret := localPath(r.PostFormValue("return"), ""); ret != "" {
+		return p.redirect(w, r, ret, flashKey, 0)
+	}
 	if flashKey == "flash.user_deleted" {
-		return p.redirect(w, r, "/users", flashKey, 0)
+		return p.redirect(w, r, p.listURL(r), flashKey, 0)
 	}
 	return p.redirect(w, r, "/users/"+strconv.FormatInt(id, 10), flashKey, 0)
 }
@@ -607,7 +858,7 @@ func (p *Panel) handleUserBlock(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (p *Panel) handleUserUnblock(w http.ResponseWriter, r *http.Request) error {
-	return p.userAction(w, r, roster.PermUsersBlock, "block", "flash.user_unblocked", func(ctx context.Context, a *roster.Actor, id int64) error {
+	return p.userAction(w, r, roster.PermUsersBlock, "unblock", "flash.user_unblocked", func(ctx context.Context, a *roster.Actor, id int64) error {
 		_, err := p.App.Users.Unblock(ctx, id, r.PostFormValue("comment"))
 		return err
 	})
@@ -620,7 +871,7 @@ func (p *Panel) handleUserDelete(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (p *Panel) handleUserInvitation(w http.ResponseWriter, r *http.Request) error {
-	return p.userAction(w, r, roster.PermUsersCredentials, "", "flash.invitation_sent", func(ctx context.Context, a *roster.Actor, id int64) error {
+	return p.userAction(w, r, roster.PermUsersCredentials, "invitation", "flash.invitation_sent", func(ctx context.Context, a *roster.Actor, id int64) error {
 		_, err := p.App.Users.ResendInvitation(ctx, id)
 		return err
 	})
@@ -640,7 +891,7 @@ func (p *Panel) handleUserPasswordReset(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	if creds.Emailed {
-		return p.redirect(w, r, "/users/"+strconv.FormatInt(id, 10), "flash.reset_link_sent", 0)
+		return p.redirect(w, r, localPath(r.PostFormValue("return"), "/users/"+strconv.FormatInt(id, 10)), "flash.reset_link_sent", 0)
 	}
 	u, err := p.Users.UserByID(ctx, state(r).actor.Scope, id)
 	if err != nil {

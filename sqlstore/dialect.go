@@ -410,6 +410,40 @@ func escapeLike(s string) string {
 	return r.Replace(s)
 }
 
+// lastLoginKey is the users list's last-sign-in sort key on alias u: never
+// signed in is the earliest time (year 1), so the key is never NULL. It is
+// the expression of the users_company_login index (migration 0011), and
+// binding time.Time{} compares equal to it on both engines.
+func (d dialect) lastLoginKey() string {
+	if d.name == dialectPostgres {
+		return `coalesce(u.last_login_at, '0001-01-01 00:00:00+00'::timestamptz)`
+	}
+	return `coalesce(u.last_login_at, -62135596800000000)`
+}
+
+// setSortNames writes sort_name for a batch of users: one statement on
+// PostgreSQL, one prepared statement a row on SQLite, where that is cheap.
+func (d dialect) setSortNames(ctx context.Context, tx *sql.Tx, ids []int64, names []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if d.name == dialectPostgres {
+		_, err := tx.ExecContext(ctx, `UPDATE users u SET sort_name = v.s FROM unnest($1::bigint[], $2::text[]) AS v(id, s) WHERE u.id = v.id`, ids, names)
+		return err
+	}
+	st, err := tx.PrepareContext(ctx, `UPDATE users SET sort_name = $1 WHERE id = $2`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for i, id := range ids {
+		if _, err := st.ExecContext(ctx, names[i], id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // deleteExpiredSessions deletes sessions past their absolute or idle expiry:
 // interval arithmetic on PostgreSQL, integer microseconds on SQLite.
 func (d dialect) deleteExpiredSessions(ctx context.Context, q querier, now time.Time) (sql.Result, error) {

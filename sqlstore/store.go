@@ -356,6 +356,13 @@ func (s *Store) applyMigration(ctx context.Context, m migration) (applied bool, 
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
+		// A few migrations change data in a way SQL cannot say the same on
+		// both engines; their Go step runs in the same transaction.
+		if step := migrationSteps[m.version]; step != nil {
+			if err := step(ctx, s.d, tx); err != nil {
+				return fmt.Errorf("migration %s: %w", m.name, err)
+			}
+		}
 		if s.d.name == dialectSQLite {
 			if err := foreignKeyCheck(ctx, tx); err != nil {
 				return fmt.Errorf("migration %s: %w", m.name, err)

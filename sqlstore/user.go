@@ -51,8 +51,9 @@ func scanUser(r rowScanner) (*roster.User, error) {
 	return &u, nil
 }
 
-// sortName is the lower-cased display name users are ordered by.
-func sortName(u *roster.User) string { return strings.ToLower(u.DisplayName()) }
+// sortName is the key users are ordered by name with (roster.User.SortName):
+// last name first.
+func sortName(u *roster.User) string { return u.SortName() }
 
 // searchText is the lower-cased text a search matches: the full name, the
 // e-mail, the login and the phones, both as typed and as bare digits.

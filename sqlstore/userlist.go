@@ -23,15 +23,69 @@ const totalCap = 10000
 // query by a hash of the normalized filter and scope, and carries the total
 // counted on the first page, so later pages do not count again.
 type userCursor struct {
-	Sort   string `json:"s"` // the sort asked for
-	Order  string `json:"o"` // the sort applied
+	Sort  string `json:"s"` // the sort asked for
+	Order string `json:"o"` // the sort applied
+	// The sort key of the user the page starts after (or, going back,
+	// ends before): Name for "name" and "status", Status for "status",
+	// At (unix microseconds, nil for never) for "last_login_at".
 	Name   string `json:"n,omitempty"`
+	Status string `json:"st,omitempty"`
+	At     *int64 `json:"a,omitempty"`
 	ID     int64  `json:"i"`
+	// Back leads to the page before the user, not after.
+	Back bool `json:"b,omitempty"`
+	// Pos is how many users come before the page the cursor leads to.
+	Pos    int    `json:"p,omitempty"`
 	Hash   string `json:"h"`
 	Total  int    `json:"t"`
 	Capped bool   `json:"c,omitempty"`
 	// Estimated marks a total estimated by the planner.
 	Estimated bool `json:"e,omitempty"`
+}
+
+// sortColumns are the key columns of an order before the id, on alias u.
+func (d dialect) sortColumns(order string) []string {
+	switch strings.TrimPrefix(order, "-") {
+	case "name":
+		return []string{"u.sort_name"}
+	case "status":
+		return []string{"u.status", "u.sort_name"}
+	case "last_login_at":
+		return []string{d.lastLoginKey()}
+	}
+	return nil
+}
+
+// sortValues are a user's values of sortColumns, as the cursor keeps them.
+func (c *userCursor) sortValues(order string) []any {
+	switch strings.TrimPrefix(order, "-") {
+	case "name":
+		return []any{c.Name}
+	case "status":
+		return []any{c.Status, c.Name}
+	case "last_login_at":
+		if c.At == nil {
+			return []any{time.Time{}}
+		}
+		return []any{time.UnixMicro(*c.At).UTC()}
+	}
+	return nil
+}
+
+// at places a cursor at u (whose sort_name is name) for order.
+func (c *userCursor) at(u *roster.User, name string) {
+	c.ID, c.Name, c.Status, c.At = u.ID, "", "", nil
+	switch c.Order {
+	case "name", "-name":
+		c.Name = name
+	case "status", "-status":
+		c.Status, c.Name = string(u.Status), name
+	case "last_login_at", "-last_login_at":
+		if u.LastLoginAt != nil {
+			at := u.LastLoginAt.UnixMicro()
+			c.At = &at
+		}
+	}
 }
 
 func invalidCursor() error {
@@ -124,8 +178,10 @@ func isDigits(s string) bool {
 	return s != ""
 }
 
-// Users lists users in scope matching the filter, one keyset page at a time,
-// by (sort_name, id) or by id, which is creation order.
+// Users lists users in scope matching the filter, one keyset page at a
+// time, by the filter's sort then id (id order is creation order). A
+// cursor leads to the page after (NextCursor) or before (PrevCursor) the
+// user it holds.
 func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilter) (*roster.UserPage, error) {
 	if err := f.Validate(); err != nil {
 		return nil, err
@@ -148,9 +204,11 @@ func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilt
 		}
 		page.Sort = cur.Order
 	}
-	byName := strings.TrimPrefix(page.Sort, "-") == "name"
+	// Every order but creation order sorts the matches of a search, which
+	// the search may find too costly (then the page comes in creation order).
+	sorted := strings.TrimPrefix(page.Sort, "-") != "created_at"
 	var b sqlBuilder
-	ok, err := s.userFilterSQL(ctx, s.rdb, &b, scope, f, s.now(), byName)
+	ok, err := s.userFilterSQL(ctx, s.rdb, &b, scope, f, s.now(), sorted)
 	if err != nil || !ok {
 		return page, err
 	}
@@ -160,9 +218,11 @@ func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilt
 			// The index gives the matches in creation order only.
 			from, idCol = "users_fts f CROSS JOIN users u ON u.id = f.rowid & 4294967295", "f.rowid"
 		}
-		if byName {
-			page.Sort = strings.Replace(page.Sort, "name", "created_at", 1)
-			byName = false
+		if sorted {
+			page.Sort = "created_at"
+			if strings.HasPrefix(f.Sort, "-") {
+				page.Sort = "-created_at"
+			}
 		}
 	}
 	switch {
@@ -177,64 +237,167 @@ func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilt
 		page.Total, page.TotalCapped, page.TotalEstimated = cur.Total, cur.Capped, cur.Estimated
 	}
 
-	dir, cmp := "", ">"
-	if strings.HasPrefix(page.Sort, "-") {
-		dir, cmp = " DESC", "<"
+	cols := s.d.sortColumns(page.Sort)
+	desc := strings.HasPrefix(page.Sort, "-")
+	back := cur != nil && cur.Back
+	orderBy := func(descending bool) string {
+		order := make([]string, 0, len(cols)+1)
+		for _, c := range append(slices.Clone(cols), idCol) {
+			if descending {
+				c += " DESC"
+			}
+			order = append(order, c)
+		}
+		return strings.Join(order, ", ")
 	}
+	first := b // the query without the cursor's condition
+	first.where, first.args = slices.Clone(b.where), slices.Clone(b.args)
 	if cur != nil {
 		lastID := cur.ID
 		if idCol == "f.rowid" {
 			lastID |= b.search.company << 32
 		}
-		if byName {
-			b.cond(`(u.sort_name, ` + idCol + `) ` + cmp + ` (` + b.arg(cur.Name) + `, ` + b.arg(lastID) + `)`)
-		} else {
-			b.cond(idCol + ` ` + cmp + ` ` + b.arg(lastID))
+		keys, vals := append(slices.Clone(cols), idCol), append(cur.sortValues(page.Sort), lastID)
+		ps := make([]string, len(vals))
+		for i, v := range vals {
+			ps[i] = b.arg(v)
 		}
+		// Going back reads the page before the cursor in reverse order.
+		cmp := ">"
+		if desc != back {
+			cmp = "<"
+		}
+		cond := `(` + strings.Join(keys, ", ") + `) ` + cmp + ` (` + strings.Join(ps, ", ") + `)`
+		if len(cols) > 0 {
+			// SQLite seeks an expression index (the last sign-in's) by a
+			// row value only when the first key is also bounded alone.
+			cond = cols[0] + ` ` + cmp + `= ` + ps[0] + ` AND ` + cond
+		}
+		b.cond(cond)
 	}
-	order := idCol + dir
-	if byName {
-		order = `u.sort_name` + dir + `, ` + order
-	}
-	query := `SELECT ` + userColumns + `, u.sort_name FROM ` + from + b.whereSQL() +
-		` ORDER BY ` + order + ` LIMIT ` + b.arg(f.Limit+1)
-	rows, err := s.rdb.QueryContext(ctx, query, b.args...)
+	items, names, err := s.userRows(ctx, from, &b, orderBy(desc != back), f.Limit+1)
 	if err != nil {
-		return nil, fmt.Errorf("users: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var name string
-		u, err := scanUser(scanPlus{rows, &name})
+	more := len(items) > f.Limit
+	if back && !more {
+		// Back at the start: the first page, in full.
+		if items, names, err = s.userRows(ctx, from, &first, orderBy(desc), f.Limit+1); err != nil {
+			return nil, err
+		}
+		more, back, cur = len(items) > f.Limit, false, nil
+	}
+	if more {
+		items, names = items[:f.Limit], names[:f.Limit]
+	}
+	if back {
+		slices.Reverse(items)
+		slices.Reverse(names)
+	}
+	if cur != nil {
+		page.Offset = max(0, cur.Pos)
+	}
+	page.Items = items
+	seal := func(c userCursor) (string, error) {
+		c.Sort, c.Order, c.Hash, c.Total, c.Capped, c.Estimated = f.Sort, page.Sort, hash, page.Total, page.TotalCapped, page.TotalEstimated
+		payload, err := json.Marshal(c)
 		if err != nil {
-			return nil, fmt.Errorf("users: %w", err)
+			return "", fmt.Errorf("encode cursor: %w", err)
 		}
-		page.Items = append(page.Items, u)
-		names = append(names, name)
+		return secure.Seal(key, payload), nil
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("users: %w", err)
-	}
-	rows.Close()
-	if len(page.Items) > f.Limit {
-		page.Items = page.Items[:f.Limit]
-		last := page.Items[f.Limit-1]
-		next := userCursor{Sort: f.Sort, Order: page.Sort, ID: last.ID, Hash: hash, Total: page.Total,
-			Capped: page.TotalCapped, Estimated: page.TotalEstimated}
-		if byName {
-			next.Name = names[f.Limit-1]
+	if n := len(items); n > 0 {
+		// A page read forwards has a next one when the read found more; a
+		// page read backwards always has the page it was reached from.
+		if more || back {
+			next := userCursor{Order: page.Sort, Pos: page.Offset + n}
+			next.at(items[n-1], names[n-1])
+			if page.NextCursor, err = seal(next); err != nil {
+				return nil, err
+			}
 		}
-		payload, err := json.Marshal(next)
-		if err != nil {
-			return nil, fmt.Errorf("encode cursor: %w", err)
+		if (back && more) || (!back && cur != nil) {
+			prev := userCursor{Order: page.Sort, Back: true, Pos: max(0, page.Offset-f.Limit)}
+			prev.at(items[0], names[0])
+			if page.PrevCursor, err = seal(prev); err != nil {
+				return nil, err
+			}
 		}
-		page.NextCursor = secure.Seal(key, payload)
 	}
 	if err := loadRoles(ctx, s.rdb, page.Items); err != nil {
 		return nil, err
 	}
 	return page, nil
+}
+
+// userRows reads users with their sort_name.
+func (s *Store) userRows(ctx context.Context, from string, b *sqlBuilder, order string, limit int) ([]*roster.User, []string, error) {
+	query := `SELECT ` + userColumns + `, u.sort_name FROM ` + from + b.whereSQL() +
+		` ORDER BY ` + order + ` LIMIT ` + strconv.Itoa(limit)
+	rows, err := s.rdb.QueryContext(ctx, query, b.args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("users: %w", err)
+	}
+	defer rows.Close()
+	var items []*roster.User
+	var names []string
+	for rows.Next() {
+		var name string
+		u, err := scanUser(scanPlus{rows, &name})
+		if err != nil {
+			return nil, nil, fmt.Errorf("users: %w", err)
+		}
+		items = append(items, u)
+		names = append(names, name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("users: %w", err)
+	}
+	return items, names, nil
+}
+
+// migrationSteps are the Go steps of migrations (see Store.applyMigration).
+var migrationSteps = map[int]func(ctx context.Context, d dialect, tx *Tx) error{
+	11: resortNames,
+}
+
+// resortNames recomputes every user's sort_name after its meaning changed
+// to last name first (migration 0011). The case folding must be Go's, as
+// on every write: neither engine's lower() folds Cyrillic everywhere.
+func resortNames(ctx context.Context, d dialect, tx *Tx) error {
+	var last int64
+	for {
+		rows, err := tx.QueryContext(ctx, `SELECT id, email, login, first_name, middle_name, last_name, sort_name
+			FROM users WHERE id > $1 ORDER BY id LIMIT 5000`, last)
+		if err != nil {
+			return fmt.Errorf("resort names: %w", err)
+		}
+		var ids []int64
+		var names []string
+		n := 0
+		for rows.Next() {
+			var u roster.User
+			var old string
+			if err := rows.Scan(&u.ID, &u.Email, &u.Login, &u.FirstName, &u.MiddleName, &u.LastName, &old); err != nil {
+				rows.Close()
+				return fmt.Errorf("resort names: %w", err)
+			}
+			n, last = n+1, u.ID
+			if name := sortName(&u); name != old {
+				ids, names = append(ids, u.ID), append(names, name)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("resort names: %w", err)
+		}
+		if err := d.setSortNames(ctx, tx.Tx, ids, names); err != nil {
+			return fmt.Errorf("resort names: %w", err)
+		}
+		if n == 0 {
+			return nil
+		}
+	}
 }
 
 // scanPlus scans a user row followed by extra columns.

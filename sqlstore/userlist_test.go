@@ -115,9 +115,18 @@ func TestUserFiltersAndPaging(t *testing.T) {
 		scope := roster.Scope{CompanyIDs: []int64{f.co.ID}}
 		var made []*roster.User
 		names := []string{"Zoe", "adam", "Ёжик", "Bob", "bob", "Carl", "Дима", "Eve", "Frank", "Gina", "Hugo"}
-		for _, n := range names {
+		// Last names sort the list before first names (issue 12).
+		lasts := []string{"Yang", "Young", "Ёлкин", "Abbot", "abbot", "Xu", "Абрамов", "X", "X", "X", "Ward"}
+		for i, n := range names {
 			c.Advance(time.Minute)
-			made = append(made, f.user(f.co.ID, n, "X", "dispatcher"))
+			made = append(made, f.user(f.co.ID, n, lasts[i], "dispatcher"))
+		}
+		// Some sign in, two at the same time (the id breaks the tie).
+		for _, i := range []int{3, 7, 1, 9, 5} {
+			if i != 9 {
+				c.Advance(time.Minute)
+			}
+			must(t, s.RecordSignIn(f.ctx, made[i].ID))
 		}
 		c.Advance(time.Minute)
 		pending := &roster.User{CompanyID: f.co.ID, AuthMethod: roster.AuthEmail, Email: "pending@example.com"}
@@ -158,19 +167,37 @@ func TestUserFiltersAndPaging(t *testing.T) {
 		if p := list(roster.UserFilter{CompanyID: &other.ID}); p.Total != 0 {
 			t.Errorf("out-of-scope company gave %d users", p.Total)
 		}
-		// Sort orders, and paging visits each user exactly once.
+		// Sort orders, and paging visits each user exactly once, forwards
+		// and back, each page knowing its offset.
 		total := len(names) + 3
 		for _, sort := range roster.UserSorts {
 			var seen []*roster.User
+			var pages []*roster.UserPage
 			cur := ""
 			for {
 				p := list(roster.UserFilter{Sort: sort, Limit: 4, Cursor: cur})
 				if p.Total != total {
 					t.Fatalf("%s: total %d", sort, p.Total)
 				}
+				if p.Offset != 4*len(pages) || (p.PrevCursor == "") != (len(pages) == 0) {
+					t.Fatalf("%s: page %d has offset %d, previous %q", sort, len(pages), p.Offset, p.PrevCursor)
+				}
+				pages = append(pages, p)
 				seen = append(seen, p.Items...)
 				if cur = p.NextCursor; cur == "" {
 					break
+				}
+			}
+			for i := len(pages) - 1; i > 0; i-- {
+				p := list(roster.UserFilter{Sort: sort, Limit: 4, Cursor: pages[i].PrevCursor})
+				if !slices.Equal(ids(p.Items), ids(pages[i-1].Items)) || p.Offset != pages[i-1].Offset || p.Total != total {
+					t.Fatalf("%s: back from page %d gave %v at %d, want %v at %d", sort, i, ids(p.Items), p.Offset, ids(pages[i-1].Items), pages[i-1].Offset)
+				}
+				if (p.PrevCursor == "") != (i == 1) || p.NextCursor == "" {
+					t.Fatalf("%s: back page %d: previous %q, next %q", sort, i-1, p.PrevCursor, p.NextCursor)
+				}
+				if n := list(roster.UserFilter{Sort: sort, Limit: 4, Cursor: p.NextCursor}); !slices.Equal(ids(n.Items), ids(pages[i].Items)) {
+					t.Fatalf("%s: forward again from page %d gave %v, want %v", sort, i-1, ids(n.Items), ids(pages[i].Items))
 				}
 			}
 			if len(seen) != total {
@@ -182,16 +209,33 @@ func TestUserFiltersAndPaging(t *testing.T) {
 				t.Fatalf("%s: a user was seen twice", sort)
 			}
 			key := func(u *roster.User) string {
-				if strings.HasSuffix(sort, "name") {
-					return strings.ToLower(u.DisplayName())
+				name := strings.ToLower(strings.TrimSpace(u.LastName + " " + u.FirstName))
+				if name == "" {
+					name = u.Username()
 				}
-				return u.CreatedAt.Format(time.RFC3339Nano)
+				id := fmt.Sprintf("%09d", u.ID)
+				switch strings.TrimPrefix(sort, "-") {
+				case "name":
+					return name + "\x00" + id
+				case "status":
+					return string(u.Status) + "\x00" + name + "\x00" + id
+				case "last_login_at":
+					at := time.Time{}
+					if u.LastLoginAt != nil {
+						at = *u.LastLoginAt
+					}
+					return at.UTC().Format("2006-01-02T15:04:05.000000") + id
+				}
+				return u.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000") + id
 			}
 			for i := 1; i < len(seen); i++ {
 				a, b := key(seen[i-1]), key(seen[i])
-				if (sort[0] == '-') != (a > b) && a != b {
+				if (sort[0] == '-') == (a < b) {
 					t.Fatalf("%s: %q before %q", sort, a, b)
 				}
+			}
+			if sort == "name" && (seen[0].ID != made[3].ID && seen[0].ID != made[4].ID) {
+				t.Errorf("name order starts with %s, want Bob Abbot", seen[0].DisplayName())
 			}
 		}
 		// Cursors are sealed and bound to their query.
@@ -213,6 +257,41 @@ func TestUserFiltersAndPaging(t *testing.T) {
 		must(t, err)
 		if len(got) != 4 {
 			t.Fatalf("UserIDs max 3 gave %d", len(got))
+		}
+	})
+}
+
+// TestResortNamesMigration: migration 0011 recomputes every sort_name to
+// start with the last name, folding case as Go does (Cyrillic included),
+// and its indexes serve the new sorts.
+func TestResortNamesMigration(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.ForEachEngineClock(t, func(t *testing.T, s *sqlstore.Store, c *sqlstoretest.Clock) {
+		f := newFixture(t, s, c)
+		a := f.user(f.co.ID, "Ёжик", "Туманов", "dispatcher")
+		b := f.user(f.co.ID, "Anna", "Zorina", "dispatcher")
+		unnamed := &roster.User{CompanyID: f.co.ID, AuthMethod: roster.AuthEmail, Email: "Solo@Example.com"}
+		must(t, s.CreateUser(f.ctx, unnamed, []int64{f.roles["employee"].ID}, []byte("i"), c.Now().Add(time.Hour)))
+		db := s.DB()
+		// The database as it was before 0011: first name first.
+		for _, q := range []string{`UPDATE users SET sort_name = 'stale'`, `DROP INDEX users_company_login`,
+			`DROP INDEX users_company_status`, `DELETE FROM schema_migrations WHERE version = 11`} {
+			if _, err := db.ExecContext(f.ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		must(t, s.Migrate(f.ctx))
+		for u, want := range map[*roster.User]string{a: "туманов ёжик", b: "zorina anna", unnamed: "solo@example.com"} {
+			var got string
+			must(t, db.QueryRowContext(f.ctx, `SELECT sort_name FROM users WHERE id = $1`, u.ID).Scan(&got))
+			if got != want {
+				t.Errorf("sort_name of %d = %q, want %q", u.ID, got, want)
+			}
+		}
+		p, err := s.Users(f.ctx, roster.Scope{CompanyIDs: []int64{f.co.ID}}, roster.UserFilter{Sort: "name"})
+		must(t, err)
+		if got := ids(p.Items); !slices.Equal(got, []int64{unnamed.ID, b.ID, a.ID}) {
+			t.Errorf("name order %v", got)
 		}
 	})
 }

@@ -99,6 +99,8 @@ func TestUsersCRUDAndBadInput(t *testing.T) {
 
 			{name: "ErrInvalid/Status", method: "GET", url: "/api/v1/users?status=foo", token: admin, wantStatus: 422, wantField: "status"},
 			{name: "ErrInvalid/Sort", method: "GET", url: "/api/v1/users?sort=bar", token: admin, wantStatus: 422, wantField: "sort"},
+			{name: "OK/SortLastSignIn", method: "GET", url: "/api/v1/users?sort=-last_login_at", token: admin, wantStatus: 200, wantBody: []string{`"sort":"-last_login_at"`, `"offset":0`}},
+			{name: "OK/SortStatus", method: "GET", url: "/api/v1/users?sort=status&limit=1", token: admin, wantStatus: 200, wantBody: []string{`"sort":"status"`, `"next_cursor":"`}},
 			{name: "ErrInvalid/Limit", method: "GET", url: "/api/v1/users?limit=abc", token: admin, wantStatus: 422, wantField: "limit"},
 			{name: "ErrInvalid/LimitRange", method: "GET", url: "/api/v1/users?limit=500", token: admin, wantStatus: 422, wantField: "limit"},
 			{name: "ErrInvalid/Invitation", method: "GET", url: "/api/v1/users?invitation=soon", token: admin, wantStatus: 422, wantField: "invitation"},

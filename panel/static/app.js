@@ -1,14 +1,25 @@
-// Roster panel scripts: live search, selection, bulk confirmation and
-// dialogs. Every page works without them; they only make it quicker.
+// Roster panel scripts: live search, selection, bulk confirmation, menus,
+// dialogs and keyboard shortcuts. Every page works without them; they
+// only make it quicker.
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
 
   function $(sel, root) { return (root || document).querySelector(sel); }
   function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
+  var narrowQuery = window.matchMedia("(max-width: 720px)");
+
+  // The server picks cards for the users list on a phone when the user
+  // chose no view: it learns the screen is narrow from this cookie.
+  function tellWidth() {
+    document.cookie = "roster_narrow=" + (narrowQuery.matches ? "1" : "0") + "; path=/; SameSite=Lax";
+  }
+  tellWidth();
+  if (narrowQuery.addEventListener) narrowQuery.addEventListener("change", tellWidth);
 
   // ---- Live search on the users list ----
   var live = $("form[data-live]");
+  var refresh = function () {};
   if (live) {
     var timer = null, ctrl = null;
     var params = function () {
@@ -16,7 +27,7 @@
       new FormData(live).forEach(function (v, k) { if (v !== "" && !(k === "sort" && v === "name")) p.append(k, v); });
       return p;
     };
-    var refresh = function () {
+    refresh = function (done) {
       var p = params(), qs = p.toString();
       if (ctrl) ctrl.abort();
       ctrl = new AbortController();
@@ -35,7 +46,9 @@
             var vp = new URLSearchParams(p); vp.set("view", a.getAttribute("data-view"));
             a.href = "/users?" + vp.toString();
           });
+          syncView();
           updateSelection();
+          if (done) done();
         })
         .catch(function (e) { if (e.name !== "AbortError") live.submit(); });
     };
@@ -48,12 +61,34 @@
       if (e.target.tagName === "SELECT") { clearTimeout(timer); refresh(); }
     });
     live.addEventListener("submit", function (e) { e.preventDefault(); clearTimeout(timer); refresh(); });
+    // No view chosen and a phone: the first page came as a table because
+    // the server did not know the width yet; ask again, now it does.
+    if (live.hasAttribute("data-view-auto") && narrowQuery.matches && $("#results table")) refresh();
   }
+  // The view buttons say which view the list shows.
+  function syncView() {
+    var cards = !!$("#results ul.cards");
+    $all("[data-view]").forEach(function (a) {
+      if ((a.getAttribute("data-view") === "cards") === cards) a.setAttribute("aria-current", "true");
+      else a.removeAttribute("aria-current");
+    });
+  }
+
+  // ---- Filters fold behind a button on a phone ----
+  document.addEventListener("click", function (e) {
+    var t = e.target.closest("[data-filters-toggle]");
+    if (!t) return;
+    var panel = document.getElementById(t.getAttribute("aria-controls"));
+    var open = t.getAttribute("aria-expanded") !== "true";
+    t.setAttribute("aria-expanded", open ? "true" : "false");
+    panel.classList.toggle("open", open);
+    if (open) { var f = $("select, input", panel); if (f) f.focus(); }
+  });
 
   // ---- Selection and bulk actions ----
   function updateSelection() {
     var form = $("form[data-bulk]");
-    if (!form) return;
+    if (!form) return 0;
     var rows = $all("[data-row]", form), checked = rows.filter(function (r) { return r.checked; });
     var all = $("[data-all]", form), page = $("[data-select-page]", form);
     if (page) {
@@ -62,9 +97,10 @@
     }
     var n = all && all.checked ? +form.getAttribute("data-total") : checked.length;
     var out = $("[data-selcount]", form);
-    if (out) out.textContent = n ? n + " " + form.getAttribute("data-selected") : "";
+    if (out) out.textContent = n ? form.getAttribute("data-selected").replace("%d", n) : "";
     var action = $("[data-bulk-action]", form), role = $("[data-bulk-role]", form);
     if (role && action) role.hidden = !/role$/.test(action.value);
+    if (n) { var hint = $("[data-bulk-hint]", form); if (hint) hint.hidden = true; }
     return n;
   }
   document.addEventListener("change", function (e) {
@@ -77,8 +113,17 @@
     }
     if (t.matches("[data-row], [data-select-page], [data-all], [data-bulk-action]")) updateSelection();
     if (t.matches("[data-autosubmit]")) t.form.submit();
+    if (t.form && t.form.matches("form[data-columns]")) saveColumns(t.form);
+    if (t.matches("[data-company-switch]")) switchCompany(t);
   });
   updateSelection();
+
+  // Apply with nothing to apply says why nothing happened.
+  function bulkHint(form, key, focus) {
+    var hint = $("[data-bulk-hint]", form);
+    if (hint) { hint.textContent = form.getAttribute(key); hint.hidden = false; }
+    if (focus) focus.focus();
+  }
 
   document.addEventListener("submit", function (e) {
     var form = e.target;
@@ -88,14 +133,19 @@
       e.preventDefault();
       var action = $("[data-bulk-action]", form), role = $("[data-bulk-role]", form);
       var n = updateSelection();
-      if (!action.value) { action.focus(); return; }
-      if (/role$/.test(action.value) && role && !role.value) { role.focus(); return; }
-      if (!n) { var first = $("[data-row]", form); if (first) first.focus(); return; }
+      if (!n) { bulkHint(form, "data-none", $("[data-row]", form)); return; }
+      if (!action.value) { bulkHint(form, "data-no-action", action); return; }
+      if (/role$/.test(action.value) && role && !role.value) { bulkHint(form, "data-no-role", role); return; }
       // The server's confirmation names the users and counts them with the
       // same query the action runs: never the list's estimate.
       form.submit();
       return;
     }
+    if (form.matches("form[data-user-form]")) {
+      var list = $("[data-list-return]", form);
+      if (list && location.pathname === "/users") list.value = location.pathname + location.search;
+    }
+    if (form.matches("form[data-columns]")) { e.preventDefault(); saveColumns(form); return; }
     if (form.matches("form[data-confirm]") && !form.dataset.confirmed) {
       e.preventDefault();
       confirmDialog(form.getAttribute("data-confirm"), function () {
@@ -104,6 +154,24 @@
       });
     }
   });
+
+  // The column chooser saves at once and reloads the list.
+  function saveColumns(form) {
+    fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+      .then(function (res) {
+        if (!res.ok) throw new Error(res.status);
+        var keep = document.activeElement && document.activeElement.value;
+        refresh(function () {
+          var menu = $("#columns-menu");
+          if (menu && menu.showPopover) {
+            menu.showPopover();
+            var box = keep && $("#columns-menu input[value='" + keep + "']");
+            if (box) box.focus();
+          }
+        });
+      })
+      .catch(function () { form.submit(); });
+  }
 
   // A small confirmation dialog of our own, in place of window.confirm.
   function confirmDialog(text, ok) {
@@ -122,18 +190,87 @@
     dlg.showModal(); no.focus();
   }
 
+  // ---- Menus (popovers): placed beside their button ----
+  document.addEventListener("toggle", function (e) {
+    var pop = e.target;
+    if (!pop.matches || !pop.matches("[popover].menu") || e.newState !== "open") return;
+    var btn = $("[popovertarget='" + pop.id + "']");
+    if (!btn) return;
+    var r = btn.getBoundingClientRect(), w = pop.offsetWidth, h = pop.offsetHeight;
+    var left = Math.max(8, Math.min(r.right - w, window.innerWidth - w - 8));
+    var top = r.bottom + 4;
+    if (top + h > window.innerHeight - 8 && r.top - h - 4 > 8) top = r.top - h - 4;
+    pop.style.inset = "auto";
+    pop.style.left = left + "px";
+    pop.style.top = top + "px";
+    var first = $("a, input, button", pop);
+    if (first) first.focus();
+  }, true);
+
+  // ---- Tooltips (a blocked user's reason): fixed, so no table clips them ----
+  function placeTip(e) {
+    var t = e.target.closest && e.target.closest(".tip");
+    if (!t) return;
+    var tip = t.nextElementSibling;
+    if (!tip) return;
+    tip.classList.add("fixed");
+    requestAnimationFrame(function () {
+      var r = t.getBoundingClientRect();
+      var left = Math.max(8, Math.min(r.left, window.innerWidth - tip.offsetWidth - 8));
+      var top = r.bottom + 6;
+      if (top + tip.offsetHeight > window.innerHeight - 8) top = r.top - tip.offsetHeight - 6;
+      tip.style.left = left + "px";
+      tip.style.top = top + "px";
+    });
+  }
+  document.addEventListener("mouseover", placeTip);
+  document.addEventListener("focusin", placeTip);
+
   // ---- Dialogs ----
+  var actionDialog = null;
+  function openActionDialog(href) {
+    if (!actionDialog) {
+      actionDialog = document.createElement("dialog");
+      actionDialog.id = "action-dialog";
+      actionDialog.className = "modal";
+      actionDialog.setAttribute("aria-labelledby", "action-title");
+      document.body.appendChild(actionDialog);
+    }
+    var url = href + (href.indexOf("?") < 0 ? "?" : "&") + "fragment=1";
+    fetch(url, { credentials: "same-origin" })
+      .then(function (res) {
+        if (!res.ok) throw new Error(res.status);
+        return res.text();
+      })
+      .then(function (html) {
+        $all("[popover]:popover-open").forEach(function (p) { p.hidePopover(); });
+        actionDialog.innerHTML = html;
+        actionDialog.showModal();
+        var f = $("textarea, input:not([type=hidden]), button[type=submit]", actionDialog);
+        if (f) f.focus();
+      })
+      .catch(function () { location.href = href; });
+  }
+
   document.addEventListener("click", function (e) {
+    var act = e.target.closest("a[data-action-dialog]");
+    if (act && window.HTMLDialogElement) {
+      e.preventDefault();
+      openActionDialog(act.getAttribute("href"));
+      return;
+    }
     var opener = e.target.closest("[data-dialog]");
     if (opener) {
       var d = document.getElementById(opener.getAttribute("data-dialog"));
-      if (d && d.showModal) { e.preventDefault(); d.showModal(); var f = $("input:not([type=hidden]):not([type=radio])", d); if (f) f.focus(); }
+      if (d && d.showModal) { e.preventDefault(); d.showModal(); var f = $("input:not([type=hidden]):not([type=radio]), select", d); if (f) f.focus(); }
       return;
     }
+    if (e.target.closest("[data-shortcuts]")) { openShortcuts(); return; }
     var closer = e.target.closest("[data-close]");
     if (closer) {
       var dlg = closer.closest("dialog");
-      if (dlg) dlg.close(); else location.href = "/users";
+      if (dlg) { e.preventDefault(); dlg.close(); }
+      else if (closer.tagName === "BUTTON") location.href = "/users";
       return;
     }
     var copy = e.target.closest("[data-copy]");
@@ -147,19 +284,98 @@
   });
 
   // ---- Add-user form: the method switches the fields ----
-  $all("form[data-user-form]").forEach(function (form) {
-    var sync = function () {
-      var m = (form.querySelector("input[name=auth_method]:checked") || {}).value || "email";
-      var inv = form.querySelector("input[name=credentials][value=invitation]");
-      if (m === "login" && inv && inv.checked) form.querySelector("input[name=credentials][value=generated]").checked = true;
-      $all("[data-method]", form).forEach(function (el) { el.hidden = el.getAttribute("data-method") !== m; });
-      var c = (form.querySelector("input[name=credentials]:checked") || {}).value;
-      $all("[data-cred]", form).forEach(function (el) { el.hidden = el.getAttribute("data-cred") !== c; });
-    };
-    form.addEventListener("change", sync);
-    sync();
+  function syncUserForm(form) {
+    var m = (form.querySelector("input[name=auth_method]:checked") || {}).value || "email";
+    var inv = form.querySelector("input[name=credentials][value=invitation]");
+    if (m === "login" && inv && inv.checked) form.querySelector("input[name=credentials][value=generated]").checked = true;
+    $all("[data-method]", form).forEach(function (el) { el.hidden = el.getAttribute("data-method") !== m; });
+    var c = (form.querySelector("input[name=credentials]:checked") || {}).value;
+    $all("[data-cred]", form).forEach(function (el) { el.hidden = el.getAttribute("data-cred") !== c; });
+  }
+  document.addEventListener("change", function (e) {
+    var form = e.target.form;
+    if (form && form.matches("form[data-user-form]")) syncUserForm(form);
   });
+  $all("form[data-user-form]").forEach(syncUserForm);
+
+  // The dialog's company chooser reloads the form (the roles are the
+  // company's), keeping what was typed.
+  function switchCompany(select) {
+    var form = select.form;
+    var list = $("[data-list-return]", form);
+    var url = "/users/new?fragment=1&company=" + encodeURIComponent(select.value) + (list ? "&list=" + encodeURIComponent(list.value) : "");
+    fetch(url, { credentials: "same-origin" })
+      .then(function (res) { if (!res.ok) throw new Error(res.status); return res.text(); })
+      .then(function (html) {
+        var typed = {};
+        $all("input[type=text], input:not([type]), input[type=email], input[type=tel]", form).forEach(function (i) { typed[i.name] = i.value; });
+        var method = (form.querySelector("input[name=auth_method]:checked") || {}).value;
+        var holder = document.createElement("div");
+        holder.innerHTML = html;
+        var fresh = $("form[data-user-form]", holder);
+        form.replaceWith(fresh);
+        Object.keys(typed).forEach(function (k) { var i = fresh.querySelector("[name='" + k + "']"); if (i && i.type !== "hidden") i.value = typed[k]; });
+        var m = method && fresh.querySelector("input[name=auth_method][value=" + method + "]"); if (m) m.checked = true;
+        syncUserForm(fresh);
+        var sel = $("[data-company-switch]", fresh); if (sel) sel.focus();
+      })
+      .catch(function () { location.href = "/users/new?company=" + encodeURIComponent(select.value); });
+  }
 
   // A dialog with server-side errors opens by itself.
-  $all("dialog[data-open]").forEach(function (d) { d.showModal(); });
+  $all("dialog[data-open]").forEach(function (d) {
+    d.showModal();
+    var bad = $("[aria-invalid=true], .invalid input", d);
+    if (bad) bad.focus();
+  });
+
+  // ---- Keyboard shortcuts on the users list ----
+  function openShortcuts() { var d = $("#shortcuts"); if (d && !d.open) d.showModal(); }
+  function rows() { return $all("[data-row-item]"); }
+  function currentRow() {
+    var list = rows(), a = document.activeElement;
+    for (var i = 0; i < list.length; i++) if (list[i].contains(a)) return i;
+    var cur = $("[data-row-item].is-current");
+    return cur ? list.indexOf(cur) : -1;
+  }
+  function moveTo(i) {
+    var list = rows();
+    if (!list.length) return;
+    i = Math.max(0, Math.min(list.length - 1, i));
+    list.forEach(function (r) { r.classList.remove("is-current"); });
+    var row = list[i];
+    row.classList.add("is-current");
+    var link = $("[data-open-row]", row);
+    if (link) link.focus();
+    row.scrollIntoView({ block: "nearest" });
+  }
+  document.addEventListener("keydown", function (e) {
+    if (!live || e.ctrlKey || e.metaKey || e.altKey) return;
+    var t = e.target;
+    if (t.closest && t.closest("input, textarea, select, [contenteditable], dialog[open]")) return;
+    if ($("dialog[open]")) return;
+    switch (e.key) {
+    case "/":
+      e.preventDefault(); var q = $("#q"); q.focus(); q.select(); break;
+    case "j":
+      e.preventDefault(); moveTo(currentRow() + 1); break;
+    case "k":
+      e.preventDefault(); moveTo(Math.max(0, currentRow() - 1)); break;
+    case "x":
+      var i = currentRow();
+      if (i < 0) return;
+      var box = $("[data-row]", rows()[i]);
+      if (box) { e.preventDefault(); box.click(); var link = $("[data-open-row]", rows()[i]); if (link) link.focus(); }
+      break;
+    case "Enter":
+      if (t === document.body) { var r = $("[data-row-item].is-current [data-open-row]"); if (r) { e.preventDefault(); r.click(); } }
+      break;
+    case "?":
+      e.preventDefault(); openShortcuts(); break;
+    case "n":
+      var add = $("[data-dialog='add-user']");
+      if (add) { e.preventDefault(); add.click(); }
+      break;
+    }
+  });
 })();
