@@ -482,7 +482,7 @@ func schemas() map[string]any {
 	userPage["properties"].(map[string]any)["sort"] = map[string]any{"type": "string", "enum": roster.UserSorts,
 		"description": "The order applied. It differs from the one asked for only when a search matches too many users to sort them by name quickly: " +
 			"they then come in creation order."}
-		userPage["properties"].(map[string]any)["prev_cursor"] = map[string]any{"type": "string",
+	userPage["properties"].(map[string]any)["prev_cursor"] = map[string]any{"type": "string",
 		"description": "The cursor of the page before this one; absent on the first page."}
 	userPage["properties"].(map[string]any)["offset"] = map[string]any{"type": "integer",
 		"description": "How many users come before this page."}
