@@ -647,7 +647,9 @@ func testKeyboard(t *testing.T, alloc context.Context, lang string) {
 	wantHas(t, "shortcuts", lang, b.text("#shortcuts"), texts{"en": "Keyboard shortcuts", "ru": "Быстрые клавиши"})
 	b.key(kb.Escape)
 	b.waitFor(`!document.getElementById('shortcuts').open`)
-	// Closing the dialog gives the focus back to the first row.
+	// Closing the dialog gives the focus back to the first row. (On a
+	// loaded machine the live list may still be re-rendering: wait for it.)
+	b.waitFor(`document.querySelectorAll('[data-row-item] [data-open-row]').length > 1`)
 	name := b.eval(`document.querySelectorAll('[data-row-item] [data-open-row]')[1].textContent.trim()`)
 	b.key("j")
 	b.key("\r")
