@@ -88,7 +88,7 @@ func CopySQLiteToPostgres(ctx context.Context, dataDir, databaseURL string, logg
 	if err := dst.Migrate(ctx); err != nil {
 		return nil, fmt.Errorf("migrate the target: %w", err)
 	}
-	plan, err := planCopy(ctx, src, dst.db)
+	plan, err := planCopy(ctx, src, dst.db.DB)
 	if err != nil {
 		return nil, err
 	}
