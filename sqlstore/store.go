@@ -58,6 +58,8 @@ type Store struct {
 	clock roster.Clock
 	log   *slog.Logger
 
+	actors *roster.ActorCache
+
 	secretsMu sync.Mutex
 	secrets   map[string][]byte
 }
@@ -72,7 +74,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	// SQLite prepares statements once per connection through a cache;
 	// pgx caches them per connection itself.
 	cache := d.name == dialectSQLite
-	s := &Store{db: newPool(w, cache), d: d, clock: cfg.Clock, log: cfg.Logger, secrets: map[string][]byte{}}
+	s := &Store{db: newPool(w, cache), d: d, clock: cfg.Clock, log: cfg.Logger, secrets: map[string][]byte{},
+		actors: roster.NewActorCache()}
 	s.rdb = s.db
 	if r != w {
 		s.rdb = newPool(r, cache)
