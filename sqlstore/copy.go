@@ -152,6 +152,7 @@ func (s *Store) checkCopyTarget(ctx context.Context) error {
 	// What Migrate itself writes.
 	written := map[string]string{
 		"schema_migrations": "FALSE",
+		"auth_epoch":        "FALSE",
 		"companies":         fmt.Sprintf("id <> %d", roster.PlatformCompanyID),
 		"roles":             "company_id IS NOT NULL",
 		"role_permissions":  "role_id NOT IN (SELECT id FROM roles WHERE company_id IS NULL)",
