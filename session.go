@@ -39,6 +39,10 @@ type Session struct {
 	LastSeenAt     time.Time
 	IdleTimeout    time.Duration
 	ExpiresAt      time.Time
+	// ActorVersion, when the store sets it, is the version of everything
+	// the session's actor is made of, read with the session: ActorForSession
+	// reuses a cached actor only while it is the same.
+	ActorVersion ActorVersion
 }
 
 // Expired reports whether the session is past its idle or absolute expiry.

@@ -17,12 +17,48 @@ var errSessionEnded = Errorf(EUNAUTHORIZED, "Sign in again.")
 // reseller administrator, when switched) must allow address. A session that
 // no longer grants access is EUNAUTHORIZED; a refused address is
 // ErrAddressNotAllowed.
+//
+// When the store reads an ActorVersion with the session and keeps an
+// ActorCache (ActorCacher), the actor resolved for the same session user at
+// the same version is reused: one read (the session with the versions) per
+// request in the common case.
 func ActorForSession(ctx context.Context, users UserService, companies CompanyService, s *Session, address string) (*Actor, error) {
+	var cache *ActorCache
+	if s.ActorVersion.Known {
+		if c, ok := users.(ActorCacher); ok {
+			cache = c.ActorCache()
+		}
+	}
+	var actor *Actor
+	if cache != nil {
+		actor = cache.get(s)
+	}
+	if actor == nil {
+		var err error
+		if actor, err = resolveActor(ctx, users, companies, s); err != nil {
+			return nil, err
+		}
+		if cache != nil {
+			cache.put(s, actor)
+		}
+	}
+	person := actor.User
+	if actor.Impersonator != nil {
+		person = actor.Impersonator
+	}
+	if !person.Allows(address) {
+		return nil, ErrAddressNotAllowed
+	}
+	actor.SessionID, actor.SessionKind, actor.Address = s.ID, s.Kind, address
+	return actor, nil
+}
+
+// resolveActor loads the actor of a session from the store.
+func resolveActor(ctx context.Context, users UserService, companies CompanyService, s *Session) (*Actor, error) {
 	actor, err := loadActor(ctx, users, companies, s.UserID)
 	if err != nil {
 		return nil, err
 	}
-	person := actor.User
 	if s.ImpersonatorID != nil {
 		imp, err := users.UserByID(ctx, Scope{All: true}, *s.ImpersonatorID)
 		if err != nil {
@@ -35,12 +71,8 @@ func ActorForSession(ctx context.Context, users UserService, companies CompanySe
 		if imp.Status != StatusActive || !perms.Has(PermCompaniesSwitch) {
 			return nil, errSessionEnded
 		}
-		actor.Impersonator, person = imp, imp
+		actor.Impersonator = imp
 	}
-	if !person.Allows(address) {
-		return nil, ErrAddressNotAllowed
-	}
-	actor.SessionID, actor.SessionKind, actor.Address = s.ID, s.Kind, address
 	return actor, nil
 }
 

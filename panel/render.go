@@ -218,6 +218,13 @@ func (p *Panel) renderError(w http.ResponseWriter, r *http.Request, err error) {
 		roster.ERATELIMIT: http.StatusTooManyRequests, roster.EUNAUTHORIZED: http.StatusUnauthorized,
 		roster.EUNAVAILABLE: http.StatusServiceUnavailable,
 	}[code]
+	if (status == 0 || status >= 500) && r.Context().Err() != nil {
+		// The browser went away while the request ran: its transaction
+		// was rolled back; not a server error (see web.StatusClientClosedRequest).
+		p.Logger.Info("panel: client went away", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.WriteHeader(499)
+		return
+	}
 	if status == 0 {
 		status = http.StatusInternalServerError
 		p.Logger.Error("panel", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -88,7 +88,7 @@ func CopySQLiteToPostgres(ctx context.Context, dataDir, databaseURL string, logg
 	if err := dst.Migrate(ctx); err != nil {
 		return nil, fmt.Errorf("migrate the target: %w", err)
 	}
-	plan, err := planCopy(ctx, src, dst.db)
+	plan, err := planCopy(ctx, src, dst.db.DB)
 	if err != nil {
 		return nil, err
 	}
@@ -152,6 +152,7 @@ func (s *Store) checkCopyTarget(ctx context.Context) error {
 	// What Migrate itself writes.
 	written := map[string]string{
 		"schema_migrations": "FALSE",
+		"auth_epoch":        "FALSE",
 		"companies":         fmt.Sprintf("id <> %d", roster.PlatformCompanyID),
 		"roles":             "company_id IS NOT NULL",
 		"role_permissions":  "role_id NOT IN (SELECT id FROM roles WHERE company_id IS NULL)",
@@ -481,6 +482,15 @@ func postgresForeignKeys(ctx context.Context, db *sql.DB) ([]pgForeignKey, error
 	return out, rows.Err()
 }
 
+// actorVersionTriggers are the (table, trigger) pairs of migration 0013.
+var actorVersionTriggers = [][2]string{
+	{"users", "users_version"}, {"companies", "companies_version"}, {"companies", "companies_tree"},
+	{"user_roles", "user_roles_version"}, {"work_group_members", "work_group_members_version"},
+	{"operator_settings", "operator_settings_version"}, {"user_client_tags", "user_client_tags_version"},
+	{"calls", "calls_version"}, {"roles", "roles_version"}, {"work_groups", "work_groups_version"},
+	{"company_operations", "company_operations_version"}, {"role_permissions", "role_permissions_version"},
+}
+
 // run copies every table inside tx, then resets the sequences, rebuilds
 // the secondary indexes and checks the counts.
 func (p *copyPlan) run(ctx context.Context, src *sql.Conn, tx pgx.Tx, report *CopyReport, logger *slog.Logger) error {
@@ -494,6 +504,19 @@ func (p *copyPlan) run(ctx context.Context, src *sql.Conn, tx pgx.Tx, report *Co
 	if _, err := tx.Exec(ctx, `TRUNCATE TABLE `+strings.Join(quoted, ", ")+` RESTART IDENTITY`); err != nil {
 		return fmt.Errorf("empty the target tables: %w", err)
 	}
+	// The actor-version triggers (migration 0013) would bump the copied
+	// versions as the rows arrive; the copy keeps SQLite's. Disabled
+	// inside tx only: DDL is transactional on PostgreSQL.
+	for _, t := range actorVersionTriggers {
+		if _, err := tx.Exec(ctx, `ALTER TABLE `+pgx.Identifier{t[0]}.Sanitize()+` DISABLE TRIGGER `+pgx.Identifier{t[1]}.Sanitize()); err != nil {
+			return fmt.Errorf("pause trigger %s: %w", t[1], err)
+		}
+	}
+	defer func() {
+		for _, t := range actorVersionTriggers {
+			tx.Exec(ctx, `ALTER TABLE `+pgx.Identifier{t[0]}.Sanitize()+` ENABLE TRIGGER `+pgx.Identifier{t[1]}.Sanitize())
+		}
+	}()
 	// Secondary indexes (not those behind a primary key or unique
 	// constraint) are built once after the rows, which is several times
 	// faster than row by row, the trigram GIN indexes above all.

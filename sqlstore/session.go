@@ -43,10 +43,21 @@ func (s *Store) SessionByTokenHash(ctx context.Context, hash []byte) (*roster.Se
 	var ss roster.Session
 	var parent, imp sql.NullInt64
 	var idle int64
-	err := s.rdb.QueryRowContext(ctx, `SELECT id, token_hash, kind, user_id, parent_id, impersonator_id, address,
-		user_agent, created_at, last_seen_at, idle_timeout_seconds, expires_at FROM sessions WHERE token_hash = $1`, hash).
+	v := &ss.ActorVersion
+	// The versions of the session's actor come with the session (see
+	// migration 0013): one indexed read decides whether a cached actor
+	// still holds.
+	err := s.rdb.QueryRowContext(ctx, `SELECT s.id, s.token_hash, s.kind, s.user_id, s.parent_id, s.impersonator_id, s.address,
+		s.user_agent, s.created_at, s.last_seen_at, s.idle_timeout_seconds, s.expires_at,
+		u.version, c.version, coalesce(i.version, 0), coalesce(ic.version, 0), e.version
+		FROM sessions s JOIN users u ON u.id = s.user_id JOIN companies c ON c.id = u.company_id
+		LEFT JOIN users i ON i.id = s.impersonator_id LEFT JOIN companies ic ON ic.id = i.company_id
+		CROSS JOIN auth_epoch e
+		WHERE s.token_hash = $1`, hash).
 		Scan(&ss.ID, &ss.TokenHash, &ss.Kind, &ss.UserID, &parent, &imp, &ss.Address, &ss.UserAgent,
-			&ss.CreatedAt, &ss.LastSeenAt, &idle, &ss.ExpiresAt)
+			&ss.CreatedAt, &ss.LastSeenAt, &idle, &ss.ExpiresAt,
+			&v.User, &v.Company, &v.Impersonator, &v.ImpersonatorCompany, &v.Epoch)
+	v.Known = true
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Session")
 	} else if err != nil {
@@ -109,3 +120,7 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context) (int, error) {
 	n, err := res.RowsAffected()
 	return int(n), err
 }
+
+// ActorCache is the store's cache of resolved actors, kept valid by the
+// versions SessionByTokenHash reads (roster.ActorForSession uses it).
+func (s *Store) ActorCache() *roster.ActorCache { return s.actors }

@@ -52,11 +52,13 @@ type Config struct {
 
 // Store implements the domain's store interfaces.
 type Store struct {
-	db    *sql.DB // writes (on SQLite a single connection)
-	rdb   *sql.DB // reads (on PostgreSQL the same pool as db)
+	db    *pool // writes (on SQLite a single connection)
+	rdb   *pool // reads (on PostgreSQL the same pool as db)
 	d     dialect
 	clock roster.Clock
 	log   *slog.Logger
+
+	actors *roster.ActorCache
 
 	secretsMu sync.Mutex
 	secrets   map[string][]byte
@@ -69,7 +71,15 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: w, rdb: r, d: d, clock: cfg.Clock, log: cfg.Logger, secrets: map[string][]byte{}}
+	// SQLite prepares statements once per connection through a cache;
+	// pgx caches them per connection itself.
+	cache := d.name == dialectSQLite
+	s := &Store{db: newPool(w, cache), d: d, clock: cfg.Clock, log: cfg.Logger, secrets: map[string][]byte{},
+		actors: roster.NewActorCache()}
+	s.rdb = s.db
+	if r != w {
+		s.rdb = newPool(r, cache)
+	}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
@@ -106,7 +116,7 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // DB returns the writer pool, for tests and tools.
-func (s *Store) DB() *sql.DB { return s.db }
+func (s *Store) DB() *sql.DB { return s.db.DB }
 
 // now is the current time from the clock, in UTC, truncated to the
 // microsecond both engines store.
@@ -153,7 +163,7 @@ func (tx *Tx) commit() error {
 // its effects inside tx, and derive what it writes from what it reads in tx
 // (or from arguments it does not change in a way a second run would see).
 func (s *Store) write(ctx context.Context, fn func(tx *Tx) error) error {
-	return s.retry(ctx, func() error {
+	err := s.retry(ctx, func() error {
 		tx, err := s.begin(ctx)
 		if err != nil {
 			return err
@@ -164,6 +174,10 @@ func (s *Store) write(ctx context.Context, fn func(tx *Tx) error) error {
 		}
 		return tx.commit()
 	})
+	// Statements first run inside the transaction are prepared now that
+	// it no longer holds the writer's connection.
+	s.db.stmts.preparePending(context.WithoutCancel(ctx))
+	return err
 }
 
 // writeResult is write for a transaction that returns a value: the value

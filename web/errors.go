@@ -91,9 +91,21 @@ func (s *Server) adapt(h func(http.ResponseWriter, *http.Request) error) http.Ha
 	})
 }
 
+// StatusClientClosedRequest is logged for a request whose client went away.
+const StatusClientClosedRequest = 499
+
 // renderError writes err as a problem; 500s are logged with their details.
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemFor(err)
+	if p.Status >= 500 && r.Context().Err() != nil {
+		// The client went away (or its deadline passed) while the request
+		// ran: the store's transaction was rolled back, so nothing is half
+		// done, and it is not a server error. 499 is nginx's status for it;
+		// nobody reads it, but the request log records it at info level.
+		s.Logger.Info("client went away", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.WriteHeader(StatusClientClosedRequest)
+		return
+	}
 	if p.Status == http.StatusInternalServerError {
 		s.Logger.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
