@@ -182,7 +182,6 @@ func must(t *testing.T, err error) {
 	}
 }
 
-
 func readFile(path string) string {
 	b, _ := os.ReadFile(path)
 	return string(b)
