@@ -12,6 +12,7 @@ import (
 
 	"github.com/roster-app/roster"
 	"github.com/roster-app/roster/app"
+	"github.com/roster-app/roster/observe"
 	"github.com/roster-app/roster/panel/i18n"
 	"github.com/roster-app/roster/secure"
 )
@@ -148,6 +149,7 @@ func (p *Panel) auth(h handler) http.Handler {
 			return
 		}
 		st.actor, st.session, st.token, st.csrf = actor, sess, token, csrfToken(token)
+		observe.SetUser(r.Context(), actor.UserID())
 		r = r.WithContext(roster.NewContextWithActor(app.WithBaseURL(r.Context(), p.baseURL(r)), actor))
 		// The form is read whole first: one over its limit or unreadable
 		// is not an expired one.

@@ -201,7 +201,7 @@ func (p *Panel) avatarVersions(ctx context.Context, ids []int64) map[int64]int64
 	}
 	m, err := p.Avatars.AvatarVersions(ctx, ids)
 	if err != nil {
-		p.Logger.Error("avatar versions", "err", err)
+		p.Logger.ErrorContext(ctx, "avatar versions", "err", err)
 		return map[int64]int64{}
 	}
 	return m

@@ -140,7 +140,7 @@ func (p *Panel) settingsOf(ctx context.Context, companyID int64) *roster.Company
 		if err == nil {
 			return cs
 		}
-		p.Logger.Error("company settings", "company_id", companyID, "err", err)
+		p.Logger.ErrorContext(ctx, "company settings", "company_id", companyID, "err", err)
 	}
 	return &roster.CompanySettings{CompanyID: companyID, InvitationTTLHours: int(roster.InvitationTTL / time.Hour),
 		PasswordMinLength: roster.DefaultPasswordMinLength, IdleTimeoutSeconds: int(roster.DefaultIdleTimeout / time.Second)}
@@ -242,7 +242,7 @@ func (p *Panel) unlockLink(r *http.Request) *roster.UnlockLink {
 func (p *Panel) afterPassword(w http.ResponseWriter, r *http.Request, u *roster.User, next string, fail func(key string) error) error {
 	if !u.Allows(p.clientAddress(r)) {
 		if err := p.Users.RecordSignInFailure(p.anonymous(r), u.ID, "address_not_allowed"); err != nil {
-			p.Logger.Error("record sign-in failure", "user_id", u.ID, "err", err)
+			p.Logger.ErrorContext(r.Context(), "record sign-in failure", "user_id", u.ID, "err", err)
 		}
 		return fail("signin.error.address")
 	}
@@ -535,7 +535,7 @@ func (p *Panel) handleMFAResend(w http.ResponseWriter, r *http.Request) error {
 
 func (p *Panel) dropChallenge(ctx context.Context, c *roster.MFAChallenge) {
 	if err := p.Credentials.DeleteMFAChallenge(ctx, c.ID); err != nil && roster.ErrorCode(err) != roster.ENOTFOUND {
-		p.Logger.Error("delete MFA challenge", "err", err)
+		p.Logger.ErrorContext(ctx, "delete MFA challenge", "err", err)
 	}
 }
 

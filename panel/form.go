@@ -65,7 +65,7 @@ func (p *Panel) formError(w http.ResponseWriter, r *http.Request, err error) {
 func (p *Panel) renderStatus(w http.ResponseWriter, r *http.Request, status int, key string) {
 	v := &errorView{page: p.newPage(w, r, "error.title", ""), Status: status, Message: i18n.T(state(r).lang, key)}
 	if err := p.render(w, r, status, "error", v); err != nil {
-		p.Logger.Error("panel: render error page", "err", err)
+		p.Logger.ErrorContext(r.Context(), "panel: render error page", "err", err)
 		http.Error(w, http.StatusText(status), status)
 	}
 }

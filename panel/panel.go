@@ -13,6 +13,7 @@ import (
 
 	"github.com/roster-app/roster"
 	"github.com/roster-app/roster/app"
+	"github.com/roster-app/roster/observe"
 	"github.com/roster-app/roster/outbox"
 	"github.com/roster-app/roster/secure"
 )
@@ -149,7 +150,10 @@ func (p *Panel) Handler() http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, r, roster.Errorf(roster.EFORBIDDEN, "Cross-origin request refused."))
 	}))
-	return securityHeaders(cop.Handler(mux))
+	// Outermost: the request id and the request's log line (observe;
+	// a no-op under cmd/roster's own, which already did it).
+	return observe.Middleware(observe.Options{Logger: p.Logger, TrustedProxies: p.TrustedProxies},
+		securityHeaders(cop.Handler(observe.Routes(mux))))
 }
 
 // securityHeaders sets the headers every panel response carries.

@@ -227,7 +227,7 @@ func (p *Panel) renderError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if status == 0 {
 		status = http.StatusInternalServerError
-		p.Logger.Error("panel", "method", r.Method, "path", r.URL.Path, "err", err)
+		p.Logger.ErrorContext(r.Context(), "panel", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	if code == roster.EUNAUTHORIZED {
 		p.redirectSignIn(w, r)
@@ -242,7 +242,7 @@ func (p *Panel) renderError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	}
 	if rerr := p.render(w, r, status, "error", v); rerr != nil {
-		p.Logger.Error("panel: render error page", "err", rerr)
+		p.Logger.ErrorContext(r.Context(), "panel: render error page", "err", rerr)
 		http.Error(w, http.StatusText(status), status)
 	}
 }

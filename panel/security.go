@@ -233,7 +233,7 @@ func (p *Panel) handleMySessionEnd(w http.ResponseWriter, r *http.Request) error
 	}
 	if err := p.Events.LogEvent(r.Context(), &roster.Event{CompanyID: a.User.CompanyID, Type: roster.EventSessionsEnded,
 		TargetUserID: &a.User.ID, TargetName: a.User.DisplayName(), After: map[string]any{"session_id": id}}); err != nil {
-		p.Logger.Error("log event", "err", err)
+		p.Logger.ErrorContext(r.Context(), "log event", "err", err)
 	}
 	if id == state(r).session.ID {
 		p.clearCookie(w, sessionCookie)

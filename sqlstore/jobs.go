@@ -2,11 +2,13 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/observe"
 )
 
 var _ roster.JobService = (*Store)(nil)
@@ -183,4 +185,74 @@ func (s *Store) PurgeJobs(ctx context.Context, before time.Time) (int, error) {
 	}
 	n, _ := r.RowsAffected()
 	return int(n), nil
+}
+
+// JobStats answers the queue by kind for the metrics: queued (pending or
+// running), dead and held counts, and when the oldest queued job was
+// written. Done jobs are not counted.
+func (s *Store) JobStats(ctx context.Context) ([]observe.JobStats, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT kind, state, COUNT(*) FROM jobs
+		WHERE state IN ('pending', 'running', 'dead', 'held') GROUP BY kind, state ORDER BY kind`)
+	if err != nil {
+		return nil, fmt.Errorf("job stats: %w", err)
+	}
+	defer rows.Close()
+	byKind := map[string]*observe.JobStats{}
+	var out []*observe.JobStats
+	for rows.Next() {
+		var kind, state string
+		var n int
+		if err := rows.Scan(&kind, &state, &n); err != nil {
+			return nil, fmt.Errorf("job stats: %w", err)
+		}
+		st := byKind[kind]
+		if st == nil {
+			st = &observe.JobStats{Kind: kind}
+			byKind[kind] = st
+			out = append(out, st)
+		}
+		switch state {
+		case roster.JobPending, roster.JobRunning:
+			st.Queued += n
+		case roster.JobDead:
+			st.Dead += n
+		case roster.JobHeld:
+			st.Held += n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("job stats: %w", err)
+	}
+	rows.Close()
+	// Ids grow with time: the smallest queued id of a kind is its oldest.
+	rows, err = s.rdb.QueryContext(ctx, `SELECT kind, created_at FROM jobs WHERE id IN
+		(SELECT MIN(id) FROM jobs WHERE state IN ('pending', 'running') GROUP BY kind)`)
+	if err != nil {
+		return nil, fmt.Errorf("job stats: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind string
+		var at time.Time
+		if err := rows.Scan(&kind, &at); err != nil {
+			return nil, fmt.Errorf("job stats: %w", err)
+		}
+		if st := byKind[kind]; st != nil {
+			st.Oldest = at.UTC()
+		}
+	}
+	res := make([]observe.JobStats, len(out))
+	for i, st := range out {
+		res[i] = *st
+	}
+	return res, rows.Err()
+}
+
+// Pools names the connection pools for their metrics: one on PostgreSQL,
+// the writer and the readers on SQLite.
+func (s *Store) Pools() map[string]*sql.DB {
+	if s.rdb == s.db {
+		return map[string]*sql.DB{"main": s.db.DB}
+	}
+	return map[string]*sql.DB{"write": s.db.DB, "read": s.rdb.DB}
 }

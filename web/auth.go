@@ -40,7 +40,7 @@ func (s *Server) authenticate(r *http.Request) (*roster.Actor, *roster.Session, 
 	}
 	actor, err := roster.ActorForSession(ctx, s.Users, s.Companies, sess, addressOf(r))
 	if err == roster.ErrAddressNotAllowed {
-		s.Logger.Warn("request refused: address not in the user's allowlist", "user_id", sess.UserID, "addr", addressOf(r))
+		s.Logger.WarnContext(r.Context(), "request refused: address not in the user's allowlist", "user_id", sess.UserID, "addr", addressOf(r))
 		return nil, nil, err
 	} else if err != nil {
 		return nil, nil, unauthorizedUnlessInternal(err)
@@ -253,7 +253,7 @@ func (s *Server) logEvent(r *http.Request, e *roster.Event) {
 	}
 	e.CreatedAt = s.now()
 	if err := s.Events.LogEvent(r.Context(), e); err != nil {
-		s.Logger.Error("log event", "type", e.Type, "err", err)
+		s.Logger.ErrorContext(r.Context(), "log event", "type", e.Type, "err", err)
 	}
 }
 

@@ -101,7 +101,7 @@ func (s *Server) baseURL(r *http.Request) string {
 func (s *Server) settingsOf(ctx context.Context, companyID int64) *roster.CompanySettings {
 	cs, err := s.Credentials.CompanySettings(ctx, roster.Scope{All: true}, companyID)
 	if err != nil {
-		s.Logger.Error("company settings", "company_id", companyID, "err", err)
+		s.Logger.ErrorContext(ctx, "company settings", "company_id", companyID, "err", err)
 		return &roster.CompanySettings{CompanyID: companyID, InvitationTTLHours: 8,
 			PasswordMinLength: roster.DefaultPasswordMinLength, IdleTimeoutSeconds: int(roster.DefaultIdleTimeout / time.Second)}
 	}
@@ -181,7 +181,7 @@ func anonymous(r *http.Request) context.Context {
 func (s *Server) afterPassword(w http.ResponseWriter, r *http.Request, u *roster.User) error {
 	if !u.Allows(addressOf(r)) {
 		if err := s.Users.RecordSignInFailure(anonymous(r), u.ID, "address_not_allowed"); err != nil {
-			s.Logger.Error("record sign-in failure", "user_id", u.ID, "err", err)
+			s.Logger.ErrorContext(r.Context(), "record sign-in failure", "user_id", u.ID, "err", err)
 		}
 		return errAddressNotAllowed
 	}
@@ -416,7 +416,7 @@ func (s *Server) handleMFAResend(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) dropChallenge(ctx context.Context, c *roster.MFAChallenge) {
 	if err := s.Credentials.DeleteMFAChallenge(ctx, c.ID); err != nil {
-		s.Logger.Error("delete MFA challenge", "err", err)
+		s.Logger.ErrorContext(ctx, "delete MFA challenge", "err", err)
 	}
 }
 

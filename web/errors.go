@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/observe"
 )
 
 // statusByCode is the one map from domain error codes to HTTP statuses.
@@ -55,6 +56,8 @@ type Problem struct {
 	Code    string              `json:"code"`
 	Errors  []roster.FieldError `json:"errors,omitempty"`
 	Refused []roster.Refusal    `json:"refused,omitempty"`
+	// RequestID is the request's X-Request-Id, for finding its log lines.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // problemFor turns any error into a problem; internal details never leave.
@@ -102,12 +105,13 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 		// ran: the store's transaction was rolled back, so nothing is half
 		// done, and it is not a server error. 499 is nginx's status for it;
 		// nobody reads it, but the request log records it at info level.
-		s.Logger.Info("client went away", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.Logger.InfoContext(r.Context(), "client went away", "method", r.Method, "path", r.URL.Path, "err", err)
 		w.WriteHeader(StatusClientClosedRequest)
 		return
 	}
+	p.RequestID = observe.RequestID(r.Context())
 	if p.Status == http.StatusInternalServerError {
-		s.Logger.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.Logger.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	if p.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="roster"`)

@@ -165,7 +165,7 @@ func TestAccountBudgetAcrossAddresses(t *testing.T) {
 			e.t = t
 			a := e.expect("POST", "/api/v1/auth/unlock", "", map[string]string{"username": u.Email}, 202)
 			b := e.expect("POST", "/api/v1/auth/unlock", "", map[string]string{"username": "ghost@acme.example"}, 202)
-			if !bytes.Equal(a.Body, b.Body) {
+			if !bytes.Equal(withoutRequestID(a.Body), withoutRequestID(b.Body)) {
 				t.Fatalf("answers differ: %s / %s", a.Body, b.Body)
 			}
 		})
@@ -204,7 +204,7 @@ func TestUnknownNamesAnswerLikeAccounts(t *testing.T) {
 			for _, pause := range pattern {
 				e.clock.Advance(pause)
 				r := e.loginFrom(addr, c.username, c.password)
-				seqs[c.name] = append(seqs[c.name], answer{r.Status, r.Header.Get("Retry-After"), string(r.Body)})
+				seqs[c.name] = append(seqs[c.name], answer{r.Status, r.Header.Get("Retry-After"), string(withoutRequestID(r.Body))})
 			}
 		}
 		want := seqs["Account"]
@@ -233,7 +233,7 @@ func TestAllowlistRefusalAnswersAlike(t *testing.T) {
 		wrong := e.loginFrom("192.0.2.78", "emp", "a wrong guess")
 		nobody := e.loginFrom("192.0.2.79", "ghost@acme.example", testPassword)
 		for name, r := range map[string]response{"right password": right, "nobody": nobody} {
-			if r.Status != wrong.Status || !bytes.Equal(r.Body, wrong.Body) {
+			if r.Status != wrong.Status || !bytes.Equal(withoutRequestID(r.Body), withoutRequestID(wrong.Body)) {
 				t.Errorf("%s: %d %s; a wrong password: %d %s", name, r.Status, r.Body, wrong.Status, wrong.Body)
 			}
 		}
@@ -273,7 +273,7 @@ func TestForgotPasswordMailLimit(t *testing.T) {
 		}
 		first := ask()
 		for range 24 {
-			if r := ask(); !bytes.Equal(r.Body, first.Body) {
+			if r := ask(); !bytes.Equal(withoutRequestID(r.Body), withoutRequestID(first.Body)) {
 				t.Fatalf("answers differ: %s / %s", r.Body, first.Body)
 			}
 		}
@@ -407,3 +407,11 @@ func TestParallelFailuresAndRequests(t *testing.T) {
 		}
 	})
 }
+
+// requestIDField is the problem's request_id, which differs on every
+// answer and tells nothing about the account.
+var requestIDField = regexp.MustCompile(`,"request_id":"[^"]*"`)
+
+// withoutRequestID drops the request_id from a problem body, for comparing
+// answers that must be alike.
+func withoutRequestID(b []byte) []byte { return requestIDField.ReplaceAll(b, nil) }

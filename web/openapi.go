@@ -177,7 +177,8 @@ func (s *Server) openAPI() map[string]any {
 			"title":   "Roster API",
 			"version": "1",
 			"description": "User and access management for contact centers. Sign in with POST /api/v1/auth/login and send `Authorization: Bearer <token>`. " +
-				"Errors are application/problem+json (RFC 9457) with a `code`, per-field `errors` and per-user `refused`. " +
+				"Errors are application/problem+json (RFC 9457) with a `code`, per-field `errors`, per-user `refused` and the `request_id`. " +
+				"Every answer carries an `X-Request-Id` header (taken from a trusted proxy's request, else made by Roster) that also appears in the server's log lines of the request. " +
 				"Another company's objects answer 404. Every answer a request may get is listed with its operation, and Roster's test suite " +
 				"checks every request and answer it makes against this document.",
 			"license": map[string]any{"name": "Proprietary", "url": "https://github.com/roster-app/roster"},
@@ -501,6 +502,8 @@ func schemas() map[string]any {
 				"examples": []string{roster.EINVALID, roster.ENOTFOUND, "bad_json"}},
 			"errors":  arr(ref("FieldError")),
 			"refused": arr(ref("Refusal")),
+			"request_id": map[string]any{"type": "string", "description": "The request's X-Request-Id (also a response header): quote it to find the request's log lines.",
+				"examples": []string{"6f1c0c5e9d2a4b7e8a3f0e1d2c3b4a59"}},
 		}),
 		"FieldError": obj([]string{"field", "code", "message"}, map[string]any{"field": str(), "code": str(), "message": str()}),
 		"Refusal":    obj([]string{"user_id", "code", "message"}, map[string]any{"user_id": integer(), "code": str(), "message": str()}),

@@ -15,6 +15,7 @@ import (
 
 	"github.com/roster-app/roster"
 	"github.com/roster-app/roster/app"
+	"github.com/roster-app/roster/observe"
 	"github.com/roster-app/roster/outbox"
 	"github.com/roster-app/roster/secure"
 )
@@ -214,12 +215,14 @@ func (s *Server) Handler() http.Handler {
 		return errNoRoute
 	}))
 
-	var h http.Handler = mux
+	var h http.Handler = observe.Routes(mux)
 	h = s.limitBody(h)
 	h = s.recoverPanics(h)
-	h = s.logRequests(h)
 	h = s.clientAddress(h)
 	h = securityHeaders(h)
+	// Outermost: the request id and the request's log line (a no-op
+	// under cmd/roster's own, which already did it).
+	h = observe.Middleware(observe.Options{Logger: s.Logger, TrustedProxies: s.TrustedProxies}, h)
 	return h
 }
 
@@ -239,6 +242,7 @@ func (s *Server) endpoint(rt route) http.Handler {
 		if err != nil {
 			return err
 		}
+		observe.SetUser(r.Context(), actor.UserID())
 		if err := authorize(actor, rt.access.perms...); err != nil {
 			return err
 		}

@@ -49,6 +49,11 @@ type Config struct {
 	// WebhooksAllowPrivate lets webhooks reach private and loopback
 	// addresses (--webhooks-allow-private).
 	WebhooksAllowPrivate bool
+	// DebugAddr is where /metrics and pprof are served; empty turns the
+	// debug listener off. Only a loopback address is accepted unless
+	// DebugAddrPublic says otherwise.
+	DebugAddr       string
+	DebugAddrPublic bool
 
 	settings []*setting
 }
@@ -340,6 +345,35 @@ func (c *Config) registerServe(fs *flag.FlagSet) {
 	c.add(fs, setting{env: "SECRET_KEY", parse: secretKeyValue(&c.SecretKey), secret: true})
 	c.add(fs, setting{flag: "webhooks-allow-private", env: "WEBHOOKS_ALLOW_PRIVATE", def: "false", isBool: true, parse: boolValue(&c.WebhooksAllowPrivate),
 		usage: "let webhooks reach loopback, link-local, private and CGNAT addresses, for receivers on your own network: true or false"})
+	c.add(fs, setting{flag: "debug-addr", env: "DEBUG_ADDR", parse: optionalAddrValue(&c.DebugAddr),
+		usage: "address serving /metrics (Prometheus) and /debug/pprof/, host:port on loopback; empty turns it off"})
+	c.add(fs, setting{flag: "debug-addr-public", env: "DEBUG_ADDR_PUBLIC", def: "false", isBool: true, parse: boolValue(&c.DebugAddrPublic),
+		usage: "let --debug-addr listen on an address that is not loopback (profiles and metrics are not protected): true or false"})
+}
+
+func optionalAddrValue(dst *string) func(string) error {
+	return func(s string) error {
+		if s == "" {
+			*dst = ""
+			return nil
+		}
+		return addrValue(dst)(s)
+	}
+}
+
+// loopbackAddr reports whether host:port can only be reached from this
+// machine: a loopback address or "localhost" (not an empty host, which
+// means every interface).
+func loopbackAddr(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
 }
 
 // parsePrefixes parses a comma-separated list of addresses and CIDR ranges.
@@ -371,6 +405,9 @@ func (c *Config) validate() error {
 	}
 	if c.SMTPURL != "" && c.SMTPFrom == "" {
 		return errors.New("ROSTER_SMTP_FROM (--smtp-from) is required with ROSTER_SMTP_URL")
+	}
+	if c.DebugAddr != "" && !c.DebugAddrPublic && !loopbackAddr(c.DebugAddr) {
+		return fmt.Errorf("ROSTER_DEBUG_ADDR (--debug-addr) %q is not a loopback address: profiles and metrics are unprotected, so it must be 127.0.0.1:PORT, [::1]:PORT or localhost:PORT, unless ROSTER_DEBUG_ADDR_PUBLIC=true (--debug-addr-public=true)", c.DebugAddr)
 	}
 	if c.DatabaseURL == "" && c.DataDir == "" {
 		return errors.New("set a data folder (--data, ROSTER_DATA_DIR) or a database URL (--database-url, ROSTER_DATABASE_URL)")

@@ -69,6 +69,11 @@ func TestBadConfigurationStops(t *testing.T) {
 		{"SecretKeyTwice", map[string]string{"ROSTER_SECRET_KEY": strings.Repeat("k", 40), "ROSTER_SECRET_KEY_FILE": secretFile}, nil, []string{"ROSTER_SECRET_KEY and ROSTER_SECRET_KEY_FILE are both set"}},
 		{"SecretKeyFileMissing", map[string]string{"ROSTER_SECRET_KEY_FILE": "/nonexistent/key"}, nil, []string{"ROSTER_SECRET_KEY_FILE:", "no such file"}},
 		{"DataDirEmpty", map[string]string{"ROSTER_DATA_DIR": ""}, nil, []string{"--data", "--database-url"}},
+		{"DebugAddrAllInterfaces", map[string]string{"ROSTER_DEBUG_ADDR": ":6060"}, nil, []string{"ROSTER_DEBUG_ADDR", "not a loopback address", "ROSTER_DEBUG_ADDR_PUBLIC=true"}},
+		{"DebugAddrPublicHost", nil, []string{"--debug-addr", "192.0.2.7:6060"}, []string{"not a loopback address"}},
+		{"DebugAddrPublicHostname", nil, []string{"--debug-addr", "roster.example:6060"}, []string{"not a loopback address"}},
+		{"DebugAddrNoPort", nil, []string{"--debug-addr", "127.0.0.1"}, []string{`--debug-addr="127.0.0.1"`, "host:port"}},
+		{"DebugAddrPublicBad", map[string]string{"ROSTER_DEBUG_ADDR_PUBLIC": "yes"}, nil, []string{`ROSTER_DEBUG_ADDR_PUBLIC="yes"`, "true or false"}},
 		{"UnknownFlag", nil, []string{"--migrates"}, []string{"-migrates", "roster serve --help"}},
 		{"StrayArgument", nil, []string{"--migrate", "false"}, []string{`unexpected argument "false"`}},
 	} {
@@ -123,6 +128,8 @@ func TestDocumentedSpellings(t *testing.T) {
 	t.Setenv("ROSTER_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1")
 	t.Setenv("ROSTER_SECRET_KEY_FILE", secretFile)
 	t.Setenv("ROSTER_BASE_URL", "https://roster.example/")
+	t.Setenv("ROSTER_DEBUG_ADDR", "0.0.0.0:6060")
+	t.Setenv("ROSTER_DEBUG_ADDR_PUBLIC", "true")
 	var cfg Config
 	fs := newFlagSet("serve")
 	cfg.registerCommon(fs)
@@ -134,7 +141,7 @@ func TestDocumentedSpellings(t *testing.T) {
 	}
 	if cfg.Migrate || cfg.LogLevel != slog.LevelDebug || cfg.LogJSON || cfg.ShutdownTimeout != 90*time.Second || cfg.HashConcurrent != 3 ||
 		len(cfg.TrustedProxies) != 2 || cfg.SecretKey != strings.Repeat("k", 40) || cfg.BaseURL != "https://roster.example" ||
-		cfg.Addr != ":9090" || cfg.DataDir != "./roster-data" || cfg.SMTPURL == "" {
+		cfg.Addr != ":9090" || cfg.DataDir != "./roster-data" || cfg.SMTPURL == "" || cfg.DebugAddr != "0.0.0.0:6060" || !cfg.DebugAddrPublic {
 		t.Fatalf("config: %+v", cfg)
 	}
 
@@ -146,7 +153,8 @@ func TestDocumentedSpellings(t *testing.T) {
 	if err := parse(fs, "", []string{"--migrate", "--log-json"}, &def, new(bytes.Buffer)); err != nil {
 		t.Fatal(err)
 	}
-	if !def.Migrate || !def.LogJSON || def.LogLevel != slog.LevelInfo || def.ShutdownTimeout != 20*time.Second || def.Addr != "127.0.0.1:8080" {
+	if !def.Migrate || !def.LogJSON || def.LogLevel != slog.LevelInfo || def.ShutdownTimeout != 20*time.Second || def.Addr != "127.0.0.1:8080" ||
+		def.DebugAddr != "" || def.DebugAddrPublic {
 		t.Fatalf("defaults: %+v", def)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/observe"
 	"github.com/roster-app/roster/secure"
 	"github.com/roster-app/roster/sqlstore"
 )
@@ -150,10 +151,11 @@ func versionString() string {
 
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	// Lines logged with a request's context carry its request_id.
 	if cfg.LogJSON {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(observe.LogHandler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(observe.LogHandler(slog.NewTextHandler(w, opts)))
 }
 
 // newFlagSet returns the flag set of a subcommand: it prints nothing by

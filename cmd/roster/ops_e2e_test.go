@@ -89,6 +89,7 @@ type proc struct {
 	base   string
 	addr   string
 	stderr *syncBuffer
+	stdout *syncBuffer
 	done   chan struct{} // closed when the process has exited
 	err    error         // its exit, once done
 }
@@ -103,7 +104,7 @@ func serve(t *testing.T, bin string, args []string, env ...string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{t: t, cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{t: t, cmd: cmd, stderr: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -112,6 +113,7 @@ func serve(t *testing.T, bin string, args []string, env ...string) *proc {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			p.stdout.Write([]byte(sc.Text() + "\n"))
 			select {
 			case lines <- sc.Text():
 			default:

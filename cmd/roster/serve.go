@@ -13,6 +13,7 @@ import (
 
 	"github.com/roster-app/roster"
 	"github.com/roster-app/roster/app"
+	"github.com/roster-app/roster/observe"
 	"github.com/roster-app/roster/outbox"
 	"github.com/roster-app/roster/panel"
 	"github.com/roster-app/roster/secure"
@@ -80,18 +81,26 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}()
 	ready := &readiness{store: store, logger: logger, schemaTTL: readySchemaTTL}
+	metrics := newMetrics(store, logger)
+	stopDebug, err := startDebug(ctx, &cfg, metrics, stdout, logger)
+	if err != nil {
+		return err
+	}
+	defer stopDebug()
+	// The doors see the store through the sign-in counters.
+	obs := observedStore{Store: store, m: metrics}
 	// One set of workflows behind the API and the panel.
-	workflows := app.New(app.Deps{Companies: store, Users: store, Roles: store, Platform: store, Hasher: hasher,
+	workflows := app.New(app.Deps{Companies: obs, Users: obs, Roles: obs, Platform: obs, Hasher: hasher,
 		Clock: time.Now, Outbox: box, SecretKey: key, BaseURL: baseURL, NotifyJobs: mailWorker.Notify,
 		WebhooksAllowPrivate: cfg.WebhooksAllowPrivate})
 	srv := web.NewServer(web.Deps{
-		Companies: store, Users: store, Roles: store, Sessions: store, Events: store, Platform: store,
+		Companies: obs, Users: obs, Roles: obs, Sessions: obs, Events: obs, Platform: obs,
 		Hasher: hasher, Clock: time.Now, Logger: logger,
 		TrustedProxies: cfg.TrustedProxies, Ready: ready.check,
 		Outbox: box, SecretKey: key, BaseURL: baseURL, NotifyJobs: mailWorker.Notify, App: workflows,
 	})
 	pnl := panel.New(panel.Deps{
-		Companies: store, Users: store, Roles: store, Sessions: store, Events: store,
+		Companies: obs, Users: obs, Roles: obs, Sessions: obs, Events: obs,
 		Hasher: hasher, Clock: time.Now, Logger: logger, TrustedProxies: cfg.TrustedProxies,
 		Secure: strings.HasPrefix(baseURL, "https://"),
 		// The same master key and outbox as the API, so either reads the
@@ -99,7 +108,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Outbox: box, SecretKey: key, BaseURL: baseURL, NotifyJobs: mailWorker.Notify, App: workflows,
 	})
 	httpServer := &http.Server{
-		Handler:           mount(srv.Handler(), pnl.Handler()),
+		// Every request, API or panel, gets its id, log line and metrics
+		// here, once.
+		Handler: observe.Middleware(observe.Options{Logger: logger, Metrics: metrics, TrustedProxies: cfg.TrustedProxies},
+			mount(srv.Handler(), pnl.Handler())),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
