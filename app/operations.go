@@ -401,6 +401,11 @@ func (s *Operations) UpdateCompanySettings(ctx context.Context, companyID int64,
 	if _, err := s.app.d.Companies.CompanyByID(ctx, a.Scope, companyID); err != nil {
 		return nil, err
 	}
+	if upd.CallStatistics != nil && !a.MainAdmin {
+		// Call statistics follow the company's plan (U13), which only the
+		// Main administrator sets.
+		return nil, roster.Errorf(roster.EFORBIDDEN, "Call statistics come with the Professional and Pro Plus plans; only the Main administrator changes them.")
+	}
 	var v roster.Validation
 	tokens := []struct {
 		field string

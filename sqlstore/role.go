@@ -403,7 +403,7 @@ func (s *Store) DeleteRole(ctx context.Context, scope roster.Scope, id int64, fo
 			if !force {
 				return roster.Errorf(roster.ECONFLICT, "%d users hold this role; take it from them first, or delete it anyway.", len(holders))
 			}
-			if err := tx.actor.CheckGrant(r); err != nil {
+			if err := tx.actor.CheckGrant(r, nil); err != nil { // a custom role: no company rule
 				return err
 			}
 			if len(lastRole) > 0 {
