@@ -19,11 +19,11 @@ type companiesView struct {
 	CanSwitch  bool
 	// CanPlan shows each company's plan and administrator appointment
 	// settings as a form: the Main administrator's alone (U7, U13).
-	CanPlan bool
-	Plans   []string
-	Errors  formErrors
-	NewName    string
-	NewParent  int64
+	CanPlan   bool
+	Plans     []string
+	Errors    formErrors
+	NewName   string
+	NewParent int64
 }
 
 // Switchable reports whether the actor may switch into a company: a direct

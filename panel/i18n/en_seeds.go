@@ -13,7 +13,7 @@ var enSeeds = map[string]string{
 	"companies.plan.pro_plus":           "Pro Plus",
 	"companies.reseller":                "Reseller: its administrators appoint administrators of its dependent companies",
 	"companies.admins_appoint_admins":   "Its administrators may appoint administrators of the company itself",
-	"flash.company_settings_saved":              "Company settings saved.",
+	"flash.company_settings_saved":      "Company settings saved.",
 }
 
 func init() {

@@ -11,5 +11,5 @@ var ruSeeds = map[string]string{
 	"companies.plan.pro_plus":           "Pro Plus",
 	"companies.reseller":                "Реселлер: его администраторы назначают администраторов зависимых компаний",
 	"companies.admins_appoint_admins":   "Его администраторы могут назначать администраторов самой компании",
-	"flash.company_settings_saved":              "Настройки компании сохранены.",
+	"flash.company_settings_saved":      "Настройки компании сохранены.",
 }
