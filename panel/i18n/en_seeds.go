@@ -4,6 +4,8 @@ package i18n
 // appointing administrators, work phones for calls); init merges it and
 // ruSeeds into the catalogs.
 var enSeeds = map[string]string{
+	"created.send_email":                "Send to e-mail",
+	"created.send_email_hint":           "Or e-mail the user a single-use link to set their password: the password itself is never sent.",
 	"user.work_phone_hint":              "Needed for calls: a user without a work phone cannot be recorded as handling calls.",
 	"field.required_for_calls":          "This user has no work phone, so they cannot handle calls; add one on their card first.",
 	"ops.settings.call_statistics_plan": "Call statistics come with the Professional and Pro Plus plans; only the Main administrator changes the plan.",
