@@ -48,20 +48,43 @@ func (a *Actor) UserID() int64 {
 	return a.User.ID
 }
 
-// CheckGrant says whether the actor may grant or revoke role (U7): only roles
-// whose permissions are all the actor's own, and Company administrator or
-// Main administrator only by the Main administrator.
-func (a *Actor) CheckGrant(r *Role) error {
+// CheckGrant says whether the actor may grant or revoke role r to a user of
+// company in (U7): only roles whose permissions are all the actor's own;
+// Main administrator only by the Main administrator; Company administrator
+// as MayAppointAdmin says. in may be nil for a role other than Company
+// administrator.
+func (a *Actor) CheckGrant(r *Role, in *Company) error {
 	if a == nil {
 		return nil // command line and bootstrap
 	}
-	if (r.Key == RoleCompanyAdmin || r.Key == RoleMainAdmin) && r.System && !a.MainAdmin {
+	if r.Key == RoleMainAdmin && r.System && !a.MainAdmin {
 		return Errorf(EFORBIDDEN, "Only the Main administrator grants or revokes the %s role.", r.Name)
+	}
+	if r.Key == RoleCompanyAdmin && r.System && !a.MayAppointAdmin(in) {
+		return Errorf(EFORBIDDEN, "You cannot grant or revoke the %s role in this company.", r.Name)
 	}
 	if !a.Permissions.Contains(r.Permissions) {
 		return Errorf(EFORBIDDEN, "You cannot grant or revoke the %s role: it has permissions you do not have.", r.Name)
 	}
 	return nil
+}
+
+// MayAppointAdmin reports whether the actor may grant or revoke the Company
+// administrator role in company in (U7, U15): the Main administrator always;
+// a Company administrator in a company depending on their own when their own
+// company is a reseller, and in their own company only when the Main
+// administrator allowed it for that company (admins_appoint_admins).
+func (a *Actor) MayAppointAdmin(in *Company) bool {
+	if a == nil || a.MainAdmin {
+		return true
+	}
+	if in == nil || a.Company == nil || a.User == nil || !a.User.HasRole(RoleCompanyAdmin) {
+		return false
+	}
+	if in.ID == a.Company.ID {
+		return in.AdminsAppointAdmins
+	}
+	return a.Company.Reseller && in.ParentID != nil && *in.ParentID == a.Company.ID
 }
 
 // CheckManage says whether the actor may change the target user at all:

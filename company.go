@@ -8,13 +8,34 @@ import (
 // Company is a tenant. A company with a parent is a dependent company of
 // that parent (a reseller), which sees and manages it.
 type Company struct {
-	ID        int64     `json:"id"`
-	ParentID  *int64    `json:"parent_id"`
-	Name      string    `json:"name"`
-	UserCount int       `json:"user_count"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID        int64  `json:"id"`
+	ParentID  *int64 `json:"parent_id"`
+	Name      string `json:"name"`
+	UserCount int    `json:"user_count"`
+	// Plan, Reseller and AdminsAppointAdmins are company settings (see
+	// CompanySettings) that only the Main administrator changes; they are
+	// carried here because the grant rule (Actor.CheckGrant) reads them.
+	Plan                string    `json:"-"`
+	Reseller            bool      `json:"-"`
+	AdminsAppointAdmins bool      `json:"-"`
+	CreatedAt           time.Time `json:"created_at"`
+	UpdatedAt           time.Time `json:"updated_at"`
 }
+
+// Company plans (U13): call statistics come with Professional and Pro Plus.
+const (
+	PlanStandard     = "standard"
+	PlanProfessional = "professional"
+	PlanProPlus      = "pro_plus"
+)
+
+// ValidPlan reports whether p is a plan.
+func ValidPlan(p string) bool {
+	return p == PlanStandard || p == PlanProfessional || p == PlanProPlus
+}
+
+// PlanHasCallStatistics reports whether plan p includes call statistics.
+func PlanHasCallStatistics(p string) bool { return p == PlanProfessional || p == PlanProPlus }
 
 // PlatformCompanyID is the company of the Main administrator, created by the
 // first migration: the platform operator itself.

@@ -217,6 +217,14 @@ type CompanySettings struct {
 	PasswordMinLength int `json:"password_min_length"`
 	// IdleTimeoutSeconds is the default idle logout of the company's users.
 	IdleTimeoutSeconds int `json:"idle_timeout_seconds"`
+	// Plan is standard, professional or pro_plus; call statistics are on
+	// exactly for professional and pro_plus (U13).
+	Plan string `json:"plan"`
+	// Reseller lets the company's administrators appoint administrators of
+	// its dependent companies; AdminsAppointAdmins lets them appoint
+	// administrators of the company itself (U7).
+	Reseller            bool `json:"reseller"`
+	AdminsAppointAdmins bool `json:"admins_appoint_admins"`
 }
 
 // InvitationTTL is InvitationTTLHours as a duration.
@@ -229,6 +237,16 @@ type CompanySettingsUpdate struct {
 	InvitationTTLHours *int `json:"invitation_ttl_hours"`
 	PasswordMinLength  *int `json:"password_min_length"`
 	IdleTimeoutSeconds *int `json:"idle_timeout_seconds"`
+	// Plan, Reseller and AdminsAppointAdmins only the Main administrator changes.
+	Plan                *string `json:"plan"`
+	Reseller            *bool   `json:"reseller"`
+	AdminsAppointAdmins *bool   `json:"admins_appoint_admins"`
+}
+
+// MainAdminOnly reports whether the update sets a field that only the Main
+// administrator may change.
+func (u *CompanySettingsUpdate) MainAdminOnly() bool {
+	return u.Plan != nil || u.Reseller != nil || u.AdminsAppointAdmins != nil
 }
 
 // Validate checks the set fields.
@@ -242,6 +260,9 @@ func (u *CompanySettingsUpdate) Validate() error {
 	}
 	if p := u.IdleTimeoutSeconds; p != nil {
 		ValidateIdleTimeout(&v, "idle_timeout_seconds", *p)
+	}
+	if p := u.Plan; p != nil && !ValidPlan(*p) {
+		v.Add("plan", "invalid_choice", `The plan is "standard", "professional" or "pro_plus".`)
 	}
 	return v.Err()
 }

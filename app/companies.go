@@ -68,10 +68,15 @@ func (s *Companies) Settings(ctx context.Context, id int64) (*roster.CompanySett
 	return cs, nil
 }
 
-// UpdateSettings changes a company's credential rules, with an event.
+// UpdateSettings changes a company's settings, with an event. The plan
+// (U13) and the appointment of administrators (U7: reseller,
+// admins_appoint_admins) are changed only by the Main administrator.
 func (s *Companies) UpdateSettings(ctx context.Context, id int64, upd roster.CompanySettingsUpdate) (*roster.CompanySettings, error) {
 	if _, err := s.Settings(ctx, id); err != nil {
 		return nil, err
+	}
+	if upd.MainAdminOnly() && !roster.ActorFromContext(ctx).MainAdmin {
+		return nil, roster.Errorf(roster.EFORBIDDEN, "Only the Main administrator changes a company's plan, reseller and administrator appointment settings.")
 	}
 	if err := upd.Validate(); err != nil {
 		return nil, err

@@ -341,7 +341,10 @@ func apiRun(w *world, h http.Handler, token string, o op) outcome {
 	case "client.delete":
 		return send("DELETE", fmt.Sprintf("/api/v1/clients/%d", w.clients[o.client].ID), nil)
 	case "companyops":
-		body := map[string]any{"call_statistics": o.fields["call_statistics"] == "1"}
+		body := map[string]any{}
+		if v, ok := o.fields["call_statistics"]; ok {
+			body["call_statistics"] = v == "1"
+		}
 		if t, ok := o.fields["telegram_bot_token"]; ok {
 			body["telegram_bot_token"] = t
 		}
@@ -777,7 +780,12 @@ var cases = []workflowCase{
 	{"ClientDeleteOtherCompanys", op{kind: "client.delete", as: "admin", client: "olaf"}, "not_found", ""},
 
 	// Company operations settings, notification settings, event comments.
-	{"CompanyOperations", op{kind: "companyops", as: "admin", fields: map[string]string{"call_statistics": "1", "telegram_bot_token": " 123:SECRET "}}, "ok", ""},
+	{"CompanyOperations", op{kind: "companyops", as: "admin", fields: map[string]string{"telegram_bot_token": " 123:SECRET "}}, "ok", ""},
+	// Company administrator is appointed in one's own company only where
+	// the Main administrator allows it (U7).
+	{"CreateCompanyAdminInOwnCompany", op{kind: "create", as: "admin", roles: []string{roster.RoleCompanyAdmin},
+		fields: map[string]string{"auth_method": "email", "email": "boss@acme.test"}}, "forbidden", ""},
+	{"RolesCompanyAdminInOwnCompany", op{kind: "roles", as: "admin", target: "emp1", roles: []string{roster.RoleEmployee, roster.RoleCompanyAdmin}}, "forbidden", ""},
 	{"CompanyOperationsByManager", op{kind: "companyops", as: "manager", fields: map[string]string{"call_statistics": "1"}}, "forbidden", ""},
 	{"Notifications", op{kind: "notifications", as: "manager", subs: []string{"user.blocked/email", "user.blocked/telegram", "user.deleted/email"},
 		fields: map[string]string{"telegram_chat_id": " -100200300 "}}, "ok", ""},

@@ -351,10 +351,16 @@ func (s *Operations) RecordCall(ctx context.Context, c *roster.Call) (created bo
 	verr := c.Validate()
 	var v roster.Validation
 	if c.UserID != 0 {
-		if _, err := s.app.d.Users.UserByID(ctx, roster.Scope{CompanyIDs: []int64{c.CompanyID}}, c.UserID); roster.ErrorCode(err) == roster.ENOTFOUND {
+		u, err := s.app.d.Users.UserByID(ctx, roster.Scope{CompanyIDs: []int64{c.CompanyID}}, c.UserID)
+		switch {
+		case roster.ErrorCode(err) == roster.ENOTFOUND:
 			v.Add("user_id", "unknown_user", "Unknown user.")
-		} else if err != nil {
+		case err != nil:
 			return false, err
+		case strings.TrimSpace(u.WorkPhone) == "":
+			// Calls reach a user through the work phone (seed 001, U4):
+			// without one the user cannot be handling calls.
+			v.Add("work_phone", "required_for_calls", "This user has no work phone, so they cannot handle calls; add one on their card first.")
 		}
 	}
 	if err := merge(verr, v.Err()); err != nil {
@@ -400,6 +406,11 @@ func (s *Operations) UpdateCompanySettings(ctx context.Context, companyID int64,
 	}
 	if _, err := s.app.d.Companies.CompanyByID(ctx, a.Scope, companyID); err != nil {
 		return nil, err
+	}
+	if upd.CallStatistics != nil && !a.MainAdmin {
+		// Call statistics follow the company's plan (U13), which only the
+		// Main administrator sets.
+		return nil, roster.Errorf(roster.EFORBIDDEN, "Call statistics come with the Professional and Pro Plus plans; only the Main administrator changes them.")
 	}
 	var v roster.Validation
 	tokens := []struct {

@@ -61,7 +61,7 @@ func (s *Users) Create(ctx context.Context, n roster.NewUser) (*roster.User, Cre
 	if err := merge(companyErr, n.Validate(), roleErr, v.Err()); err != nil {
 		return nil, none, err
 	}
-	if err := s.checkGrants(ctx, a, n.RoleIDs); err != nil {
+	if err := s.checkGrants(ctx, a, n.CompanyID, n.RoleIDs); err != nil {
 		return nil, none, err
 	}
 
@@ -145,19 +145,43 @@ func (s *Users) checkRoles(ctx context.Context, companyID int64, ids []int64) er
 
 // checkGrants applies the no-escalation rule (U7) to roles being granted
 // or revoked; the store applies it again against the rows it writes.
-func (s *Users) checkGrants(ctx context.Context, a *roster.Actor, ids []int64) error {
+func (s *Users) checkGrants(ctx context.Context, a *roster.Actor, companyID int64, ids []int64) error {
 	roles, err := s.app.d.Roles.RolesByIDs(ctx, ids)
+	if err != nil {
+		return err
+	}
+	c, err := s.app.d.Companies.CompanyByID(ctx, roster.Scope{All: true}, companyID)
 	if err != nil {
 		return err
 	}
 	for _, id := range ids {
 		if r, ok := roles[id]; ok {
-			if err := a.CheckGrant(r); err != nil {
+			if err := a.CheckGrant(r, c); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// Grantable returns those of roles (of company companyID) that the actor
+// may grant or revoke there (U7), for a door to offer.
+func (s *Users) Grantable(ctx context.Context, roles []*roster.Role, companyID int64) ([]*roster.Role, error) {
+	a := roster.ActorFromContext(ctx)
+	c, err := s.app.d.Companies.CompanyByID(ctx, roster.Scope{All: true}, companyID)
+	if err != nil {
+		return nil, err
+	}
+	var out []*roster.Role
+	for _, r := range roles {
+		if r.Key == roster.RoleMainAdmin && r.System && companyID != roster.PlatformCompanyID {
+			continue
+		}
+		if a.CheckGrant(r, c) == nil {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // invitation makes a new invitation token for u and the e-mail carrying it,

@@ -17,9 +17,13 @@ type companiesView struct {
 	Dependents []int64
 	CanCreate  bool
 	CanSwitch  bool
-	Errors     formErrors
-	NewName    string
-	NewParent  int64
+	// CanPlan shows each company's plan and administrator appointment
+	// settings as a form: the Main administrator's alone (U7, U13).
+	CanPlan   bool
+	Plans     []string
+	Errors    formErrors
+	NewName   string
+	NewParent int64
 }
 
 // Switchable reports whether the actor may switch into a company: a direct
@@ -36,7 +40,8 @@ func (p *Panel) companiesPage(w http.ResponseWriter, r *http.Request) (*companie
 	ctx := r.Context()
 	v := &companiesView{page: p.newPage(w, r, "companies.title", "companies"), Names: map[int64]string{},
 		CanCreate: a.Can(roster.PermCompaniesManage),
-		CanSwitch: a.Can(roster.PermCompaniesSwitch) && a.SessionKind != roster.SessionSwitch}
+		CanSwitch: a.Can(roster.PermCompaniesSwitch) && a.SessionKind != roster.SessionSwitch,
+		CanPlan:   a.MainAdmin, Plans: []string{roster.PlanStandard, roster.PlanProfessional, roster.PlanProPlus}}
 	var err error
 	if v.Companies, err = p.Companies.Companies(ctx, a.Scope); err != nil {
 		return nil, err
@@ -81,6 +86,33 @@ func (p *Panel) handleCompanyCreate(w http.ResponseWriter, r *http.Request) erro
 		return p.render(w, r, formStatus(err), "companies", v)
 	}
 	return p.redirect(w, r, "/companies", "flash.company_created", 0)
+}
+
+// handleCompanyPlan saves a company's plan, reseller flag and whether its
+// administrators appoint administrators of their own company; the app
+// refuses anyone but the Main administrator.
+func (p *Panel) handleCompanyPlan(w http.ResponseWriter, r *http.Request) error {
+	id, ok := pathID(r.PathValue("id"))
+	if !ok {
+		return roster.Errorf(roster.ENOTFOUND, "Company not found.")
+	}
+	plan := r.PostFormValue("plan")
+	reseller := r.PostFormValue("reseller") == "1"
+	appoint := r.PostFormValue("admins_appoint_admins") == "1"
+	upd := roster.CompanySettingsUpdate{Plan: &plan, Reseller: &reseller, AdminsAppointAdmins: &appoint}
+	if _, err := p.App.Companies.UpdateSettings(r.Context(), id, upd); err != nil {
+		fe, ok := newFormErrors(state(r).lang, err)
+		if !ok {
+			return err
+		}
+		v, perr := p.companiesPage(w, r)
+		if perr != nil {
+			return perr
+		}
+		v.Errors = *fe
+		return p.render(w, r, formStatus(err), "companies", v)
+	}
+	return p.redirect(w, r, "/companies", "flash.company_settings_saved", 0)
 }
 
 // switchView asks which administrator of a dependent company to act as,

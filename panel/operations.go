@@ -365,6 +365,9 @@ type companyOpsView struct {
 	Ops *roster.CompanyOperations
 	// CanEdit shows the form; others read the settings.
 	CanEdit bool
+	// CanPlan lets the Main administrator switch call statistics, which
+	// follow the company's plan (U13).
+	CanPlan bool
 	Errors  formErrors
 }
 
@@ -374,7 +377,7 @@ func (p *Panel) companyOpsView(w http.ResponseWriter, r *http.Request) (*company
 		return nil, err
 	}
 	return &companyOpsView{page: p.newPage(w, r, "ops.settings.title", "operations"), Ops: co,
-		CanEdit: app.CanChangeCompanySettings(state(r).actor)}, nil
+		CanEdit: app.CanChangeCompanySettings(state(r).actor), CanPlan: state(r).actor.MainAdmin}, nil
 }
 
 func (p *Panel) handleCompanyOps(w http.ResponseWriter, r *http.Request) error {
@@ -388,8 +391,12 @@ func (p *Panel) handleCompanyOps(w http.ResponseWriter, r *http.Request) error {
 // handleCompanyOpsUpdate saves the call statistics switch and the tokens.
 // A token field left empty keeps the token; "remove" clears it.
 func (p *Panel) handleCompanyOpsUpdate(w http.ResponseWriter, r *http.Request) error {
-	stats := r.PostFormValue("call_statistics") == "1"
-	upd := roster.CompanyOperationsUpdate{CallStatistics: &stats}
+	var upd roster.CompanyOperationsUpdate
+	if state(r).actor.MainAdmin {
+		// Only the Main administrator's form has the switch (U13).
+		stats := r.PostFormValue("call_statistics") == "1"
+		upd.CallStatistics = &stats
+	}
 	for _, t := range []struct {
 		field string
 		dst   **string

@@ -141,7 +141,7 @@ func (p *Panel) userActionView(w http.ResponseWriter, r *http.Request, id int64,
 			return nil, err
 		}
 		v.GrantRoles, v.HeldRoles = map[int64]bool{}, map[int64]bool{}
-		for _, r := range grantable(a, v.Roles, u.CompanyID) {
+		for _, r := range p.grantable(ctx, v.Roles, u.CompanyID) {
 			v.GrantRoles[r.ID] = true
 		}
 		for _, r := range u.Roles {

@@ -217,7 +217,7 @@ func (p *Panel) usersPage(w http.ResponseWriter, r *http.Request, q url.Values) 
 		return nil, err
 	}
 	v.Roles = companyRoles(roles, roleCompany)
-	v.GrantRoles = grantable(a, v.Roles, roleCompany)
+	v.GrantRoles = p.grantable(ctx, v.Roles, roleCompany)
 	if a.Scope.All || len(a.Scope.CompanyIDs) > 1 {
 		if v.Companies, err = p.Companies.Companies(ctx, a.Scope); err != nil {
 			return nil, err
@@ -229,7 +229,7 @@ func (p *Panel) usersPage(w http.ResponseWriter, r *http.Request, q url.Values) 
 		}
 	}
 	if a.Can(roster.PermUsersCreate) {
-		v.NewUser = p.newUserForm(v.page, a, roleCompany, v.Roles, v.Companies)
+		v.NewUser = p.newUserForm(ctx, v.page, a, roleCompany, v.Roles, v.Companies)
 		v.NewUser.List = v.ListURL
 	}
 	if v.Ops, err = p.usersOps(ctx, a); err != nil {
@@ -306,16 +306,12 @@ func (v *usersView) UserTags(u *roster.User) string {
 	return strings.Join(names, ", ")
 }
 
-// grantable returns the roles of a company the actor may grant (U7).
-func grantable(a *roster.Actor, roles []*roster.Role, companyID int64) []*roster.Role {
-	var out []*roster.Role
-	for _, r := range roles {
-		if r.Key == roster.RoleMainAdmin && companyID != roster.PlatformCompanyID {
-			continue
-		}
-		if a.CheckGrant(r) == nil {
-			out = append(out, r)
-		}
+// grantable returns the roles of a company the actor may grant (U7); the
+// rule is the app's.
+func (p *Panel) grantable(ctx context.Context, roles []*roster.Role, companyID int64) []*roster.Role {
+	out, err := p.App.Users.Grantable(ctx, roles, companyID)
+	if err != nil {
+		return nil // the company is gone: nothing to grant
 	}
 	return out
 }
@@ -525,8 +521,8 @@ type userForm struct {
 	RoleIDs                                                                               []int64
 }
 
-func (p *Panel) newUserForm(pg *page, a *roster.Actor, companyID int64, roles []*roster.Role, companies []*roster.Company) *userFormView {
-	v := &userFormView{page: pg, Roles: grantable(a, roles, companyID), Companies: companies,
+func (p *Panel) newUserForm(ctx context.Context, pg *page, a *roster.Actor, companyID int64, roles []*roster.Role, companies []*roster.Company) *userFormView {
+	v := &userFormView{page: pg, Roles: p.grantable(ctx, roles, companyID), Companies: companies,
 		Form: userForm{AuthMethod: string(roster.AuthEmail), Credentials: roster.CredentialsInvitation, CompanyID: companyID}}
 	for _, c := range companies {
 		if c.ID == companyID {
@@ -571,7 +567,7 @@ func (p *Panel) userFormFor(w http.ResponseWriter, r *http.Request, companyID in
 			return nil, err
 		}
 	}
-	return p.newUserForm(p.newPage(w, r, "usernew.title", "users"), a, companyID, roles, companies), nil
+	return p.newUserForm(r.Context(), p.newPage(w, r, "usernew.title", "users"), a, companyID, roles, companies), nil
 }
 
 type createdView struct {
@@ -711,7 +707,7 @@ func (p *Panel) userCard(w http.ResponseWriter, r *http.Request, id int64) (*use
 	if v.Roles, err = p.Roles.Roles(ctx, u.CompanyID); err != nil {
 		return nil, err
 	}
-	for _, r := range grantable(a, v.Roles, u.CompanyID) {
+	for _, r := range p.grantable(ctx, v.Roles, u.CompanyID) {
 		v.GrantRoles[r.ID] = true
 	}
 	for _, r := range u.Roles {

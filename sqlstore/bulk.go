@@ -49,10 +49,13 @@ func bulkUsers(ctx context.Context, tx *Tx, scope roster.Scope, ba roster.BulkAc
 			return nil, &roster.Error{Code: roster.EINVALID, Message: "Unknown role.",
 				Fields: []roster.FieldError{{Field: "role_id", Code: "unknown_role", Message: "Unknown role."}}}
 		}
-		if err := tx.actor.CheckGrant(role); err != nil {
-			return nil, err
+		if !appointsAdmin(role) {
+			if err := tx.actor.CheckGrant(role, nil); err != nil {
+				return nil, err
+			}
 		}
 	}
+	companies := map[int64]*roster.Company{}
 	var refusals []roster.Refusal
 	refuse := func(id int64, code, msg string) {
 		refusals = append(refusals, roster.Refusal{UserID: id, Code: code, Message: msg})
@@ -76,6 +79,20 @@ func bulkUsers(ctx context.Context, tx *Tx, scope roster.Scope, ba roster.BulkAc
 			continue
 		}
 		held := slices.ContainsFunc(u.Roles, func(r roster.RoleRef) bool { return role != nil && r.ID == role.ID })
+		if appointsAdmin(role) {
+			// Who may appoint a Company administrator depends on the user's company (U7).
+			c := companies[u.CompanyID]
+			if c == nil {
+				if c, err = findCompany(ctx, tx, roster.Scope{All: true}, u.CompanyID); err != nil {
+					return nil, err
+				}
+				companies[u.CompanyID] = c
+			}
+			if err := tx.actor.CheckGrant(role, c); err != nil {
+				refuse(id, "forbidden", roster.ErrorMessage(err))
+				continue
+			}
+		}
 		switch ba.Action {
 		case roster.BulkAddRole:
 			if !role.System && (role.CompanyID == nil || *role.CompanyID != u.CompanyID) {
@@ -198,4 +215,10 @@ func queryUsers(ctx context.Context, q querier, scope roster.Scope, ids []int64,
 		}
 	}
 	return out, loadRoles(ctx, q, all)
+}
+
+// appointsAdmin reports whether r is the Company administrator role, whose
+// grant rule depends on the company of the user it is granted to.
+func appointsAdmin(r *roster.Role) bool {
+	return r != nil && r.System && r.Key == roster.RoleCompanyAdmin
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/roster-app/roster"
 )
 
-const companyColumns = `c.id, c.parent_id, c.name, c.created_at, c.updated_at, c.user_count`
+const companyColumns = `c.id, c.parent_id, c.name, c.created_at, c.updated_at, c.user_count, c.plan, c.reseller, c.admins_appoint_admins`
 
 // addUserCount moves a company's user count by delta in the transaction
 // that creates or deletes its users.
@@ -39,7 +39,7 @@ func lockCompany(ctx context.Context, tx *Tx, id int64) error {
 func scanCompany(rs rowScanner) (*roster.Company, error) {
 	var c roster.Company
 	var parent sql.NullInt64
-	if err := rs.Scan(&c.ID, &parent, &c.Name, &c.CreatedAt, &c.UpdatedAt, &c.UserCount); err != nil {
+	if err := rs.Scan(&c.ID, &parent, &c.Name, &c.CreatedAt, &c.UpdatedAt, &c.UserCount, &c.Plan, &c.Reseller, &c.AdminsAppointAdmins); err != nil {
 		return nil, err
 	}
 	if parent.Valid {

@@ -47,8 +47,9 @@ func companySettings(ctx context.Context, q querier, scope roster.Scope, company
 		return nil, notFound("Company")
 	}
 	cs := roster.CompanySettings{CompanyID: companyID}
-	err := q.QueryRowContext(ctx, `SELECT invitation_ttl_hours, password_min_length, idle_timeout_seconds
-		FROM companies WHERE id = $1`, companyID).Scan(&cs.InvitationTTLHours, &cs.PasswordMinLength, &cs.IdleTimeoutSeconds)
+	err := q.QueryRowContext(ctx, `SELECT invitation_ttl_hours, password_min_length, idle_timeout_seconds,
+		plan, reseller, admins_appoint_admins FROM companies WHERE id = $1`, companyID).Scan(&cs.InvitationTTLHours,
+		&cs.PasswordMinLength, &cs.IdleTimeoutSeconds, &cs.Plan, &cs.Reseller, &cs.AdminsAppointAdmins)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Company")
 	} else if err != nil {
@@ -89,13 +90,37 @@ func updateCompanySettings(ctx context.Context, tx *Tx, scope roster.Scope, comp
 	set("invitation_ttl_hours", &cs.InvitationTTLHours, upd.InvitationTTLHours)
 	set("password_min_length", &cs.PasswordMinLength, upd.PasswordMinLength)
 	set("idle_timeout_seconds", &cs.IdleTimeoutSeconds, upd.IdleTimeoutSeconds)
+	setBool := func(name string, cur *bool, v *bool) {
+		if v != nil && *v != *cur {
+			before[name], after[name] = *cur, *v
+			*cur = *v
+		}
+	}
+	setBool("reseller", &cs.Reseller, upd.Reseller)
+	setBool("admins_appoint_admins", &cs.AdminsAppointAdmins, upd.AdminsAppointAdmins)
+	planChanged := upd.Plan != nil && *upd.Plan != cs.Plan
+	if planChanged {
+		before["plan"], after["plan"] = cs.Plan, *upd.Plan
+		cs.Plan = *upd.Plan
+	}
 	if len(after) == 0 {
 		return cs, nil
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE companies SET invitation_ttl_hours = $1, password_min_length = $2,
-		idle_timeout_seconds = $3, updated_at = $4 WHERE id = $5`,
-		cs.InvitationTTLHours, cs.PasswordMinLength, cs.IdleTimeoutSeconds, tx.now, companyID); err != nil {
+		idle_timeout_seconds = $3, plan = $4, reseller = $5, admins_appoint_admins = $6, updated_at = $7 WHERE id = $8`,
+		cs.InvitationTTLHours, cs.PasswordMinLength, cs.IdleTimeoutSeconds, cs.Plan, cs.Reseller, cs.AdminsAppointAdmins,
+		tx.now, companyID); err != nil {
 		return nil, fmt.Errorf("update company settings: %w", err)
+	}
+	if planChanged {
+		// Call statistics follow the plan (U13), in the same transaction.
+		stats := roster.PlanHasCallStatistics(cs.Plan)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO company_operations (company_id, call_statistics, updated_at)
+			VALUES ($1, $2, $3) ON CONFLICT (company_id) DO UPDATE SET call_statistics = excluded.call_statistics,
+			updated_at = excluded.updated_at`, companyID, stats, tx.now); err != nil {
+			return nil, fmt.Errorf("call statistics of plan: %w", err)
+		}
+		after["call_statistics"] = stats
 	}
 	if err := writeEvent(ctx, tx, &roster.Event{Type: roster.EventCompanySettings, CompanyID: companyID, Before: before, After: after}); err != nil {
 		return nil, err

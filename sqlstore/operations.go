@@ -933,6 +933,25 @@ func updateCompanyOperations(ctx context.Context, tx *Tx, companyID int64, upd r
 	if upd.CallStatistics != nil && *upd.CallStatistics != stats {
 		before["call_statistics"], after["call_statistics"] = stats, *upd.CallStatistics
 		stats = *upd.CallStatistics
+		// Call statistics are on exactly for Professional and Pro Plus
+		// (U13): switching them moves the plan with them.
+		var plan string
+		if err := tx.QueryRowContext(ctx, `SELECT plan FROM companies WHERE id = $1`, companyID).Scan(&plan); err != nil {
+			return nil, fmt.Errorf("company plan: %w", err)
+		}
+		newPlan := plan
+		switch {
+		case stats && !roster.PlanHasCallStatistics(plan):
+			newPlan = roster.PlanProfessional
+		case !stats && roster.PlanHasCallStatistics(plan):
+			newPlan = roster.PlanStandard
+		}
+		if newPlan != plan {
+			if _, err := tx.ExecContext(ctx, `UPDATE companies SET plan = $1, updated_at = $2 WHERE id = $3`, newPlan, tx.now, companyID); err != nil {
+				return nil, fmt.Errorf("company plan: %w", err)
+			}
+			before["plan"], after["plan"] = plan, newPlan
+		}
 	}
 	if upd.TelegramBotToken != nil {
 		before["telegram_bot_token_set"], after["telegram_bot_token_set"] = tg != "", *upd.TelegramBotToken != ""

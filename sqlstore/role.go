@@ -242,6 +242,9 @@ func createRole(ctx context.Context, tx *Tx, r *roster.Role) error {
 	} else if err != nil {
 		return fmt.Errorf("role company: %w", err)
 	}
+	if err := checkRoleName(ctx, tx, *r.CompanyID, r.Name, 0); err != nil {
+		return err
+	}
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM roles WHERE key = $1 AND (company_id = $2 OR company_id IS NULL)`,
 		r.Key, *r.CompanyID).Scan(&n); err != nil {
@@ -260,6 +263,33 @@ func createRole(ctx context.Context, tx *Tx, r *roster.Role) error {
 	}
 	r.Permissions = roster.NewPermissionSet(r.Permissions...).Sorted()
 	return setRolePermissions(ctx, tx, r.ID, r.Permissions)
+}
+
+// checkRoleName answers ECONFLICT on "name" when another role of the
+// company, or a system role, has name in any case (R1). It locks the
+// company's row, so the check holds until the transaction ends.
+func checkRoleName(ctx context.Context, tx *Tx, companyID int64, name string, exceptID int64) error {
+	if err := lockCompany(ctx, tx, companyID); err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, name FROM roles WHERE company_id = $1 OR company_id IS NULL`, companyID)
+	if err != nil {
+		return fmt.Errorf("role names: %w", err)
+	}
+	defer rows.Close()
+	// Compared in Go: SQLite's lower() folds only ASCII, and names are often Cyrillic.
+	want := strings.ToLower(name)
+	for rows.Next() {
+		var id int64
+		var n string
+		if err := rows.Scan(&id, &n); err != nil {
+			return fmt.Errorf("role names: %w", err)
+		}
+		if id != exceptID && strings.ToLower(n) == want {
+			return roster.Conflict("name", "A role with this name already exists.")
+		}
+	}
+	return rows.Err()
 }
 
 // diffPermissions returns what is in b and not in a, and what is in a and not in b.
@@ -315,6 +345,19 @@ func (s *Store) UpdateRolePermissions(ctx context.Context, scope roster.Scope, p
 // updateRole locks a role, applies upd to it and writes its event; changed
 // is false when nothing differed (and nothing was written).
 func updateRole(ctx context.Context, tx *Tx, scope roster.Scope, id int64, upd roster.RoleUpdate) (*roster.Role, bool, error) {
+	if upd.Name != nil {
+		// A rename takes the company lock first, as creating a role does,
+		// so that two roles cannot take one name at once.
+		r, err := queryRole(ctx, tx, scope, id, "")
+		if err != nil {
+			return nil, false, err
+		}
+		if r.CompanyID != nil {
+			if err := lockCompany(ctx, tx, *r.CompanyID); err != nil {
+				return nil, false, err
+			}
+		}
+	}
 	r, err := lockRole(ctx, tx, scope, id, lockNoKeyUpdate)
 	if err != nil {
 		return nil, false, err
@@ -324,6 +367,9 @@ func updateRole(ctx context.Context, tx *Tx, scope roster.Scope, id int64, upd r
 	}
 	before, after := map[string]any{}, map[string]any{}
 	if upd.Name != nil && strings.TrimSpace(*upd.Name) != r.Name {
+		if err := checkRoleName(ctx, tx, *r.CompanyID, strings.TrimSpace(*upd.Name), r.ID); err != nil {
+			return nil, false, err
+		}
 		before["name"], after["name"] = r.Name, strings.TrimSpace(*upd.Name)
 		r.Name = strings.TrimSpace(*upd.Name)
 	}
@@ -403,7 +449,7 @@ func (s *Store) DeleteRole(ctx context.Context, scope roster.Scope, id int64, fo
 			if !force {
 				return roster.Errorf(roster.ECONFLICT, "%d users hold this role; take it from them first, or delete it anyway.", len(holders))
 			}
-			if err := tx.actor.CheckGrant(r); err != nil {
+			if err := tx.actor.CheckGrant(r, nil); err != nil { // a custom role: no company rule
 				return err
 			}
 			if len(lastRole) > 0 {

@@ -510,6 +510,38 @@ func (s *Store) SchemaUpToDate(ctx context.Context) (bool, error) {
 			return false, nil
 		}
 	}
+	return s.systemRolesCurrent(ctx)
+}
+
+// systemRolesCurrent reports whether every system role holds exactly the
+// catalog's permissions for it. A release that adds a permission to the
+// catalog thereby makes the schema out of date, and migrating gives the
+// Company administrator ("has all permissions", seed 003) and the Main
+// administrator the new permission (syncSystemRows).
+func (s *Store) systemRolesCurrent(ctx context.Context) (bool, error) {
+	for _, sr := range roster.SystemRoles {
+		rows, err := s.rdb.QueryContext(ctx, `SELECT p.permission FROM roles r JOIN role_permissions p ON p.role_id = r.id
+			WHERE r.company_id IS NULL AND r.key = $1`, sr.Key)
+		if err != nil {
+			return false, fmt.Errorf("system role permissions: %w", err)
+		}
+		have := roster.PermissionSet{}
+		for rows.Next() {
+			var p string
+			if err := rows.Scan(&p); err != nil {
+				rows.Close()
+				return false, fmt.Errorf("system role permissions: %w", err)
+			}
+			have[roster.Permission(p)] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return false, fmt.Errorf("system role permissions: %w", err)
+		}
+		if !have.Equal(roster.NewPermissionSet(sr.Permissions...)) {
+			return false, nil
+		}
+	}
 	return true, nil
 }
 

@@ -356,8 +356,12 @@ func createUser(ctx context.Context, tx *Tx, u *roster.User, roleIDs []int64, in
 	if err != nil {
 		return err
 	}
+	company, err := findCompany(ctx, tx, roster.Scope{All: true}, u.CompanyID)
+	if err != nil {
+		return err
+	}
 	for _, id := range roleIDs {
-		if err := tx.actor.CheckGrant(roles[id]); err != nil {
+		if err := tx.actor.CheckGrant(roles[id], company); err != nil {
 			return err
 		}
 	}
@@ -666,13 +670,17 @@ func setUserRoles(ctx context.Context, tx *Tx, u *roster.User, roleIDs []int64) 
 	if err != nil {
 		return nil, err
 	}
+	company, err := findCompany(ctx, tx, roster.Scope{All: true}, u.CompanyID)
+	if err != nil {
+		return nil, err
+	}
 	for _, id := range added {
-		if err := tx.actor.CheckGrant(roles[id]); err != nil {
+		if err := tx.actor.CheckGrant(roles[id], company); err != nil {
 			return nil, err
 		}
 	}
 	for _, id := range removed {
-		if err := tx.actor.CheckGrant(removedRoles[id]); err != nil {
+		if err := tx.actor.CheckGrant(removedRoles[id], company); err != nil {
 			return nil, err
 		}
 	}

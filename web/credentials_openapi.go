@@ -46,8 +46,12 @@ var (
 	docUserSessionsDelete = opDoc{tag: "users", summary: "End every session of a user", status: 200, response: "SessionsEnded"}
 	docCompanySettingsGet = opDoc{tag: "companies", summary: "A company's credential settings", status: 200, response: "CompanySettings",
 		description: "The Main administrator, or a Company administrator of the company or its reseller."}
-	docCompanySettingsPatch = opDoc{tag: "companies", summary: "Change a company's credential settings", body: "CompanySettingsPatch", status: 200, response: "CompanySettings",
-		description: "The Main administrator, or a Company administrator of the company or its reseller."}
+	docCompanySettingsPatch = opDoc{tag: "companies", summary: "Change a company's settings", body: "CompanySettingsPatch", status: 200, response: "CompanySettings",
+		description: "The Main administrator, or a Company administrator of the company or its reseller. " +
+			"plan, reseller and admins_appoint_admins only the Main administrator changes (403 otherwise). " +
+			"Call statistics are on exactly when the plan is professional or pro_plus. " +
+			"reseller lets the company's administrators grant the Company administrator role in its dependent companies; " +
+			"admins_appoint_admins lets them grant it in the company itself."}
 	docOutbox = opDoc{tag: "platform", summary: "Read the e-mail outbox (Main administrator)", status: 200, response: "OutboxPage",
 		query: []paramDoc{{"state", "string", "Only messages in this state; held means kept unsent because no SMTP server is configured.", []string{roster.JobPending, roster.JobRunning, roster.JobDone, roster.JobDead, roster.JobHeld}},
 			{"before_id", "integer", "Page backwards: messages older than this ID.", nil}, pLimit}}
@@ -109,12 +113,16 @@ func withCredentialSchemas(m map[string]any) map[string]any {
 			"user_agent": str(), "created_at": dateTime(), "last_seen_at": dateTime(), "expires_at": dateTime(), "current": boolean()}),
 		"SessionList":   obj([]string{"items"}, map[string]any{"items": arr(ref("Session"))}),
 		"SessionsEnded": obj([]string{"ended"}, map[string]any{"ended": integer()}),
-		"CompanySettings": obj([]string{"company_id", "invitation_ttl_hours", "password_min_length", "idle_timeout_seconds"}, map[string]any{
-			"company_id": integer(), "invitation_ttl_hours": integer(), "password_min_length": integer(), "idle_timeout_seconds": integer()}),
+		"CompanySettings": obj([]string{"company_id", "invitation_ttl_hours", "password_min_length", "idle_timeout_seconds", "plan", "reseller", "admins_appoint_admins"}, map[string]any{
+			"company_id": integer(), "invitation_ttl_hours": integer(), "password_min_length": integer(), "idle_timeout_seconds": integer(),
+			"plan": enum(roster.PlanStandard, roster.PlanProfessional, roster.PlanProPlus), "reseller": boolean(), "admins_appoint_admins": boolean()}),
 		"CompanySettingsPatch": closed(obj(nil, map[string]any{
-			"invitation_ttl_hours": map[string]any{"type": "integer", "minimum": 1, "maximum": roster.MaxInvitationTTL},
-			"password_min_length":  map[string]any{"type": "integer", "minimum": roster.MinPasswordMinLength, "maximum": roster.MaxPasswordMinLength},
-			"idle_timeout_seconds": map[string]any{"type": "integer", "minimum": roster.MinIdleTimeout, "maximum": roster.MaxIdleTimeout}})),
+			"plan":                  enum(roster.PlanStandard, roster.PlanProfessional, roster.PlanProPlus),
+			"reseller":              boolean(),
+			"admins_appoint_admins": boolean(),
+			"invitation_ttl_hours":  map[string]any{"type": "integer", "minimum": 1, "maximum": roster.MaxInvitationTTL},
+			"password_min_length":   map[string]any{"type": "integer", "minimum": roster.MinPasswordMinLength, "maximum": roster.MaxPasswordMinLength},
+			"idle_timeout_seconds":  map[string]any{"type": "integer", "minimum": roster.MinIdleTimeout, "maximum": roster.MaxIdleTimeout}})),
 		"OutboxItem": obj([]string{"id", "state", "to", "subject", "sent"}, map[string]any{"id": integer(), "kind": str(),
 			"state": enum(roster.JobPending, roster.JobRunning, roster.JobDone, roster.JobDead, roster.JobHeld), "run_at": dateTime(), "attempts": integer(),
 			"max_attempts": integer(), "last_error": str(), "created_at": dateTime(), "updated_at": dateTime(),

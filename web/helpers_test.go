@@ -84,6 +84,10 @@ func newEnv(t *testing.T, s *sqlstore.Store, clock *sqlstoretest.Clock) *env {
 	e.users["admin"] = e.user(e.acme.ID, "admin", roster.RoleCompanyAdmin)
 	e.users["disp"] = e.user(e.acme.ID, "disp", roster.RoleDispatcher)
 	e.users["emp"] = e.user(e.acme.ID, "emp", roster.RoleEmployee)
+	// emp handles calls, which needs a work phone (U4).
+	wp := "+7 (495) 100-00-01"
+	_, err := s.UpdateUser(ctx, roster.Scope{All: true}, e.users["emp"].ID, roster.UserUpdate{WorkPhone: &wp})
+	must(t, err)
 	e.users["other"] = e.user(e.other.ID, "other", roster.RoleCompanyAdmin)
 	e.users["reseller"] = e.user(e.reseller.ID, "reseller", roster.RoleCompanyAdmin)
 	return e

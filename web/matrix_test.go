@@ -94,7 +94,10 @@ func matrixRows() []matrixRow {
 			map[string]any{"roles": []map[string]any{{"key": "auditor", "name": "Auditor", "permissions": []string{"audit.view"}}}}),
 			w{401, 200, 200, 403, 403, 422, 200}},
 		{"GET", "/api/v1/roles/{id}", onRole("", nil), w{401, 200, 200, 200, 403, 404, 200}},
-		{"PATCH", "/api/v1/roles/{id}", onRole("", map[string]any{"name": "Renamed"}), w{401, 200, 200, 403, 403, 404, 200}},
+		{"PATCH", "/api/v1/roles/{id}", func(e *env) (string, any) {
+			// A fresh name per cell: role names are unique in a company (R1).
+			return path("/api/v1/roles/%d", e.customRole().ID), map[string]any{"name": path("Renamed %d", e.seq.Add(1))}
+		}, w{401, 200, 200, 403, 403, 404, 200}},
 		{"DELETE", "/api/v1/roles/{id}", onRole("", nil), w{401, 204, 204, 403, 403, 404, 204}},
 		{"GET", "/api/v1/roles/{id}/users", onRole("/users", nil), w{401, 200, 200, 200, 403, 404, 200}},
 		{"GET", "/api/v1/permissions", fixed("/api/v1/permissions", nil), w{401, 200, 200, 200, 200, 200, 200}},

@@ -49,11 +49,12 @@ func (s *Server) operationRoutes() []route {
 		route{"POST", "/api/v1/dialogues/{id}/close", P(roster.PermDialoguesHandle), s.handleDialogueClose, opDoc{tag: "operations", summary: "Close a dialogue, freeing its operator's slot", status: 200, response: "Dialogue", errors: []int{409}}},
 		route{"POST", "/api/v1/calls", P(roster.PermCallsHandle), s.handleCallRecord, opDoc{tag: "operations", summary: "Report a handled call (telephony integration)", body: "CallRequest", status: 201, response: "Call",
 			errors:      []int{200},
-			description: "Idempotent by call_id within the company: a repeated call_id answers 200 with the stored call and changes nothing. The integration signs in as a user of the company holding calls.handle."}},
+			description: "Idempotent by call_id within the company: a repeated call_id answers 200 with the stored call and changes nothing. The integration signs in as a user of the company holding calls.handle. A user without a work phone cannot be recorded as handling calls (422 naming work_phone)."}},
 		route{"GET", "/api/v1/companies/{id}/operations", P(roster.PermUsersView, roster.PermRolesManage), s.handleCompanyOpsGet, opDoc{tag: "operations", summary: "A company's operations settings", status: 200, response: "CompanyOperations",
 			description: "Tokens are never returned: only whether each is set."}},
 		route{"PATCH", "/api/v1/companies/{id}/operations", P(roster.PermRolesManage), s.handleCompanyOpsPatch, opDoc{tag: "operations", summary: "Change a company's operations settings", body: "CompanyOperationsPatch", status: 200, response: "CompanyOperations",
-			description: "call_statistics shows calls_handled on users. telegram_bot_token and slack_token are write-only secrets, stored encrypted; an empty string removes one."}},
+			description: "call_statistics shows calls_handled on users; it follows the company's plan, so only the Main administrator sends it (403 otherwise), and switching it moves the plan (on: standard becomes professional; off: standard). " +
+				"telegram_bot_token and slack_token are write-only secrets, stored encrypted; an empty string removes one."}},
 
 		route{"GET", "/api/v1/me/notifications", authenticated(), s.handleMyNotifications, opDoc{tag: "notifications", summary: "Your notification settings and the event catalog", status: 200, response: "NotificationSettings"}},
 		route{"PUT", "/api/v1/me/notifications", authenticated(), s.handleMyNotificationsPut, opDoc{tag: "notifications", summary: "Choose event types and channels", body: "NotificationPrefs", status: 200, response: "NotificationSettings",

@@ -93,7 +93,7 @@ func operationMatrixRows() []matrixRow {
 		}, w{401, 200, 200, 200, 403, 404, 200}},
 		matrixRow{"PATCH", "/api/v1/companies/{id}/operations", func(e *env) (string, any) {
 			return path("/api/v1/companies/%d/operations", e.acme.ID), map[string]any{"call_statistics": true}
-		}, w{401, 200, 200, 403, 403, 404, 200}},
+		}, w{401, 200, 403, 403, 403, 404, 403}}, // call statistics follow the plan: the Main administrator's (U13)
 		matrixRow{"GET", "/api/v1/me/notifications", fixed("/api/v1/me/notifications", nil), w{401, 200, 200, 200, 200, 200, 200}},
 		matrixRow{"PUT", "/api/v1/me/notifications", fixed("/api/v1/me/notifications", map[string]any{
 			"subscriptions": []map[string]any{{"event_type": "user.blocked", "channels": []string{"email"}}}}), w{401, 200, 200, 200, 403, 200, 200}},
@@ -316,12 +316,29 @@ func TestCallsAndCompanyOperationsAPI(t *testing.T) {
 			t.Fatal("repeated call id stored twice")
 		}
 		e.expect("POST", "/api/v1/calls", emp, map[string]any{"user_id": empID}, 422)
-		r := e.expect("GET", path("/api/v1/users/%d", empID), admin, nil, 200)
+		// A user without a work phone cannot be recorded as handling calls (U4).
+		r := e.expect("POST", "/api/v1/calls", emp, map[string]any{"call_id": "pbx-43", "user_id": e.users["disp"].ID}, 422)
+		if !strings.Contains(string(r.Body), `"field":"work_phone"`) {
+			t.Fatalf("no work_phone error: %s", r.Body)
+		}
+		r = e.expect("GET", path("/api/v1/users/%d", empID), admin, nil, 200)
 		if strings.Contains(string(r.Body), "calls_handled") {
 			t.Fatalf("calls_handled without call statistics: %s", r.Body)
 		}
 		opsURL := path("/api/v1/companies/%d/operations", e.acme.ID)
-		r = e.expect("PATCH", opsURL, admin, map[string]any{"call_statistics": true, "telegram_bot_token": "123:SECRET", "slack_token": "xoxb-SECRET"}, 200)
+		// Call statistics follow the plan, which only the Main administrator sets (U13).
+		e.expect("PATCH", opsURL, admin, map[string]any{"call_statistics": true}, 403)
+		e.expect("PATCH", opsURL, admin, map[string]any{"call_statistics": false}, 403)
+		e.expect("PATCH", path("/api/v1/companies/%d/settings", e.acme.ID), admin, map[string]any{"plan": "professional"}, 403)
+		var cs roster.CompanySettings
+		e.expect("PATCH", path("/api/v1/companies/%d/settings", e.acme.ID), e.token("root"), map[string]any{"plan": "pro_plus"}, 200).JSON(t, &cs)
+		if cs.Plan != roster.PlanProPlus {
+			t.Fatalf("settings: %+v", cs)
+		}
+		r = e.expect("PATCH", opsURL, admin, map[string]any{"telegram_bot_token": "123:SECRET", "slack_token": "xoxb-SECRET"}, 200)
+		if !strings.Contains(string(r.Body), `"call_statistics":true`) {
+			t.Fatalf("Pro Plus without call statistics: %s", r.Body)
+		}
 		if strings.Contains(string(r.Body), "SECRET") || !strings.Contains(string(r.Body), `"telegram_bot_token_set":true`) {
 			t.Fatalf("operations: %s", r.Body)
 		}
