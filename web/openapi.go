@@ -19,11 +19,11 @@ type opDoc struct {
 	summary     string
 	description string
 	query       []paramDoc
-	body        string         // schema name of a JSON body
+	body        string         // schema name of a JSON body, or a media type ("text/csv") of a text body
 	bodyForm    bool           // an HTML form body instead
 	optional    bool           // the body may be omitted
 	status      int            // success status
-	response    string         // schema name of the success body; "" for none
+	response    string         // schema name of the success body, or a media type ("text/csv") of a text answer; "" for none
 	html        bool           // the answer is an HTML page
 	errors      []int          // further statuses: errors, or successes answering response
 	also        map[int]string // further success statuses answering another schema
@@ -313,6 +313,9 @@ func operation(rt route, used map[string]bool) map[string]any {
 		op["parameters"] = params
 	}
 	switch {
+	case strings.Contains(d.body, "/"):
+		op["requestBody"] = map[string]any{"required": !d.optional,
+			"content": map[string]any{d.body: map[string]any{"schema": str()}}}
 	case d.body != "":
 		op["requestBody"] = map[string]any{"required": !d.optional,
 			"content": map[string]any{"application/json": map[string]any{"schema": ref(d.body)}}}
@@ -327,6 +330,8 @@ func operation(rt route, used map[string]bool) map[string]any {
 		switch {
 		case d.html:
 			r["content"] = map[string]any{"text/html": map[string]any{"schema": str()}}
+		case strings.Contains(schema, "/"):
+			r["content"] = map[string]any{schema: map[string]any{"schema": str()}}
 		case schema != "":
 			r["content"] = map[string]any{"application/json": map[string]any{"schema": ref(schema)}}
 		}

@@ -14,8 +14,11 @@ import (
 var userListParams = []string{"q", "status", "role", "invitation", "company_id", "sort", "limit", "cursor", "queue"}
 
 // userFilter reads a users filter from the query string; role is an ID or a key.
-func (s *Server) userFilter(r *http.Request) (roster.UserFilter, error) {
-	q := newQuery(r, userListParams...)
+func (s *Server) userFilter(r *http.Request, params ...string) (roster.UserFilter, error) {
+	if params == nil {
+		params = userListParams
+	}
+	q := newQuery(r, params...)
 	uq := app.UserQuery{Q: q.str("q"), Status: q.str("status"), Invitation: q.str("invitation"), Queue: q.str("queue"),
 		Role: q.str("role"), CompanyID: q.id("company_id"), Sort: q.str("sort"), Limit: q.limit(), Cursor: q.str("cursor")}
 	if err := q.err(); err != nil {
