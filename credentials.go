@@ -217,7 +217,20 @@ type CompanySettings struct {
 	PasswordMinLength int `json:"password_min_length"`
 	// IdleTimeoutSeconds is the default idle logout of the company's users.
 	IdleTimeoutSeconds int `json:"idle_timeout_seconds"`
+	// DormantBlockDays blocks accounts nobody signed in to for that many
+	// days, after an e-mail warning a week before; 0 is off.
+	DormantBlockDays int `json:"dormant_block_days"`
 }
+
+// Limits of DormantBlockDays when on: the warning goes a week before.
+const (
+	MinDormantBlockDays = 8
+	MaxDormantBlockDays = 3650
+)
+
+// DormantWarningDays is how long before blocking a dormant account its
+// owner is warned.
+const DormantWarningDays = 7
 
 // InvitationTTL is InvitationTTLHours as a duration.
 func (c *CompanySettings) InvitationTTL() time.Duration {
@@ -229,6 +242,7 @@ type CompanySettingsUpdate struct {
 	InvitationTTLHours *int `json:"invitation_ttl_hours"`
 	PasswordMinLength  *int `json:"password_min_length"`
 	IdleTimeoutSeconds *int `json:"idle_timeout_seconds"`
+	DormantBlockDays   *int `json:"dormant_block_days"`
 }
 
 // Validate checks the set fields.
@@ -242,6 +256,9 @@ func (u *CompanySettingsUpdate) Validate() error {
 	}
 	if p := u.IdleTimeoutSeconds; p != nil {
 		ValidateIdleTimeout(&v, "idle_timeout_seconds", *p)
+	}
+	if p := u.DormantBlockDays; p != nil && *p != 0 && (*p < MinDormantBlockDays || *p > MaxDormantBlockDays) {
+		v.Add("dormant_block_days", "out_of_range", "Block dormant accounts after 8 to 3650 days (the warning goes a week before), or 0 for never.")
 	}
 	return v.Err()
 }

@@ -379,6 +379,9 @@ type UserQuery struct {
 	Role      string
 	CompanyID *int64
 	Limit     int
+	// LastSignInBefore is an RFC 3339 time; NeverSignedIn "true" or
+	// "false" (dormant accounts, issue 10 item 6). Empty means any.
+	LastSignInBefore, NeverSignedIn string
 }
 
 // Filter turns a query into the filter the list and the bulk actions run,
@@ -392,7 +395,7 @@ func (s *Users) Filter(ctx context.Context, q UserQuery) (roster.UserFilter, err
 	if err != nil {
 		return f, err
 	}
-	verr := f.Validate()
+	verr := merge(f.Validate(), signInFilter(&f, q))
 	companyID := int64(0)
 	if q.CompanyID != nil {
 		companyID = *q.CompanyID
@@ -413,6 +416,29 @@ func (s *Users) Filter(ctx context.Context, q UserQuery) (roster.UserFilter, err
 		}
 	}
 	return f, merge(verr, cerr, rerr)
+}
+
+// signInFilter reads the dormant-account filters of q into f.
+func signInFilter(f *roster.UserFilter, q UserQuery) error {
+	var v roster.Validation
+	if q.LastSignInBefore != "" {
+		t, err := time.Parse(time.RFC3339, q.LastSignInBefore)
+		if err != nil {
+			v.Add("last_sign_in_before", "invalid_time", "Give a time in RFC 3339 form, like 2026-01-31T00:00:00Z.")
+		} else {
+			t = t.UTC().Truncate(time.Microsecond)
+			f.LastSignInBefore = &t
+		}
+	}
+	switch q.NeverSignedIn {
+	case "":
+	case "true", "false":
+		b := q.NeverSignedIn == "true"
+		f.NeverSignedIn = &b
+	default:
+		v.Add("never_signed_in", "invalid_boolean", "never_signed_in is true or false.")
+	}
+	return v.Err()
 }
 
 // List returns one page of the users in the actor's scope matching f.

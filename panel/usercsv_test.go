@@ -2,11 +2,17 @@ package panel
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
+	"fmt"
 	"html"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/roster-app/roster"
 
 	"github.com/roster-app/roster/sqlstore"
 	"github.com/roster-app/roster/sqlstore/sqlstoretest"
@@ -54,6 +60,52 @@ func TestUsersExportLink(t *testing.T) {
 		}
 		if rec := f.signedIn("olga").get("/users/export.csv"); rec.Code != 403 {
 			t.Errorf("an employee exported: %d", rec.Code)
+		}
+	})
+}
+
+// TestDormantPanel: the users list filters dormant accounts, its export
+// link keeps the filters, and the credential settings set dormant blocking.
+func TestDormantPanel(t *testing.T) {
+	sqlstoretest.ForEachEngineClock(t, func(t *testing.T, s *sqlstore.Store, clock *sqlstoretest.Clock) {
+		f := newFixture(t, s, clock)
+		c := f.signedIn("admin") // the only one who ever signed in
+		page := body(c.get("/users?never_signed_in=false&last_sign_in_before=" + clock.Now().Add(48*time.Hour).Format(time.DateOnly)))
+		if !strings.Contains(page, "Petrova") || strings.Contains(page, "Volkov") {
+			t.Errorf("signed-in filter shows the wrong users")
+		}
+		if !strings.Contains(page, `name="last_sign_in_before" value="`) || !strings.Contains(page, `<option value="false" selected>`) {
+			t.Errorf("the filter form does not keep the filters")
+		}
+		if !strings.Contains(page, "never_signed_in=false") {
+			t.Errorf("the export link lacks the filter")
+		}
+		page = body(c.get("/users?never_signed_in=true"))
+		if strings.Contains(page, fmt.Sprintf(`href="/users/%d"`, f.users["admin"].ID)) || !strings.Contains(page, "Volkov") {
+			t.Errorf("never-signed-in filter shows the wrong users")
+		}
+		// A hand-made bad date is dropped, not an error page.
+		if rec := c.get("/users?last_sign_in_before=soon"); rec.Code != 200 {
+			t.Errorf("bad date: %d", rec.Code)
+		}
+
+		if !strings.Contains(body(c.get("/settings/credentials")), `name="dormant_block_days"`) {
+			t.Fatal("no dormant setting on the settings page")
+		}
+		form := url.Values{"invitation_ttl_hours": {"8"}, "password_min_length": {"12"}, "idle_timeout_seconds": {"1800"}, "dormant_block_days": {"5"}}
+		if rec := c.post("/settings/credentials", form); rec.Code != 422 {
+			t.Errorf("5 days: %d", rec.Code)
+		}
+		form.Set("dormant_block_days", "90")
+		if rec := c.post("/settings/credentials", form); rec.Code != 303 {
+			t.Fatalf("save: %d %s", rec.Code, body(rec))
+		}
+		cs, err := s.CompanySettings(context.Background(), roster.Scope{All: true}, f.reseller.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cs.DormantBlockDays != 90 {
+			t.Errorf("dormant_block_days %d", cs.DormantBlockDays)
 		}
 	})
 }

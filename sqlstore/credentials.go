@@ -47,8 +47,8 @@ func companySettings(ctx context.Context, q querier, scope roster.Scope, company
 		return nil, notFound("Company")
 	}
 	cs := roster.CompanySettings{CompanyID: companyID}
-	err := q.QueryRowContext(ctx, `SELECT invitation_ttl_hours, password_min_length, idle_timeout_seconds
-		FROM companies WHERE id = $1`, companyID).Scan(&cs.InvitationTTLHours, &cs.PasswordMinLength, &cs.IdleTimeoutSeconds)
+	err := q.QueryRowContext(ctx, `SELECT invitation_ttl_hours, password_min_length, idle_timeout_seconds, dormant_block_days
+		FROM companies WHERE id = $1`, companyID).Scan(&cs.InvitationTTLHours, &cs.PasswordMinLength, &cs.IdleTimeoutSeconds, &cs.DormantBlockDays)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Company")
 	} else if err != nil {
@@ -89,12 +89,13 @@ func updateCompanySettings(ctx context.Context, tx *Tx, scope roster.Scope, comp
 	set("invitation_ttl_hours", &cs.InvitationTTLHours, upd.InvitationTTLHours)
 	set("password_min_length", &cs.PasswordMinLength, upd.PasswordMinLength)
 	set("idle_timeout_seconds", &cs.IdleTimeoutSeconds, upd.IdleTimeoutSeconds)
+	set("dormant_block_days", &cs.DormantBlockDays, upd.DormantBlockDays)
 	if len(after) == 0 {
 		return cs, nil
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE companies SET invitation_ttl_hours = $1, password_min_length = $2,
-		idle_timeout_seconds = $3, updated_at = $4 WHERE id = $5`,
-		cs.InvitationTTLHours, cs.PasswordMinLength, cs.IdleTimeoutSeconds, tx.now, companyID); err != nil {
+		idle_timeout_seconds = $3, dormant_block_days = $4, updated_at = $5 WHERE id = $6`,
+		cs.InvitationTTLHours, cs.PasswordMinLength, cs.IdleTimeoutSeconds, cs.DormantBlockDays, tx.now, companyID); err != nil {
 		return nil, fmt.Errorf("update company settings: %w", err)
 	}
 	if err := writeEvent(ctx, tx, &roster.Event{Type: roster.EventCompanySettings, CompanyID: companyID, Before: before, After: after}); err != nil {

@@ -110,11 +110,14 @@ func withCredentialSchemas(m map[string]any) map[string]any {
 		"SessionList":   obj([]string{"items"}, map[string]any{"items": arr(ref("Session"))}),
 		"SessionsEnded": obj([]string{"ended"}, map[string]any{"ended": integer()}),
 		"CompanySettings": obj([]string{"company_id", "invitation_ttl_hours", "password_min_length", "idle_timeout_seconds"}, map[string]any{
-			"company_id": integer(), "invitation_ttl_hours": integer(), "password_min_length": integer(), "idle_timeout_seconds": integer()}),
+			"company_id": integer(), "invitation_ttl_hours": integer(), "password_min_length": integer(), "idle_timeout_seconds": integer(),
+			"dormant_block_days": map[string]any{"type": "integer", "description": "Accounts nobody signed in to for this many days are blocked automatically, after an e-mail warning a week before; 0 is off."}}),
 		"CompanySettingsPatch": closed(obj(nil, map[string]any{
 			"invitation_ttl_hours": map[string]any{"type": "integer", "minimum": 1, "maximum": roster.MaxInvitationTTL},
 			"password_min_length":  map[string]any{"type": "integer", "minimum": roster.MinPasswordMinLength, "maximum": roster.MaxPasswordMinLength},
-			"idle_timeout_seconds": map[string]any{"type": "integer", "minimum": roster.MinIdleTimeout, "maximum": roster.MaxIdleTimeout}})),
+			"idle_timeout_seconds": map[string]any{"type": "integer", "minimum": roster.MinIdleTimeout, "maximum": roster.MaxIdleTimeout},
+			"dormant_block_days": map[string]any{"type": "integer", "minimum": 0, "maximum": roster.MaxDormantBlockDays,
+				"description": "0 (off) or 8 to 3650: block active accounts nobody signed in to (or, never signed in, created) that many days ago; each owner with an e-mail address is warned once a week before."}})),
 		"OutboxItem": obj([]string{"id", "state", "to", "subject", "sent"}, map[string]any{"id": integer(), "kind": str(),
 			"state": enum(roster.JobPending, roster.JobRunning, roster.JobDone, roster.JobDead, roster.JobHeld), "run_at": dateTime(), "attempts": integer(),
 			"max_attempts": integer(), "last_error": str(), "created_at": dateTime(), "updated_at": dateTime(),

@@ -46,6 +46,8 @@ var (
 		{"role", "string", "A role ID or key.", nil},
 		{"invitation", "string", "", []string{"pending", "expired", "accepted"}},
 		{"queue", "string", `A queue ID, or "none": active users in no queue.`, nil},
+		{"last_sign_in_before", "string", "RFC 3339 time: users whose last sign-in was before it. With never_signed_in=true, also those who never signed in (nobody who signed in since).", nil},
+		{"never_signed_in", "boolean", "true: users who never signed in; false: users who signed in at least once.", nil},
 		pCompany,
 		{"sort", "string", "", roster.UserSorts},
 		pLimit, pCursor,
@@ -121,7 +123,7 @@ var (
 	docRoleDelete = opDoc{tag: "roles", summary: "Delete a custom role", status: 204, errors: []int{409},
 		query: []paramDoc{{"force", "boolean", "Delete even while users hold it (it is taken from them first).", nil}}}
 	docRoleUsers = opDoc{tag: "roles", summary: "List the users holding a role", status: 200, response: "UserPage",
-		query: []paramDoc{pUsers[0], pUsers[1], pUsers[5], pLimit, pCursor}}
+		query: []paramDoc{pUsers[0], pUsers[1], pCompany, pLimit, pCursor}}
 	docPermissions = opDoc{tag: "roles", summary: "The permission catalog", status: 200, response: "PermissionList"}
 
 	docCompanyList   = opDoc{tag: "companies", summary: "List companies in your scope", status: 200, response: "CompanyList"}
@@ -550,7 +552,9 @@ func schemas() map[string]any {
 			"filter": closed(obj(nil, map[string]any{"q": str(), "status": enum("invited", "active", "blocked"),
 				"role":       map[string]any{"type": []string{"string", "integer"}, "description": "A role ID or key."},
 				"invitation": enum("pending", "expired", "accepted"), "company_id": integer(),
-				"queue": map[string]any{"type": []string{"string", "integer"}, "description": `A queue ID, or "none" for active users in no queue.`}})),
+				"queue":               map[string]any{"type": []string{"string", "integer"}, "description": `A queue ID, or "none" for active users in no queue.`},
+				"last_sign_in_before": map[string]any{"type": "string", "format": "date-time", "description": "Users whose last sign-in was before this time (with never_signed_in true, also those who never signed in)."},
+				"never_signed_in":     boolean()})),
 			"role_id": integer(), "comment": str(),
 		})),
 		"BulkResult": obj([]string{"action", "affected", "user_ids"}, map[string]any{"action": str(), "affected": integer(), "user_ids": arr(integer())}),
