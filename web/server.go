@@ -41,6 +41,9 @@ type Deps struct {
 	TrustedProxies []netip.Prefix
 	// MaxBodyBytes bounds request bodies; DefaultMaxBodyBytes when zero.
 	MaxBodyBytes int64
+	// MaxImportBytes bounds a users import upload; DefaultMaxImportBytes
+	// when zero.
+	MaxImportBytes int64
 	// Ready says whether this instance should get traffic, for /readyz:
 	// nil when the database answers and its schema is current, else an
 	// error whose roster.ErrorMessage says why. Nil Ready means always ready.
@@ -86,6 +89,9 @@ func NewServer(d Deps) *Server {
 	}
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if d.MaxImportBytes <= 0 {
+		d.MaxImportBytes = DefaultMaxImportBytes
 	}
 	if d.Credentials == nil {
 		d.Credentials, _ = d.Users.(roster.CredentialService)

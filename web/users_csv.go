@@ -1,9 +1,13 @@
 package web
 
 import (
+	"errors"
+	"fmt"
+	"mime"
 	"net/http"
 
 	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/app"
 )
 
 // userCSVRoutes are the users CSV export and import (issue 10, items 3
@@ -12,7 +16,48 @@ func (s *Server) userCSVRoutes() []route {
 	P := func(ps ...roster.Permission) access { return anyOf(ps...) }
 	return []route{
 		{"GET", "/api/v1/users/export", P(roster.PermUsersView), s.handleUserExport, docUserExport},
+		{"POST", "/api/v1/users/import", P(roster.PermUsersCreate), s.handleUserImport, docUserImport},
 	}
+}
+
+// DefaultMaxImportBytes bounds a users import upload when
+// Deps.MaxImportBytes is zero: 64 MiB holds some 200,000 users.
+const DefaultMaxImportBytes int64 = 64 << 20
+
+var docUserImport = opDoc{tag: "users", summary: "Import users from CSV, all or nothing", body: "text/csv", status: 200, response: "UserImportResult",
+	query: []paramDoc{pCompany, {"dry_run", "boolean", "Check everything and write nothing: the answer says what would be created and updated.", nil},
+		{"update_existing", "boolean", "A row whose e-mail (method email) or login (method login) belongs to a user of the company updates that user (names, phones, position; roles when the cell is not empty) instead of being an error.", nil}},
+	description: "The body is a CSV file (UTF-8, a byte order mark is skipped) whose header names the columns " +
+		"`auth_method,email,login,first_name,middle_name,last_name,phone,work_phone,position,roles,credentials` in any order " +
+		"(credentials may be left out; an export's extra columns id, company_id, status, created_at, last_login_at are ignored, and the apostrophe an export puts before a formula-like cell is taken off). " +
+		"`roles` are role keys separated by `;`. `credentials` is `invitation` (the e-mail method's default: an invitation is e-mailed) or `generated` (the login method's default: a temporary password, " +
+		"answered once in `temporary_passwords`). Every row is checked with the rules of POST /api/v1/users (login Latin letters and digits, roles of the company within your own permissions, …) " +
+		"and, for updates, of PATCH /api/v1/users/{id} (e-mail, login and method never change; a name the user set themselves is theirs) before anything is written; then everything is written in one transaction. " +
+		"Any error: 422 and nothing is written; the problem's `errors` give `line` (1 is the header), `column` and `message` for each (at most 1000). A line that is not CSV is refused with its number. " +
+		"A body over 64 MiB: 413. Needs users.create; updates need users.edit, role changes users.roles."}
+
+// handleUserImport creates and updates users from a CSV body (issue 10, item 4).
+func (s *Server) handleUserImport(w http.ResponseWriter, r *http.Request) error {
+	q := newQuery(r, "company_id", "dry_run", "update_existing")
+	opt := app.ImportOptions{DryRun: q.boolean("dry_run"), UpdateExisting: q.boolean("update_existing")}
+	if id := q.id("company_id"); id != nil {
+		opt.CompanyID = *id
+	}
+	if err := q.err(); err != nil {
+		return err
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "text/csv" {
+		return &httpError{http.StatusUnsupportedMediaType, "unsupported_media_type", "Send the file as text/csv."}
+	}
+	res, err := s.App.Users.Import(r.Context(), opt, r.Body)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &httpError{http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("The file is larger than %d bytes; split it.", mbe.Limit)}
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, res)
 }
 
 var docUserExport = opDoc{tag: "users", summary: "Export the users list as CSV", query: append([]paramDoc{{"format", "string", "The file format; csv is the only one (and the default).", []string{"csv"}}},

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/outbox"
+	"github.com/roster-app/roster/web"
 )
 
 // readCSV checks an export's framing (BOM, CRLF) and returns its records.
@@ -146,6 +148,9 @@ func userCSVMatrixRows() []matrixRow {
 	return []matrixRow{
 		//                                                                                  anon root admin disp emp other reseller
 		{"GET", "/api/v1/users/export", fixed("/api/v1/users/export", nil), w{401, 200, 200, 200, 403, 200, 200}},
+		{"POST", "/api/v1/users/import", func(e *env) (string, any) {
+			return path("/api/v1/users/import?dry_run=true&company_id=%d", e.acme.ID), csvBody(importHeader + path("login,,imp%d,A,,B,,,,employee,\n", e.seq.Add(1)))
+		}, w{401, 200, 200, 403, 403, 422, 200}},
 	}
 }
 
@@ -181,4 +186,168 @@ func BenchmarkAPIExportCSV(b *testing.B) {
 		rows = d.bytes
 	}
 	b.ReportMetric(float64(rows)/1e6, "MB/export")
+}
+
+// csvBody is a request body sent as text/csv.
+type csvBody string
+
+const importHeader = "auth_method,email,login,first_name,middle_name,last_name,phone,work_phone,position,roles,credentials\n"
+
+// importResult is a decoded import answer.
+type importResult struct {
+	DryRun             bool `json:"dry_run"`
+	Created, Updated   int
+	TemporaryPasswords []struct {
+		Line                   int
+		Email, Login, Password string
+	} `json:"temporary_passwords"`
+}
+
+// importProblem is a decoded refused import.
+type importProblem struct {
+	Code   string
+	Errors []struct {
+		Field, Code, Message, Column string
+		Line                         int
+	}
+}
+
+func TestUsersImportCSV(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		e.t = t
+		ctx := context.Background()
+		admin := e.token("admin")
+		count := func() int {
+			var p userPage
+			e.expect("GET", "/api/v1/users?limit=200", admin, nil, 200).JSON(t, &p)
+			return p.Total
+		}
+		before := count()
+		file := "\uFEFF" + importHeader +
+			"email,Anna@Acme.example,,Анна,,Иванова,+7 900 000-00-01,,Operator,employee;dispatcher,\n" +
+			"login,,agent1,Pavel,,Orlov,,,\"Night, shift\",employee,generated\n" +
+			"login,,agent2,Olga,,Petrova,'+7 900,,,employee,\n"
+
+		// A dry run says what would happen and writes nothing.
+		var dry importResult
+		e.expect("POST", "/api/v1/users/import?dry_run=true", admin, csvBody(file), 200).JSON(t, &dry)
+		if !dry.DryRun || dry.Created != 3 || dry.Updated != 0 || len(dry.TemporaryPasswords) != 0 {
+			t.Fatalf("dry run %+v", dry)
+		}
+		if count() != before {
+			t.Fatal("a dry run wrote users")
+		}
+		var res importResult
+		e.expect("POST", "/api/v1/users/import", admin, csvBody(file), 200).JSON(t, &res)
+		if res.Created != 3 || len(res.TemporaryPasswords) != 2 || res.TemporaryPasswords[0].Login != "agent1" || res.TemporaryPasswords[0].Line != 3 {
+			t.Fatalf("import %+v", res)
+		}
+		if count() != before+3 {
+			t.Fatalf("%d users, want %d", count(), before+3)
+		}
+		// The generated password works, once changed.
+		var login struct {
+			PasswordChangeRequired bool `json:"password_change_required"`
+		}
+		e.expect("POST", "/api/v1/auth/login", "", map[string]string{"username": "agent1", "password": res.TemporaryPasswords[0].Password}, 200).JSON(t, &login)
+		if !login.PasswordChangeRequired {
+			t.Error("a generated password is not temporary")
+		}
+		anna, err := e.store.UserByUsername(ctx, "anna@acme.example")
+		must(t, err)
+		if anna.Status != roster.StatusInvited || anna.FirstName != "Анна" || len(anna.Roles) != 2 {
+			t.Errorf("anna %+v", anna)
+		}
+		olga, err := e.store.UserByUsername(ctx, "agent2")
+		must(t, err)
+		if olga.Phone != "+7 900" {
+			t.Errorf("the export's apostrophe was kept: %q", olga.Phone)
+		}
+		if n := countKind(t, e, roster.EventUserCreated, e.acme.ID); n < 3 {
+			t.Errorf("%d user.created events", n)
+		}
+		mails, err := e.store.Jobs(ctx, roster.JobFilter{Kind: outbox.Kind, Limit: 50})
+		must(t, err)
+		if len(mails) != 1 {
+			t.Errorf("%d e-mails, want the one invitation", len(mails))
+		}
+
+		// Updates, when asked: by e-mail for the e-mail method, by login for the login method.
+		upd := importHeader + "email,anna@acme.example,,Анна,Сергеевна,Иванова,,,Lead,,\n" + "login,,agent1,Pavel,,Orlov,,,,employee;manager,\n"
+		e.run(t, []scenario{{name: "ErrInvalid/ExistsWithoutUpdate", method: "POST", url: "/api/v1/users/import", token: admin, body: csvBody(upd),
+			wantStatus: 422, wantBody: []string{`"line":2`, `"column":"email"`, `update_existing=true`}}})
+		e.expect("POST", "/api/v1/users/import?update_existing=true", admin, csvBody(upd), 200).JSON(t, &res)
+		if res.Updated != 2 || res.Created != 0 {
+			t.Fatalf("update %+v", res)
+		}
+		anna, err = e.store.UserByUsername(ctx, "anna@acme.example")
+		must(t, err)
+		pavel, err := e.store.UserByUsername(ctx, "agent1")
+		must(t, err)
+		if anna.MiddleName != "Сергеевна" || anna.Position != "Lead" || anna.Phone != "" || len(anna.Roles) != 2 || len(pavel.Roles) != 2 {
+			t.Errorf("updated anna %+v pavel %+v", anna, pavel)
+		}
+
+		// Errors: every row checked, each with its line and column; nothing written.
+		bad := importHeader +
+			"login,,goodone,Good,,One,,,,employee,\n" +
+			"login,,иван,Ivan,,Petrov,,,,employee,\n" +
+			"email,not-an-email,,,,,,,,employee,\n" +
+			"login,,agent9,A,,B,,,,ghost,\n" +
+			"login,,agent9,A,,B,,,,employee,invitation\n" +
+			"login,,boss1,A,,B,,,,company_admin,\n" +
+			"email,x@acme.example,pavel,A,,B,,,,employee,manual\n" +
+			"login,,agent2,A,,B,,,,employee,\n"
+		r := e.expect("POST", "/api/v1/users/import", admin, csvBody(bad), 422)
+		var p importProblem
+		r.JSON(t, &p)
+		got := map[string]bool{}
+		for _, f := range p.Errors {
+			got[fmt.Sprintf("%d:%s", f.Line, f.Column)] = true
+			if f.Message == "" {
+				t.Errorf("error without a message: %+v", f)
+			}
+		}
+		for _, want := range []string{"3:login", "4:email", "5:roles", "6:login", "6:credentials", "8:credentials", "9:login"} {
+			if !got[want] {
+				t.Errorf("no error at %s: %+v", want, p.Errors)
+			}
+		}
+		if got["2:login"] {
+			t.Errorf("a good row was refused: %+v", p.Errors)
+		}
+		if _, err := e.store.UserByUsername(ctx, "goodone"); roster.ErrorCode(err) != roster.ENOTFOUND {
+			t.Errorf("a refused import wrote a user: %v", err)
+		}
+
+		// No escalation: a dispatcher may not grant Company administrator.
+		e.run(t, []scenario{
+			{name: "ErrInvalid/Escalation", method: "POST", url: "/api/v1/users/import", token: e.token("admin"),
+				body: csvBody(importHeader + "login,,boss2,A,,B,,,,company_admin,\n"), wantStatus: 422, wantBody: []string{`"column":"roles"`}},
+			{name: "ErrInvalid/BrokenLine", method: "POST", url: "/api/v1/users/import", token: admin,
+				body: csvBody(importHeader + "login,,ok1,A,,B,,,,employee,\nlogin,,\"broken,A,,B,,,,employee,\n"), wantStatus: 422,
+				wantBody: []string{`"line":3`, `Line 3 is not valid CSV`}},
+			{name: "ErrInvalid/ShortLine", method: "POST", url: "/api/v1/users/import", token: admin,
+				body: csvBody(importHeader + "login,,ok1,A\n"), wantStatus: 422, wantBody: []string{`"line":2`}},
+			{name: "ErrInvalid/Header", method: "POST", url: "/api/v1/users/import", token: admin,
+				body: csvBody("email,nickname\n"), wantStatus: 422, wantBody: []string{`unknown_column`, `missing_column`}},
+			{name: "ErrInvalid/Empty", method: "POST", url: "/api/v1/users/import", token: admin, body: csvBody(""), wantStatus: 422},
+			{name: "ErrInvalid/OtherCompany", method: "POST", url: path("/api/v1/users/import?company_id=%d", e.other.ID), token: admin,
+				body: csvBody(importHeader), wantStatus: 422, wantField: "company_id"},
+			{name: "ErrUnsupportedMediaType", method: "POST", url: "/api/v1/users/import", token: admin, body: map[string]any{"a": 1}, wantStatus: 415},
+			{name: "ErrForbidden/Employee", method: "POST", url: "/api/v1/users/import", token: e.token("emp"), body: csvBody(importHeader), wantStatus: 403},
+		})
+	})
+}
+
+// TestUsersImportTooLarge: an upload over the limit is 413 and writes nothing.
+func TestUsersImportTooLarge(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		e.t = t
+		srv := web.NewServer(web.Deps{Companies: e.store, Users: e.store, Roles: e.store, Sessions: e.store, Events: e.store, Platform: e.store,
+			Hasher: e.hasher, Clock: e.clock.Now, MaxImportBytes: 1000})
+		e.h = srv.Handler()
+		body := importHeader + strings.Repeat("login,,toolarge,A,,B,,,,employee,\n", 50)
+		e.run(t, []scenario{{name: "ErrTooLarge", method: "POST", url: "/api/v1/users/import", token: e.token("admin"), body: csvBody(body), wantStatus: 413}})
+	})
 }
