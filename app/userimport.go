@@ -521,6 +521,20 @@ func (s *Users) prepareCreates(ctx context.Context, a *roster.Actor, companyID i
 		company = c.Name
 	}
 	base, inviter, now := s.app.BaseURL(ctx), a.User.DisplayName(), s.app.now()
+	box, err := s.app.Outbox(ctx)
+	if err != nil {
+		return err
+	}
+	for _, row := range rows {
+		if row.create != nil && row.creds == roster.CredentialsInvitation {
+			u := row.create.User
+			if _, err := box.NewJob(u.Email, u.Lang, mail.KindInvitation, mail.Invitation{BaseURL: base, Token: "check",
+				Name: u.DisplayName(), ValidFor: cs.InvitationTTL(), InvitedBy: inviter, Company: company}); err != nil {
+				return err
+			}
+			break
+		}
+	}
 	passwords := make([]string, len(rows))
 	work := make(chan int)
 	var wg sync.WaitGroup
@@ -539,8 +553,11 @@ func (s *Users) prepareCreates(ctx context.Context, a *roster.Actor, companyID i
 					token, hash := secure.NewToken()
 					c.InvitationHash, c.InvitationExpiry = hash, now.Add(cs.InvitationTTL())
 					u.Status = roster.StatusInvited
-					c.Job, err = s.app.MailJob(ctx, u, mail.KindInvitation, mail.Invitation{BaseURL: base, Token: token,
-						Name: strings.TrimSpace(u.FirstName + " " + u.LastName), ValidFor: cs.InvitationTTL(), InvitedBy: inviter, Company: company})
+					data := mail.Invitation{BaseURL: base, Token: token,
+						Name: strings.TrimSpace(u.FirstName + " " + u.LastName), ValidFor: cs.InvitationTTL(), InvitedBy: inviter, Company: company}
+					// The e-mail of every row is built like the first
+					// one, which was rendered (checked) before the work began.
+					c.Job, err = box.Seal(u.Email, u.Lang, mail.KindInvitation, data)
 				default:
 					pw := secure.GeneratePassword()
 					passwords[i] = pw

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -349,5 +351,43 @@ func TestUsersImportTooLarge(t *testing.T) {
 		e.h = srv.Handler()
 		body := importHeader + strings.Repeat("login,,toolarge,A,,B,,,,employee,\n", 50)
 		e.run(t, []scenario{{name: "ErrTooLarge", method: "POST", url: "/api/v1/users/import", token: e.token("admin"), body: csvBody(body), wantStatus: 413}})
+	})
+}
+
+// TestUsersImportThroughput imports ROSTER_IMPORT_ROWS invitation rows
+// (2,000 by default; 100000 for the target) through the API on
+// each engine and reports the time: CI runs it as a report, it does not
+// time-assert.
+//
+//	ROSTER_IMPORT_ROWS=100000 go test ./web -run TestUsersImportThroughput -v
+func TestUsersImportThroughput(t *testing.T) {
+	n := 2000
+	if v := os.Getenv("ROSTER_IMPORT_ROWS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			t.Fatalf("ROSTER_IMPORT_ROWS=%q", v)
+		}
+	}
+	var b strings.Builder
+	b.WriteString(importHeader)
+	for i := range n {
+		fmt.Fprintf(&b, "email,user%06d@bulk.example,,Имя%d,,Фамилия%d,+7 900 %07d,,Operator,employee,invitation\n", i, i, i, i)
+	}
+	file := b.String()
+	forEachEngine(t, func(t *testing.T, e *env) {
+		e.t = t
+		admin := e.token("admin")
+		req := httptest.NewRequest("POST", "/api/v1/users/import", strings.NewReader(file))
+		req.Header.Set("Content-Type", "text/csv")
+		req.Header.Set("Authorization", "Bearer "+admin)
+		rec := httptest.NewRecorder()
+		start := time.Now()
+		e.h.ServeHTTP(rec, req)
+		took := time.Since(start)
+		if rec.Code != 200 {
+			t.Fatalf("import: %d %s", rec.Code, clipBytes(rec.Body.Bytes()))
+		}
+		t.Logf("REPORT users import, %s: %d invitation rows (%.1f MB) in %.2f s, %.0f rows/s",
+			t.Name(), n, float64(len(file))/1e6, took.Seconds(), float64(n)/took.Seconds())
 	})
 }
