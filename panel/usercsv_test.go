@@ -6,6 +6,9 @@ import (
 	"encoding/csv"
 	"fmt"
 	"html"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -106,6 +109,80 @@ func TestDormantPanel(t *testing.T) {
 		}
 		if cs.DormantBlockDays != 90 {
 			t.Errorf("dormant_block_days %d", cs.DormantBlockDays)
+		}
+	})
+}
+
+// postMultipart posts a multipart form with an optional file.
+func (c *client) postMultipart(path string, fields map[string]string, file string) *httptest.ResponseRecorder {
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	mw.WriteField(csrfField, csrfToken(c.cookies[sessionCookie]))
+	if file != "" {
+		fw, _ := mw.CreateFormFile("file", "users.csv")
+		fw.Write([]byte(file))
+	}
+	mw.Close()
+	req := httptest.NewRequest(http.MethodPost, path, &b)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return c.do(req)
+}
+
+// TestUsersImportPanel: upload → preview with per-row errors → fix →
+// confirm → the generated passwords once, in English and Russian.
+func TestUsersImportPanel(t *testing.T) {
+	sqlstoretest.ForEachEngineClock(t, func(t *testing.T, s *sqlstore.Store, clock *sqlstoretest.Clock) {
+		f := newFixture(t, s, clock)
+		c := f.signedIn("admin")
+		if !strings.Contains(body(c.get("/users")), `href="/users/import"`) {
+			t.Error("no import link on the users list")
+		}
+		if rec := c.get("/users/import"); rec.Code != 200 || !strings.Contains(body(rec), `type="file"`) {
+			t.Fatalf("import page: %d", rec.Code)
+		}
+		header := "auth_method,email,login,first_name,middle_name,last_name,phone,work_phone,position,roles,credentials\n"
+		bad := header + "login,,ok7,A,,B,,,,employee,\nlogin,,иван,A,,B,,,,employee,\n"
+		rec := c.postMultipart("/users/import", map[string]string{"action": "check"}, bad)
+		page := body(rec)
+		if rec.Code != 422 || !strings.Contains(page, `id="import-error-list"`) || !strings.Contains(page, "<td class=\"num\">3</td>") || !strings.Contains(page, "<code>login</code>") {
+			t.Fatalf("errors preview: %d\n%s", rec.Code, page)
+		}
+		good := header + "login,,ok7,Олег,,Быков,,,,employee,\nemail,new@northwind.test,,A,,B,,,,employee,\n"
+		rec = c.postMultipart("/users/import", map[string]string{"action": "check"}, good)
+		page = body(rec)
+		if rec.Code != 200 || !strings.Contains(page, `name="csv"`) || !strings.Contains(page, "2 users will be created") {
+			t.Fatalf("preview: %d\n%s", rec.Code, page)
+		}
+		if _, err := s.UserByUsername(context.Background(), "ok7"); roster.ErrorCode(err) != roster.ENOTFOUND {
+			t.Fatal("the check wrote a user")
+		}
+		m := regexp.MustCompile(`(?s)<textarea name="csv"[^>]*>(.*?)</textarea>`).FindStringSubmatch(page)
+		if m == nil {
+			t.Fatal("no file carried to the confirmation")
+		}
+		rec = c.postMultipart("/users/import", map[string]string{"action": "confirm", "csv": html.UnescapeString(m[1]), "company": fmt.Sprint(f.reseller.ID)}, "")
+		page = body(rec)
+		if rec.Code != 200 || !strings.Contains(page, `id="import-passwords"`) || !strings.Contains(page, "ok7") || rec.Header().Get("Cache-Control") != "no-store" {
+			t.Fatalf("result: %d\n%s", rec.Code, page)
+		}
+		if !strings.Contains(page, `href="data:text/csv;charset=utf-8,`) || strings.Contains(page, "ZgotmplZ") {
+			t.Errorf("no passwords download link")
+		}
+		u, err := s.UserByUsername(context.Background(), "ok7")
+		if err != nil || u.FirstName != "Олег" || !u.PasswordTemporary {
+			t.Fatalf("imported user %+v %v", u, err)
+		}
+		// Russian.
+		c.lang = "ru"
+		rec = c.postMultipart("/users/import", map[string]string{"action": "check"}, header+"login,,ok7,A,,B,,,,employee,\n")
+		if page := body(rec); rec.Code != 422 || !strings.Contains(page, "Такой пользователь уже есть") {
+			t.Errorf("russian errors: %d\n%s", rec.Code, page)
+		}
+		if rec := f.signedIn("olga").get("/users/import"); rec.Code != 403 {
+			t.Errorf("an employee opened the import: %d", rec.Code)
 		}
 	})
 }
