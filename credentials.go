@@ -225,7 +225,20 @@ type CompanySettings struct {
 	// administrators of the company itself (U7).
 	Reseller            bool `json:"reseller"`
 	AdminsAppointAdmins bool `json:"admins_appoint_admins"`
+	// DormantBlockDays blocks accounts nobody signed in to for that many
+	// days, after an e-mail warning a week before; 0 is off.
+	DormantBlockDays int `json:"dormant_block_days"`
 }
+
+// Limits of DormantBlockDays when on: the warning goes a week before.
+const (
+	MinDormantBlockDays = 8
+	MaxDormantBlockDays = 3650
+)
+
+// DormantWarningDays is how long before blocking a dormant account its
+// owner is warned.
+const DormantWarningDays = 7
 
 // InvitationTTL is InvitationTTLHours as a duration.
 func (c *CompanySettings) InvitationTTL() time.Duration {
@@ -241,6 +254,7 @@ type CompanySettingsUpdate struct {
 	Plan                *string `json:"plan"`
 	Reseller            *bool   `json:"reseller"`
 	AdminsAppointAdmins *bool   `json:"admins_appoint_admins"`
+	DormantBlockDays    *int    `json:"dormant_block_days"`
 }
 
 // MainAdminOnly reports whether the update sets a field that only the Main
@@ -263,6 +277,9 @@ func (u *CompanySettingsUpdate) Validate() error {
 	}
 	if p := u.Plan; p != nil && !ValidPlan(*p) {
 		v.Add("plan", "invalid_choice", `The plan is "standard", "professional" or "pro_plus".`)
+	}
+	if p := u.DormantBlockDays; p != nil && *p != 0 && (*p < MinDormantBlockDays || *p > MaxDormantBlockDays) {
+		v.Add("dormant_block_days", "out_of_range", "Block dormant accounts after 8 to 3650 days (the warning goes a week before), or 0 for never.")
 	}
 	return v.Err()
 }

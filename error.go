@@ -42,6 +42,10 @@ type FieldError struct {
 	// Args are the values the message names (a length, a number), for
 	// translations of the code.
 	Args []any `json:"-"`
+	// Line and Column place an error in an uploaded file (a CSV import):
+	// the line (1 is the header) and the column's name.
+	Line   int    `json:"line,omitempty"`
+	Column string `json:"column,omitempty"`
 }
 
 // Refusal says why a bulk action cannot be applied to one user.

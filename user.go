@@ -322,11 +322,17 @@ type UserFilter struct {
 	Invitation string // InvitationPending, InvitationExpired, InvitationAccepted
 	CompanyID  *int64
 	// Queue is a queue ID, or QueueNone for active users in no queue.
-	Queue  string
-	IDs    []int64
-	Sort   string // one of UserSorts
-	Limit  int
-	Cursor string
+	Queue string
+	IDs   []int64
+	// LastSignInBefore matches users whose last sign-in was before it;
+	// NeverSignedIn (true) those who never signed in, (false) those who
+	// did. Both set to "before T" and true match either: nobody who
+	// signed in since T (dormant accounts).
+	LastSignInBefore *time.Time
+	NeverSignedIn    *bool
+	Sort             string // one of UserSorts
+	Limit            int
+	Cursor           string
 }
 
 // UserSorts are the accepted sort orders; "-" means descending. "name" is

@@ -36,32 +36,8 @@ func (s *Users) Create(ctx context.Context, n roster.NewUser) (*roster.User, Cre
 	if err != nil {
 		return nil, none, err
 	}
-	n.Normalize()
-	companyErr := s.app.companyIn(ctx, a, &n.CompanyID)
-	u := &roster.User{
-		CompanyID: n.CompanyID, AuthMethod: n.AuthMethod, Email: n.Email, Login: n.Login,
-		FirstName: n.FirstName, MiddleName: n.MiddleName, LastName: n.LastName,
-		Phone: n.Phone, WorkPhone: n.WorkPhone, Position: n.Position, CreatedBy: &a.User.ID,
-		Lang: roster.NormalizeUserLang(n.Lang),
-	}
-	var v roster.Validation
-	var roleErr error
-	if companyErr == nil {
-		if len(n.RoleIDs) > 0 {
-			roleErr = s.checkRoles(ctx, n.CompanyID, n.RoleIDs)
-		}
-		if n.Credentials == roster.CredentialsManual && n.Password != "" {
-			cs, err := s.app.Settings(ctx, n.CompanyID)
-			if err != nil {
-				return nil, none, err
-			}
-			roster.ValidatePassword(&v, "password", n.Password, u, cs.PasswordMinLength)
-		}
-	}
-	if err := merge(companyErr, n.Validate(), roleErr, v.Err()); err != nil {
-		return nil, none, err
-	}
-	if err := s.checkGrants(ctx, a, n.CompanyID, n.RoleIDs); err != nil {
+	u, err := s.newChecker(a).check(ctx, &n)
+	if err != nil {
 		return nil, none, err
 	}
 
@@ -108,6 +84,133 @@ func (s *Users) Create(ctx context.Context, n roster.NewUser) (*roster.User, Cre
 	return created, creds, nil
 }
 
+// newUserChecker applies the rules of a new user (U4) — the very same for
+// the single create and every row of a CSV import — caching what it looks
+// up (roles, companies, settings) across the users it checks.
+type newUserChecker struct {
+	s         *Users
+	a         *roster.Actor
+	roles     map[int64]*roster.Role
+	companies map[int64]error
+	settings  map[int64]*roster.CompanySettings
+	company   map[int64]*roster.Company
+}
+
+func (s *Users) newChecker(a *roster.Actor) *newUserChecker {
+	return &newUserChecker{s: s, a: a, roles: map[int64]*roster.Role{}, companies: map[int64]error{},
+		settings: map[int64]*roster.CompanySettings{}, company: map[int64]*roster.Company{}}
+}
+
+// check normalizes n and checks all of it at once: the fields, the company
+// (in the actor's scope; 0 is the actor's own), the roles (of that company,
+// or system roles), a typed password against the company's minimum; then
+// the no-escalation rule on the roles granted (EFORBIDDEN). It answers the
+// user to create, not yet written.
+func (c *newUserChecker) check(ctx context.Context, n *roster.NewUser) (*roster.User, error) {
+	n.Normalize()
+	var companyErr error
+	if n.CompanyID == 0 {
+		n.CompanyID = c.a.Company.ID
+	} else if err, ok := c.companies[n.CompanyID]; ok {
+		companyErr = err
+	} else {
+		id := n.CompanyID
+		companyErr = c.s.app.companyIn(ctx, c.a, &id)
+		c.companies[n.CompanyID] = companyErr
+	}
+	u := &roster.User{
+		CompanyID: n.CompanyID, AuthMethod: n.AuthMethod, Email: n.Email, Login: n.Login,
+		FirstName: n.FirstName, MiddleName: n.MiddleName, LastName: n.LastName,
+		Phone: n.Phone, WorkPhone: n.WorkPhone, Position: n.Position, CreatedBy: &c.a.User.ID,
+		Lang: roster.NormalizeUserLang(n.Lang),
+	}
+	var v roster.Validation
+	var roleErr error
+	if companyErr == nil {
+		if len(n.RoleIDs) > 0 {
+			roleErr = c.checkRoles(ctx, n.CompanyID, n.RoleIDs)
+		}
+		if n.Credentials == roster.CredentialsManual && n.Password != "" {
+			cs, err := c.settingsOf(ctx, n.CompanyID)
+			if err != nil {
+				return nil, err
+			}
+			roster.ValidatePassword(&v, "password", n.Password, u, cs.PasswordMinLength)
+		}
+	}
+	if err := merge(companyErr, n.Validate(), roleErr, v.Err()); err != nil {
+		return nil, err
+	}
+	if err := c.checkGrants(ctx, n.CompanyID, n.RoleIDs); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// settingsOf returns a company's settings, cached.
+func (c *newUserChecker) settingsOf(ctx context.Context, companyID int64) (*roster.CompanySettings, error) {
+	if cs, ok := c.settings[companyID]; ok {
+		return cs, nil
+	}
+	cs, err := c.s.app.Settings(ctx, companyID)
+	if err != nil {
+		return nil, err
+	}
+	c.settings[companyID] = cs
+	return cs, nil
+}
+
+// rolesByIDs loads roles, cached; unknown IDs are absent from the answer.
+func (c *newUserChecker) rolesByIDs(ctx context.Context, ids []int64) (map[int64]*roster.Role, error) {
+	var missing []int64
+	for _, id := range ids {
+		if _, ok := c.roles[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		found, err := c.s.app.d.Roles.RolesByIDs(ctx, missing)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range missing {
+			c.roles[id] = found[id] // nil for an unknown one
+		}
+	}
+	out := make(map[int64]*roster.Role, len(ids))
+	for _, id := range ids {
+		if r := c.roles[id]; r != nil {
+			out[id] = r
+		}
+	}
+	return out, nil
+}
+
+// checkRoles is Users.checkRoles over the cache.
+func (c *newUserChecker) checkRoles(ctx context.Context, companyID int64, ids []int64) error {
+	roles, err := c.rolesByIDs(ctx, ids)
+	if err != nil {
+		return err
+	}
+	return roleErrors(companyID, ids, roles)
+}
+
+// checkGrants is Users.checkGrants over the cache.
+func (c *newUserChecker) checkGrants(ctx context.Context, companyID int64, ids []int64) error {
+	roles, err := c.rolesByIDs(ctx, ids)
+	if err != nil {
+		return err
+	}
+	co, ok := c.company[companyID]
+	if !ok {
+		if co, err = c.s.app.d.Companies.CompanyByID(ctx, roster.Scope{All: true}, companyID); err != nil {
+			return err
+		}
+		c.company[companyID] = co
+	}
+	return grantErrors(c.a, co, ids, roles)
+}
+
 // companyIn resolves the company a request names: the actor's own when it
 // names none (0); one outside the actor's scope is a field error on
 // company_id, exactly like one that does not exist.
@@ -130,6 +233,12 @@ func (s *Users) checkRoles(ctx context.Context, companyID int64, ids []int64) er
 	if err != nil {
 		return err
 	}
+	return roleErrors(companyID, ids, roles)
+}
+
+// roleErrors reports the IDs of ids that are neither system roles nor
+// roles of company (roles holds those that exist).
+func roleErrors(companyID int64, ids []int64, roles map[int64]*roster.Role) error {
 	var v roster.Validation
 	for _, id := range ids {
 		r, ok := roles[id]
@@ -154,6 +263,12 @@ func (s *Users) checkGrants(ctx context.Context, a *roster.Actor, companyID int6
 	if err != nil {
 		return err
 	}
+	return grantErrors(a, c, ids, roles)
+}
+
+// grantErrors applies Actor.CheckGrant, in company c, to the roles of ids
+// that exist.
+func grantErrors(a *roster.Actor, c *roster.Company, ids []int64, roles map[int64]*roster.Role) error {
 	for _, id := range ids {
 		if r, ok := roles[id]; ok {
 			if err := a.CheckGrant(r, c); err != nil {
@@ -403,6 +518,9 @@ type UserQuery struct {
 	Role      string
 	CompanyID *int64
 	Limit     int
+	// LastSignInBefore is an RFC 3339 time; NeverSignedIn "true" or
+	// "false" (dormant accounts, issue 10 item 6). Empty means any.
+	LastSignInBefore, NeverSignedIn string
 }
 
 // Filter turns a query into the filter the list and the bulk actions run,
@@ -416,7 +534,7 @@ func (s *Users) Filter(ctx context.Context, q UserQuery) (roster.UserFilter, err
 	if err != nil {
 		return f, err
 	}
-	verr := f.Validate()
+	verr := merge(f.Validate(), signInFilter(&f, q))
 	companyID := int64(0)
 	if q.CompanyID != nil {
 		companyID = *q.CompanyID
@@ -437,6 +555,29 @@ func (s *Users) Filter(ctx context.Context, q UserQuery) (roster.UserFilter, err
 		}
 	}
 	return f, merge(verr, cerr, rerr)
+}
+
+// signInFilter reads the dormant-account filters of q into f.
+func signInFilter(f *roster.UserFilter, q UserQuery) error {
+	var v roster.Validation
+	if q.LastSignInBefore != "" {
+		t, err := time.Parse(time.RFC3339, q.LastSignInBefore)
+		if err != nil {
+			v.Add("last_sign_in_before", "invalid_time", "Give a time in RFC 3339 form, like 2026-01-31T00:00:00Z.")
+		} else {
+			t = t.UTC().Truncate(time.Microsecond)
+			f.LastSignInBefore = &t
+		}
+	}
+	switch q.NeverSignedIn {
+	case "":
+	case "true", "false":
+		b := q.NeverSignedIn == "true"
+		f.NeverSignedIn = &b
+	default:
+		v.Add("never_signed_in", "invalid_boolean", "never_signed_in is true or false.")
+	}
+	return v.Err()
 }
 
 // List returns one page of the users in the actor's scope matching f.

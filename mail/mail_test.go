@@ -31,6 +31,8 @@ func sample(kind string) any {
 		return Notification{BaseURL: base, Name: "Anna", EventType: "user.blocked", Text: "Roster: User blocked: Boris (by Anna)"}
 	case KindUnlock:
 		return Unlock{BaseURL: base, Token: "tok-unlock", Name: "Anna"}
+	case KindDormant:
+		return DormantWarning{BaseURL: base, Name: "Anna", Company: "Acme", Days: 90, BlockAt: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
 	default:
 		return MFANotice{BaseURL: base, Name: "Anna", ChangedBy: "Boris"}
 	}
@@ -47,6 +49,7 @@ func TestRender(t *testing.T) {
 		KindMFADisabled:   "https://roster.example.com/profile/security",
 		KindNotification:  "https://roster.example.com/profile/notifications",
 		KindUnlock:        "https://roster.example.com/unlock/tok-unlock",
+		KindDormant:       "https://roster.example.com/signin",
 	}
 	for _, kind := range Kinds() {
 		for _, tc := range []struct{ in, want string }{{"en", "en"}, {"ru", "ru"}, {"ru-RU", "ru"}, {"de", "en"}, {"", "en"}} {

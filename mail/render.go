@@ -14,18 +14,19 @@ import (
 
 // Kinds of message Render knows, each with its data type.
 const (
-	KindInvitation    = "invitation"     // Invitation
-	KindPasswordReset = "password_reset" // PasswordReset
-	KindEmailCode     = "email_code"     // EmailCode
-	KindMFAReset      = "mfa_reset"      // MFANotice: 2FA reset to e-mail codes by an admin
-	KindMFADisabled   = "mfa_disabled"   // MFANotice: 2FA turned off by an admin
-	KindNotification  = "notification"   // Notification: an event the recipient subscribed to
-	KindUnlock        = "unlock"         // Unlock: a link lifting a sign-in lock
+	KindInvitation    = "invitation"      // Invitation
+	KindPasswordReset = "password_reset"  // PasswordReset
+	KindEmailCode     = "email_code"      // EmailCode
+	KindMFAReset      = "mfa_reset"       // MFANotice: 2FA reset to e-mail codes by an admin
+	KindMFADisabled   = "mfa_disabled"    // MFANotice: 2FA turned off by an admin
+	KindNotification  = "notification"    // Notification: an event the recipient subscribed to
+	KindUnlock        = "unlock"          // Unlock: a link lifting a sign-in lock
+	KindDormant       = "dormant_warning" // DormantWarning: the account will be blocked for lack of sign-ins
 )
 
 // Kinds lists every kind of message.
 func Kinds() []string {
-	return []string{KindInvitation, KindPasswordReset, KindEmailCode, KindMFAReset, KindMFADisabled, KindNotification, KindUnlock}
+	return []string{KindInvitation, KindPasswordReset, KindEmailCode, KindMFAReset, KindMFADisabled, KindNotification, KindUnlock, KindDormant}
 }
 
 // Paths of the panel pages the links point to, relative to the base URL.
@@ -36,6 +37,7 @@ const (
 	SecurityPath      = "/profile/security"
 	NotificationsPath = "/profile/notifications"
 	UnlockPath        = "/unlock/"
+	SignInPath        = "/signin"
 )
 
 // Default validity of each kind of link or code, used when the data's
@@ -108,6 +110,25 @@ func (d Unlock) Link() string { return join(d.BaseURL, UnlockPath+url.PathEscape
 
 // Validity is ValidFor or its default.
 func (d Unlock) Validity() time.Duration { return orDefault(d.ValidFor, DefaultUnlockValidity) }
+
+// DormantWarning is the data of the warning that an account nobody signed
+// in to for long will be blocked unless its owner signs in.
+type DormantWarning struct {
+	BaseURL string
+	Name    string
+	// Company is the company's name; may be empty.
+	Company string
+	// Days is the company's dormant_block_days.
+	Days int
+	// BlockAt is when the account will be blocked without a sign-in.
+	BlockAt time.Time
+}
+
+// Link is the absolute link to the sign-in page.
+func (d DormantWarning) Link() string { return join(d.BaseURL, SignInPath) }
+
+// Date is BlockAt as a calendar date (UTC).
+func (d DormantWarning) Date() string { return d.BlockAt.UTC().Format("2006-01-02") }
 
 // EmailCode is the data of a sign-in code sent by e-mail (2FA).
 type EmailCode struct {
@@ -317,6 +338,13 @@ func check(kind string, data any) (any, error) {
 		return d, err
 	case KindMFAReset, KindMFADisabled:
 		d, ok := deref[MFANotice](data)
+		if !ok {
+			return nil, wrong()
+		}
+		d.BaseURL, err = normalizeBase(d.BaseURL)
+		return d, err
+	case KindDormant:
+		d, ok := deref[DormantWarning](data)
 		if !ok {
 			return nil, wrong()
 		}

@@ -52,6 +52,13 @@ func (b *Box) NewJob(to, lang, kind string, data any) (*roster.Job, error) {
 	if _, err := mail.Render(kind, lang, data); err != nil {
 		return nil, err
 	}
+	return b.Seal(to, lang, kind, data)
+}
+
+// Seal is NewJob without rendering the message first, for many messages
+// of one kind whose data NewJob already checked on the first of them (a
+// CSV import's invitations).
+func (b *Box) Seal(to, lang, kind string, data any) (*roster.Job, error) {
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return nil, err

@@ -22,6 +22,9 @@ func bodyLimit(path string) int64 {
 	if path == "/profile/avatar" {
 		return roster.MaxAvatarUpload + 64<<10 // the picture and the form around it
 	}
+	if path == "/users/import" {
+		return 2*maxImportUpload + 64<<10 // the file, or the checked file sent back to confirm
+	}
 	return maxBodySize
 }
 

@@ -110,7 +110,7 @@ func (p *Panel) handleCredentialSettings(w http.ResponseWriter, r *http.Request)
 	}
 	v := &settingsView{page: p.newPage(w, r, "settings.title", "settings"), Settings: cs, Form: map[string]string{
 		"invitation_ttl_hours": strconv.Itoa(cs.InvitationTTLHours), "password_min_length": strconv.Itoa(cs.PasswordMinLength),
-		"idle_timeout_seconds": strconv.Itoa(cs.IdleTimeoutSeconds)}}
+		"idle_timeout_seconds": strconv.Itoa(cs.IdleTimeoutSeconds), "dormant_block_days": strconv.Itoa(cs.DormantBlockDays)}}
 	return p.render(w, r, http.StatusOK, "settings", v)
 }
 
@@ -133,6 +133,16 @@ func (p *Panel) handleCredentialSettingsSave(w http.ResponseWriter, r *http.Requ
 			continue
 		}
 		*dst = &n
+	}
+	// Dormant-account blocking (issue 10, item 6); a form without the
+	// field leaves it as it is.
+	if d := strings.TrimSpace(r.PostFormValue("dormant_block_days")); d != "" || r.PostForm.Has("dormant_block_days") {
+		form["dormant_block_days"] = d
+		if n, err := strconv.Atoi(d); err != nil {
+			val.Add("dormant_block_days", "out_of_range", "The value is out of range.")
+		} else {
+			upd.DormantBlockDays = &n
+		}
 	}
 	err = val.Err()
 	if err == nil {

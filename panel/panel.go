@@ -102,6 +102,9 @@ func (p *Panel) Handler() http.Handler {
 
 	mux.Handle("GET /users", p.auth(p.handleUsers))
 	mux.Handle("GET /users/new", p.auth(p.handleUserNew))
+	mux.Handle("GET /users/export.csv", p.auth(p.handleUsersExport))
+	mux.Handle("GET /users/import", p.auth(p.handleUsersImportPage))
+	mux.Handle("POST /users/import", p.auth(p.handleUsersImport))
 	mux.Handle("POST /users", p.auth(p.handleUserCreate))
 	mux.Handle("POST /users/bulk", p.auth(p.handleUsersBulk))
 	mux.Handle("POST /users/view", p.auth(p.handleUsersView))

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/roster-app/roster"
 	"github.com/roster-app/roster/app"
@@ -19,18 +20,23 @@ type usersFilter struct {
 	Q, Status, Invitation, Role, Company, Sort, Cursor string
 	// Queue is a queue ID or roster.QueueNone (issue 5).
 	Queue string
+	// SignInBefore (a date, 2006-01-02, or an RFC 3339 time) and
+	// NeverSignedIn ("true", "false") find dormant accounts (issue 10).
+	SignInBefore, NeverSignedIn string
 }
 
 func parseUsersFilter(q url.Values) usersFilter {
 	return usersFilter{Q: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), Invitation: q.Get("invitation"),
-		Role: q.Get("role"), Company: q.Get("company"), Sort: q.Get("sort"), Cursor: q.Get("cursor"), Queue: q.Get("queue")}
+		Role: q.Get("role"), Company: q.Get("company"), Sort: q.Get("sort"), Cursor: q.Get("cursor"), Queue: q.Get("queue"),
+		SignInBefore: strings.TrimSpace(q.Get("last_sign_in_before")), NeverSignedIn: q.Get("never_signed_in")}
 }
 
 // Values encodes the filter without the cursor.
 func (f usersFilter) Values() url.Values {
 	v := url.Values{}
 	for k, s := range map[string]string{"q": f.Q, "status": f.Status, "invitation": f.Invitation,
-		"role": f.Role, "company": f.Company, "sort": f.Sort, "queue": f.Queue} {
+		"role": f.Role, "company": f.Company, "sort": f.Sort, "queue": f.Queue,
+		"last_sign_in_before": f.SignInBefore, "never_signed_in": f.NeverSignedIn} {
 		if s != "" {
 			v.Set(k, s)
 		}
@@ -40,14 +46,19 @@ func (f usersFilter) Values() url.Values {
 
 // Active reports whether any filter narrows the list.
 func (f usersFilter) Active() bool {
-	return f.Q != "" || f.Status != "" || f.Invitation != "" || f.Role != "" || f.Company != "" || f.Queue != ""
+	return f.Q != "" || f.Status != "" || f.Invitation != "" || f.Role != "" || f.Company != "" || f.Queue != "" ||
+		f.SignInBefore != "" || f.NeverSignedIn != ""
 }
 
 // query is the filter as the workflows read it. A company that is not an
 // ID is sent as 0, which no company has, so it is refused, never ignored.
 func (f usersFilter) query() app.UserQuery {
 	q := app.UserQuery{Q: f.Q, Status: f.Status, Invitation: f.Invitation, Role: f.Role, Queue: f.Queue,
-		Sort: f.Sort, Cursor: f.Cursor}
+		Sort: f.Sort, Cursor: f.Cursor, NeverSignedIn: f.NeverSignedIn, LastSignInBefore: f.SignInBefore}
+	if d, err := time.Parse(time.DateOnly, f.SignInBefore); err == nil {
+		// The date field: before the start of that day (UTC).
+		q.LastSignInBefore = d.Format(time.RFC3339)
+	}
 	if f.Company != "" {
 		id, _ := pathID(f.Company)
 		q.CompanyID = &id
@@ -76,6 +87,10 @@ func (f usersFilter) without(fields []roster.FieldError) usersFilter {
 			f.Sort = ""
 		case "cursor":
 			f.Cursor = ""
+		case "last_sign_in_before":
+			f.SignInBefore = ""
+		case "never_signed_in":
+			f.NeverSignedIn = ""
 		}
 	}
 	return f

@@ -343,7 +343,7 @@ func (v *usersView) Row(u *roster.User) userRow { return userRow{View: v, User: 
 // for the phone's "Filters" button.
 func (f usersFilter) Count() int {
 	n := 0
-	for _, s := range []string{f.Status, f.Invitation, f.Role, f.Company, f.Queue} {
+	for _, s := range []string{f.Status, f.Invitation, f.Role, f.Company, f.Queue, f.SignInBefore, f.NeverSignedIn} {
 		if s != "" {
 			n++
 		}

@@ -48,8 +48,8 @@ func companySettings(ctx context.Context, q querier, scope roster.Scope, company
 	}
 	cs := roster.CompanySettings{CompanyID: companyID}
 	err := q.QueryRowContext(ctx, `SELECT invitation_ttl_hours, password_min_length, idle_timeout_seconds,
-		plan, reseller, admins_appoint_admins FROM companies WHERE id = $1`, companyID).Scan(&cs.InvitationTTLHours,
-		&cs.PasswordMinLength, &cs.IdleTimeoutSeconds, &cs.Plan, &cs.Reseller, &cs.AdminsAppointAdmins)
+		plan, reseller, admins_appoint_admins, dormant_block_days FROM companies WHERE id = $1`, companyID).Scan(&cs.InvitationTTLHours,
+		&cs.PasswordMinLength, &cs.IdleTimeoutSeconds, &cs.Plan, &cs.Reseller, &cs.AdminsAppointAdmins, &cs.DormantBlockDays)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("Company")
 	} else if err != nil {
@@ -90,6 +90,7 @@ func updateCompanySettings(ctx context.Context, tx *Tx, scope roster.Scope, comp
 	set("invitation_ttl_hours", &cs.InvitationTTLHours, upd.InvitationTTLHours)
 	set("password_min_length", &cs.PasswordMinLength, upd.PasswordMinLength)
 	set("idle_timeout_seconds", &cs.IdleTimeoutSeconds, upd.IdleTimeoutSeconds)
+	set("dormant_block_days", &cs.DormantBlockDays, upd.DormantBlockDays)
 	setBool := func(name string, cur *bool, v *bool) {
 		if v != nil && *v != *cur {
 			before[name], after[name] = *cur, *v
@@ -107,9 +108,10 @@ func updateCompanySettings(ctx context.Context, tx *Tx, scope roster.Scope, comp
 		return cs, nil
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE companies SET invitation_ttl_hours = $1, password_min_length = $2,
-		idle_timeout_seconds = $3, plan = $4, reseller = $5, admins_appoint_admins = $6, updated_at = $7 WHERE id = $8`,
+		idle_timeout_seconds = $3, plan = $4, reseller = $5, admins_appoint_admins = $6, dormant_block_days = $7,
+		updated_at = $8 WHERE id = $9`,
 		cs.InvitationTTLHours, cs.PasswordMinLength, cs.IdleTimeoutSeconds, cs.Plan, cs.Reseller, cs.AdminsAppointAdmins,
-		tx.now, companyID); err != nil {
+		cs.DormantBlockDays, tx.now, companyID); err != nil {
 		return nil, fmt.Errorf("update company settings: %w", err)
 	}
 	if planChanged {

@@ -108,8 +108,15 @@ func filterHash(scope roster.Scope, f roster.UserFilter) string {
 	if f.CompanyID != nil {
 		company = strconv.FormatInt(*f.CompanyID, 10)
 	}
-	s := fmt.Sprintf("q=%s|st=%s|r=%s|inv=%s|c=%s|ids=%v|sort=%s|all=%t|scope=%v|queue=%s",
-		strings.ToLower(f.Query), f.Status, role, f.Invitation, company, ids, f.Sort, scope.All, cids, f.Queue)
+	var before, never string
+	if f.LastSignInBefore != nil {
+		before = strconv.FormatInt(f.LastSignInBefore.UnixMicro(), 10)
+	}
+	if f.NeverSignedIn != nil {
+		never = strconv.FormatBool(*f.NeverSignedIn)
+	}
+	s := fmt.Sprintf("q=%s|st=%s|r=%s|inv=%s|c=%s|ids=%v|sort=%s|all=%t|scope=%v|queue=%s|before=%s|never=%s",
+		strings.ToLower(f.Query), f.Status, role, f.Invitation, company, ids, f.Sort, scope.All, cids, f.Queue, before, never)
 	sum := sha256.Sum256([]byte(s))
 	return fmt.Sprintf("%x", sum[:8])
 }
@@ -142,6 +149,7 @@ func (s *Store) userFilterSQL(ctx context.Context, q querier, b *sqlBuilder, sco
 		b.cond(`u.id IN (` + b.inInts(f.IDs) + `)`)
 	}
 	queueFilterSQL(b, f.Queue)
+	signInFilterSQL(b, f)
 	if term := strings.ToLower(strings.TrimSpace(f.Query)); term != "" {
 		var company int64
 		if !scope.All && len(scope.CompanyIDs) == 1 {
@@ -163,10 +171,30 @@ func (s *Store) userFilterSQL(ctx context.Context, q querier, b *sqlBuilder, sco
 			// condition as a filter.
 			b.where[scopeAt] = strings.Replace(b.where[scopeAt], "u.company_id", "(u.company_id + 0)", 1)
 		}
-		us.totalKnown = us.totalKnown && f.Status == "" && f.RoleID == nil && f.Invitation == "" && len(f.IDs) == 0 && f.Queue == ""
+		us.totalKnown = us.totalKnown && f.Status == "" && f.RoleID == nil && f.Invitation == "" && len(f.IDs) == 0 && f.Queue == "" &&
+			f.LastSignInBefore == nil && f.NeverSignedIn == nil
 		b.search = &us
 	}
 	return true, nil
+}
+
+// signInFilterSQL adds the dormant-account conditions: last sign-in
+// before a time, never signed in, or (both asked) either.
+func signInFilterSQL(b *sqlBuilder, f roster.UserFilter) {
+	never := f.NeverSignedIn
+	switch {
+	case f.LastSignInBefore != nil && never != nil && *never:
+		b.cond(`(u.last_login_at IS NULL OR u.last_login_at < ` + b.arg(f.LastSignInBefore.UTC()) + `)`)
+	case f.LastSignInBefore != nil:
+		b.cond(`u.last_login_at < ` + b.arg(f.LastSignInBefore.UTC()))
+		if never != nil && !*never {
+			b.cond(`u.last_login_at IS NOT NULL`)
+		}
+	case never != nil && *never:
+		b.cond(`u.last_login_at IS NULL`)
+	case never != nil:
+		b.cond(`u.last_login_at IS NOT NULL`)
+	}
 }
 
 func isDigits(s string) bool {

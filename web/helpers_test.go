@@ -174,8 +174,11 @@ func (r response) JSON(t *testing.T, v any) {
 func (e *env) do(method, url, token string, body any) response {
 	e.t.Helper()
 	var rd io.Reader
+	contentType := "application/json"
 	switch b := body.(type) {
 	case nil:
+	case csvBody:
+		rd, contentType = strings.NewReader(string(b)), "text/csv"
 	case string:
 		rd = strings.NewReader(b)
 	case []byte:
@@ -187,7 +190,7 @@ func (e *env) do(method, url, token string, body any) response {
 	}
 	req := httptest.NewRequest(method, url, rd)
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)

@@ -60,7 +60,11 @@ func addressOf(r *http.Request) string {
 // limitBody bounds every request body.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
+		limit := s.MaxBodyBytes
+		if r.URL.Path == "/api/v1/users/import" {
+			limit = s.MaxImportBytes
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	})
 }

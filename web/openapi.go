@@ -19,11 +19,11 @@ type opDoc struct {
 	summary     string
 	description string
 	query       []paramDoc
-	body        string         // schema name of a JSON body
+	body        string         // schema name of a JSON body, or a media type ("text/csv") of a text body
 	bodyForm    bool           // an HTML form body instead
 	optional    bool           // the body may be omitted
 	status      int            // success status
-	response    string         // schema name of the success body; "" for none
+	response    string         // schema name of the success body, or a media type ("text/csv") of a text answer; "" for none
 	html        bool           // the answer is an HTML page
 	errors      []int          // further statuses: errors, or successes answering response
 	also        map[int]string // further success statuses answering another schema
@@ -46,6 +46,8 @@ var (
 		{"role", "string", "A role ID or key.", nil},
 		{"invitation", "string", "", []string{"pending", "expired", "accepted"}},
 		{"queue", "string", `A queue ID, or "none": active users in no queue.`, nil},
+		{"last_sign_in_before", "string", "RFC 3339 time: users whose last sign-in was before it. With never_signed_in=true, also those who never signed in (nobody who signed in since).", nil},
+		{"never_signed_in", "boolean", "true: users who never signed in; false: users who signed in at least once.", nil},
 		pCompany,
 		{"sort", "string", "", roster.UserSorts},
 		pLimit, pCursor,
@@ -121,7 +123,7 @@ var (
 	docRoleDelete = opDoc{tag: "roles", summary: "Delete a custom role", status: 204, errors: []int{409},
 		query: []paramDoc{{"force", "boolean", "Delete even while users hold it (it is taken from them first).", nil}}}
 	docRoleUsers = opDoc{tag: "roles", summary: "List the users holding a role", status: 200, response: "UserPage",
-		query: []paramDoc{pUsers[0], pUsers[1], pUsers[5], pLimit, pCursor}}
+		query: []paramDoc{pUsers[0], pUsers[1], pCompany, pLimit, pCursor}}
 	docPermissions = opDoc{tag: "roles", summary: "The permission catalog", status: 200, response: "PermissionList"}
 
 	docCompanyList   = opDoc{tag: "companies", summary: "List companies in your scope", status: 200, response: "CompanyList"}
@@ -314,6 +316,9 @@ func operation(rt route, used map[string]bool) map[string]any {
 		op["parameters"] = params
 	}
 	switch {
+	case strings.Contains(d.body, "/"):
+		op["requestBody"] = map[string]any{"required": !d.optional,
+			"content": map[string]any{d.body: map[string]any{"schema": str()}}}
 	case d.body != "":
 		op["requestBody"] = map[string]any{"required": !d.optional,
 			"content": map[string]any{"application/json": map[string]any{"schema": ref(d.body)}}}
@@ -328,6 +333,8 @@ func operation(rt route, used map[string]bool) map[string]any {
 		switch {
 		case d.html:
 			r["content"] = map[string]any{"text/html": map[string]any{"schema": str()}}
+		case strings.Contains(schema, "/"):
+			r["content"] = map[string]any{schema: map[string]any{"schema": str()}}
 		case schema != "":
 			r["content"] = map[string]any{"application/json": map[string]any{"schema": ref(schema)}}
 		}
@@ -505,12 +512,19 @@ func schemas() map[string]any {
 			"request_id": map[string]any{"type": "string", "description": "The request's X-Request-Id (also a response header): quote it to find the request's log lines.",
 				"examples": []string{"6f1c0c5e9d2a4b7e8a3f0e1d2c3b4a59"}},
 		}),
-		"FieldError": obj([]string{"field", "code", "message"}, map[string]any{"field": str(), "code": str(), "message": str()}),
-		"Refusal":    obj([]string{"user_id", "code", "message"}, map[string]any{"user_id": integer(), "code": str(), "message": str()}),
-		"Health":     obj([]string{"status"}, map[string]any{"status": enum("ok")}),
-		"Ready":      obj([]string{"status"}, map[string]any{"status": enum("ready")}),
-		"Accepted":   obj([]string{"status", "detail"}, map[string]any{"status": enum("accepted"), "detail": str()}),
-		"JSONValue":  freeForm(map[string]any{"description": "Any JSON value.", "items": ref("JSONValue")}),
+		"FieldError": obj([]string{"field", "code", "message"}, map[string]any{"field": str(), "code": str(), "message": str(),
+			"line":   map[string]any{"type": "integer", "description": "In an uploaded file (a CSV import): the line, 1 being the header."},
+			"column": map[string]any{"type": "string", "description": "In an uploaded file: the column's name."}}),
+		"UserImportResult": obj([]string{"dry_run", "created", "updated", "errors", "temporary_passwords"}, map[string]any{
+			"dry_run": boolean(), "created": integer(), "updated": integer(),
+			"errors": map[string]any{"type": "array", "items": ref("FieldError"), "description": "Always empty in a success: with errors the answer is 422."},
+			"temporary_passwords": arr(obj([]string{"line", "email", "login", "password"}, map[string]any{"line": integer(), "email": str(), "login": str(),
+				"password": map[string]any{"type": "string", "description": "Shown only in this answer; the user changes it at the first sign-in."}}))}),
+		"Refusal":   obj([]string{"user_id", "code", "message"}, map[string]any{"user_id": integer(), "code": str(), "message": str()}),
+		"Health":    obj([]string{"status"}, map[string]any{"status": enum("ok")}),
+		"Ready":     obj([]string{"status"}, map[string]any{"status": enum("ready")}),
+		"Accepted":  obj([]string{"status", "detail"}, map[string]any{"status": enum("accepted"), "detail": str()}),
+		"JSONValue": freeForm(map[string]any{"description": "Any JSON value.", "items": ref("JSONValue")}),
 		"OpenAPIDocument": freeForm(obj([]string{"openapi", "info", "paths"}, map[string]any{"openapi": str(),
 			"info": ref("JSONValue"), "paths": ref("JSONValue")})),
 
@@ -548,7 +562,9 @@ func schemas() map[string]any {
 			"filter": closed(obj(nil, map[string]any{"q": str(), "status": enum("invited", "active", "blocked"),
 				"role":       map[string]any{"type": []string{"string", "integer"}, "description": "A role ID or key."},
 				"invitation": enum("pending", "expired", "accepted"), "company_id": integer(),
-				"queue": map[string]any{"type": []string{"string", "integer"}, "description": `A queue ID, or "none" for active users in no queue.`}})),
+				"queue":               map[string]any{"type": []string{"string", "integer"}, "description": `A queue ID, or "none" for active users in no queue.`},
+				"last_sign_in_before": map[string]any{"type": "string", "format": "date-time", "description": "Users whose last sign-in was before this time (with never_signed_in true, also those who never signed in)."},
+				"never_signed_in":     boolean()})),
 			"role_id": integer(), "comment": str(),
 		})),
 		"BulkResult": obj([]string{"action", "affected", "user_ids"}, map[string]any{"action": str(), "affected": integer(), "user_ids": arr(integer())}),

@@ -42,6 +42,9 @@ type Deps struct {
 	TrustedProxies []netip.Prefix
 	// MaxBodyBytes bounds request bodies; DefaultMaxBodyBytes when zero.
 	MaxBodyBytes int64
+	// MaxImportBytes bounds a users import upload; DefaultMaxImportBytes
+	// when zero.
+	MaxImportBytes int64
 	// Ready says whether this instance should get traffic, for /readyz:
 	// nil when the database answers and its schema is current, else an
 	// error whose roster.ErrorMessage says why. Nil Ready means always ready.
@@ -88,6 +91,9 @@ func NewServer(d Deps) *Server {
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if d.MaxImportBytes <= 0 {
+		d.MaxImportBytes = DefaultMaxImportBytes
+	}
 	if d.Credentials == nil {
 		d.Credentials, _ = d.Users.(roster.CredentialService)
 	}
@@ -101,6 +107,7 @@ func NewServer(d Deps) *Server {
 	}
 	s := &Server{Deps: d}
 	s.routes = append(append(append(s.routeTable(), s.credentialRoutes()...), s.operationRoutes()...), s.webhookRoutes()...)
+	s.routes = append(s.routes, s.userCSVRoutes()...)
 	return s
 }
 

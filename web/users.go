@@ -5,19 +5,24 @@ import (
 	"encoding/json"
 	"net/http"
 	"reflect"
+	"strconv"
 
 	"github.com/roster-app/roster"
 	"github.com/roster-app/roster/app"
 )
 
 // userListParams are the query parameters of the users list.
-var userListParams = []string{"q", "status", "role", "invitation", "company_id", "sort", "limit", "cursor", "queue"}
+var userListParams = []string{"q", "status", "role", "invitation", "company_id", "sort", "limit", "cursor", "queue", "last_sign_in_before", "never_signed_in"}
 
 // userFilter reads a users filter from the query string; role is an ID or a key.
-func (s *Server) userFilter(r *http.Request) (roster.UserFilter, error) {
-	q := newQuery(r, userListParams...)
+func (s *Server) userFilter(r *http.Request, params ...string) (roster.UserFilter, error) {
+	if params == nil {
+		params = userListParams
+	}
+	q := newQuery(r, params...)
 	uq := app.UserQuery{Q: q.str("q"), Status: q.str("status"), Invitation: q.str("invitation"), Queue: q.str("queue"),
-		Role: q.str("role"), CompanyID: q.id("company_id"), Sort: q.str("sort"), Limit: q.limit(), Cursor: q.str("cursor")}
+		Role: q.str("role"), CompanyID: q.id("company_id"), Sort: q.str("sort"), Limit: q.limit(), Cursor: q.str("cursor"),
+		LastSignInBefore: q.str("last_sign_in_before"), NeverSignedIn: q.str("never_signed_in")}
 	if err := q.err(); err != nil {
 		return roster.UserFilter{}, err
 	}
@@ -274,6 +279,9 @@ type bulkFilterRequest struct {
 	Invitation string  `json:"invitation"`
 	CompanyID  *int64  `json:"company_id"`
 	Queue      idOrKey `json:"queue"`
+	// LastSignInBefore (RFC 3339) and NeverSignedIn select dormant accounts.
+	LastSignInBefore string `json:"last_sign_in_before"`
+	NeverSignedIn    *bool  `json:"never_signed_in"`
 }
 
 // idOrKey is a JSON string or integer, read as its text: a role is an ID
@@ -304,8 +312,13 @@ func (s *Server) handleUserBulk(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	b := roster.BulkAction{Action: req.Action, UserIDs: req.UserIDs, RoleID: req.RoleID, Comment: req.Comment}
 	if req.Filter != nil {
-		f, err := s.App.Users.Filter(ctx, app.UserQuery{Q: req.Filter.Q, Status: req.Filter.Status, Role: string(req.Filter.Role),
-			Invitation: req.Filter.Invitation, CompanyID: req.Filter.CompanyID, Queue: string(req.Filter.Queue)})
+		uq := app.UserQuery{Q: req.Filter.Q, Status: req.Filter.Status, Role: string(req.Filter.Role),
+			Invitation: req.Filter.Invitation, CompanyID: req.Filter.CompanyID, Queue: string(req.Filter.Queue),
+			LastSignInBefore: req.Filter.LastSignInBefore}
+		if req.Filter.NeverSignedIn != nil {
+			uq.NeverSignedIn = strconv.FormatBool(*req.Filter.NeverSignedIn)
+		}
+		f, err := s.App.Users.Filter(ctx, uq)
 		if err != nil {
 			return prefixFields(err, "filter.")
 		}

@@ -134,7 +134,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	workers = append(workers, notifyDone, startWebhooks(workCtx, &cfg, store, key, logger))
+	workers = append(workers, notifyDone, startWebhooks(workCtx, &cfg, store, key, logger),
+		startDormant(workCtx, &cfg, store, workflows, logger))
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.Serve(ln) }()
 	var serveErr error
