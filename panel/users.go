@@ -725,7 +725,7 @@ func (p *Panel) userCard(w http.ResponseWriter, r *http.Request, id int64) (*use
 	v.CanCreds = a.Can(roster.PermUsersCredentials) && manage
 	v.CanAudit = a.Can(roster.PermAuditView)
 	if v.CanAudit {
-		ev, err := p.Events.Events(ctx, a.Scope, roster.EventFilter{UserID: &u.ID, Limit: 10})
+		ev, err := p.App.Events.List(ctx, roster.EventFilter{UserID: &u.ID, Limit: 10})
 		if err != nil {
 			return nil, err
 		}
