@@ -315,7 +315,8 @@ func (p *Panel) signIn(w http.ResponseWriter, r *http.Request, userID int64) err
 	}
 	p.setCookie(w, sessionCookie, token, 0)
 	p.clearCookie(w, parentCookie)
-	return p.Users.RecordSignIn(r.Context(), userID)
+	// The event records the client's address, as API sign-ins do.
+	return p.Users.RecordSignIn(p.anonymous(r), userID)
 }
 
 func (p *Panel) createSession(r *http.Request, userID int64, kind string, idle, absolute time.Duration, parentID, impersonatorID *int64) (string, error) {

@@ -62,6 +62,13 @@ func (s *Store) Events(ctx context.Context, scope roster.Scope, f roster.EventFi
 	if f.Type != "" {
 		b.cond(`e.type = ` + b.arg(f.Type))
 	}
+	if len(f.ExcludeTypes) > 0 {
+		ps := make([]string, len(f.ExcludeTypes))
+		for i, t := range f.ExcludeTypes {
+			ps[i] = b.arg(t)
+		}
+		b.cond(`e.type NOT IN (` + strings.Join(ps, ", ") + `)`)
+	}
 	if f.Since != nil {
 		b.cond(`e.created_at >= ` + b.arg(f.Since.UTC()))
 	}

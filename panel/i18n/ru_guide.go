@@ -1,0 +1,20 @@
+package i18n
+
+// ruGuide holds the Russian texts of enGuide, with the same keys.
+var ruGuide = map[string]string{
+	"event.user.recovery_codes_replaced": "Созданы новые резервные коды",
+
+	"events.person":             "Сотрудник",
+	"events.person_placeholder": "Имя, почта или логин",
+	"events.person_none":        "Никто не найден по запросу «%s».",
+	"events.person_choose":      "Подходят несколько человек. Выберите одного:",
+	"events.show_high_volume":   "Показывать звонки и диалоги",
+	"events.high_volume_hidden": "Звонки и диалоги скрыты; чтобы их увидеть, отметьте «Показывать звонки и диалоги».",
+	"events.group_detail":       "%s «%s»",
+}
+
+func init() {
+	for k, v := range ruGuide {
+		ru[k] = v
+	}
+}
