@@ -55,7 +55,9 @@ func (v *eventsView) Detail(e *roster.Event) string {
 }
 
 // IsHighVolume reports whether an event type is hidden unless asked.
-func (v *eventsView) IsHighVolume(t string) bool { return slices.Contains(roster.HighVolumeEventTypes, t) }
+func (v *eventsView) IsHighVolume(t string) bool {
+	return slices.Contains(roster.HighVolumeEventTypes, t)
+}
 
 // change is one field of an event's before/after.
 type change struct{ Field, Before, After string }
