@@ -439,6 +439,12 @@ func (p *Panel) handleLanguage(w http.ResponseWriter, r *http.Request) error {
 
 func (p *Panel) handleHome(w http.ResponseWriter, r *http.Request) error {
 	a := state(r).actor
+	// A fresh installation starts with a company: people belong to one.
+	if g, err := p.App.Companies.FirstRun(r.Context()); err != nil {
+		return err
+	} else if g != nil && g.NeedCompany {
+		return p.redirect(w, r, "/companies#newco-title", "", 0)
+	}
 	switch {
 	case a.Can(roster.PermUsersView):
 		return p.redirect(w, r, "/users", "", 0)

@@ -20,6 +20,8 @@ type companiesView struct {
 	Errors     formErrors
 	NewName    string
 	NewParent  int64
+	// Guide is the first-run guidance of a fresh installation, or nil.
+	Guide *app.FirstRun
 }
 
 // Switchable reports whether the actor may switch into a company: a direct
@@ -45,6 +47,9 @@ func (p *Panel) companiesPage(w http.ResponseWriter, r *http.Request) (*companie
 		v.Names[c.ID] = c.Name
 	}
 	if v.Dependents, err = p.Companies.DependentIDs(ctx, a.User.CompanyID); err != nil {
+		return nil, err
+	}
+	if v.Guide, err = p.App.Companies.FirstRun(ctx); err != nil {
 		return nil, err
 	}
 	return v, nil

@@ -105,6 +105,8 @@ func (p *Panel) listFilter(ctx context.Context, f usersFilter) (usersFilter, ros
 
 type usersView struct {
 	*page
+	// Guide is the first-run guidance of a fresh installation, or nil.
+	Guide       *app.FirstRun
 	Filter      usersFilter
 	Result      *roster.UserPage
 	Cards       bool
@@ -246,6 +248,9 @@ func (p *Panel) usersPage(w http.ResponseWriter, r *http.Request, q url.Values) 
 		return nil, err
 	}
 	if v.actx, err = p.newActionContext(r, v.ListURL); err != nil {
+		return nil, err
+	}
+	if v.Guide, err = p.App.Companies.FirstRun(ctx); err != nil {
 		return nil, err
 	}
 	return v, nil

@@ -13,6 +13,16 @@ var enGuide = map[string]string{
 	"events.show_high_volume":   "Show calls and dialogues",
 	"events.high_volume_hidden": "Calls and dialogues are hidden; tick “Show calls and dialogues” to see them.",
 	"events.group_detail":       "%s “%s”",
+
+	"guide.title":        "Getting started",
+	"guide.lead":         "This installation is new. Two steps make it ready for people:",
+	"guide.company":      "Create a company",
+	"guide.company_hint": "People always belong to a company. A new company gets its own copies of the default roles (Company administrator, Dispatcher, Employee and others).",
+	"guide.company_go":   "Create a company",
+	"guide.people":       "Add people",
+	"guide.people_hint":  "Add the company's administrator, who can add everyone else, or add people yourself.",
+	"guide.people_go":    "Add people",
+	"guide.done":         "Done",
 }
 
 func init() {
