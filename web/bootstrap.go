@@ -40,10 +40,10 @@ type setupView struct {
 var setupTexts = map[string]map[string]string{
 	"en": {
 		"title": "Roster setup", "missing_h": "This setup link is not valid",
-		"missing": "The link is wrong or has been used already. Restart roster serve on an installation without a Main administrator to print a new one, or run roster admin create.",
+		"missing":        "The link is wrong or has been used already. Restart roster serve on an installation without a Main administrator to print a new one, or run roster admin create.",
 		"missing_signin": "If the Main administrator exists already, sign in.",
-		"done_h": "Main administrator created", "done": "%s can now sign in. This link no longer works.",
-		"next": "Next: sign in, create the first company (its default roles come with it), then add people to it.",
+		"done_h":         "Main administrator created", "done": "%s can now sign in. This link no longer works.",
+		"next":   "Next: sign in, create the first company (its default roles come with it), then add people to it.",
 		"signin": "Sign in", "form_h": "Create the Main administrator",
 		"lead": "The Main administrator operates the whole Roster installation.", "email": "E-mail",
 		"password": "Password (at least 12 characters)", "first_name": "First name", "last_name": "Last name",
@@ -51,10 +51,10 @@ var setupTexts = map[string]map[string]string{
 	},
 	"ru": {
 		"title": "Настройка Roster", "missing_h": "Эта ссылка настройки недействительна",
-		"missing": "Ссылка неверна или уже использована. Перезапустите roster serve на установке без главного администратора, чтобы получить новую, или выполните roster admin create.",
+		"missing":        "Ссылка неверна или уже использована. Перезапустите roster serve на установке без главного администратора, чтобы получить новую, или выполните roster admin create.",
 		"missing_signin": "Если главный администратор уже создан, войдите.",
-		"done_h": "Главный администратор создан", "done": "%s может войти. Эта ссылка больше не работает.",
-		"next": "Дальше: войдите, создайте первую компанию (её стандартные роли появятся вместе с ней) и добавьте в неё пользователей.",
+		"done_h":         "Главный администратор создан", "done": "%s может войти. Эта ссылка больше не работает.",
+		"next":   "Дальше: войдите, создайте первую компанию (её стандартные роли появятся вместе с ней) и добавьте в неё пользователей.",
 		"signin": "Войти", "form_h": "Создание главного администратора",
 		"lead": "Главный администратор управляет всей установкой Roster.", "email": "Эл. почта",
 		"password": "Пароль (не короче 12 символов)", "first_name": "Имя", "last_name": "Фамилия",
