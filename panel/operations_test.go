@@ -254,7 +254,7 @@ func TestOperationsScenarios(t *testing.T) {
 			}
 			run([]step{
 				{name: "list", as: "admin", method: get, path: "/notifications/failed", wantStatus: 200, want: []string{"telegram: 401 Unauthorized", "-100200300", "Retrying", "User blocked"}},
-				{name: "in Russian", as: "admin", method: get, path: "/notifications/failed", header: ru, wantStatus: 200, want: []string{"Недоставленные", "Повторяется"}},
+				{name: "in Russian", as: "admin", method: get, path: "/notifications/failed", header: ru, wantStatus: 200, want: []string{"Недоставленные", "Повторяется", "Последняя попытка не удалась.", `<code lang="en">telegram: 401 Unauthorized</code>`}},
 				{name: "dispatcher refused", as: "dispatcher", method: get, path: "/notifications/failed", wantStatus: 403},
 			})
 		})
