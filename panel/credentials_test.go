@@ -69,7 +69,12 @@ var secretRE = regexp.MustCompile(`id="totp-secret">([A-Z2-7]+)<`)
 // and the recovery codes.
 func enrolTOTP(t *testing.T, f *fixture, c *client) (string, []string) {
 	t.Helper()
-	rec := c.post("/profile/security/totp", nil)
+	// The current password is asked first, as in the API.
+	if rec := c.post("/profile/security/totp", nil); rec.Code != 422 || !strings.Contains(rec.Body.String(), `id="t-current-err">The current password is wrong.`) ||
+		secretRE.MatchString(rec.Body.String()) {
+		t.Fatalf("enrol without the password: %d", rec.Code)
+	}
+	rec := c.post("/profile/security/totp", url.Values{"current_password": {testPassword}})
 	m := secretRE.FindStringSubmatch(rec.Body.String())
 	if rec.Code != 200 || m == nil || !strings.Contains(rec.Body.String(), `src="data:image/png;base64,`) {
 		t.Fatalf("enrol: %d %.2000s", rec.Code, rec.Body.String())
