@@ -23,6 +23,9 @@ var enGuide = map[string]string{
 	"guide.people_hint":  "Add the company's administrator, who can add everyone else, or add people yourself.",
 	"guide.people_go":    "Add people",
 	"guide.done":         "Done",
+
+	"tags.edit":       "Edit",
+	"tags.edit_label": "Edit tag %s",
 }
 
 func init() {

@@ -21,6 +21,9 @@ var ruGuide = map[string]string{
 	"guide.people_hint":  "Добавьте администратора компании — он добавит остальных, — или добавьте пользователей сами.",
 	"guide.people_go":    "Добавить пользователей",
 	"guide.done":         "Готово",
+
+	"tags.edit":       "Изменить",
+	"tags.edit_label": "Изменить метку %s",
 }
 
 func init() {
