@@ -168,9 +168,9 @@ func TestCredentialScreens(t *testing.T) {
 			}
 			link := "/register/" + token
 			runScenario(t, f, []step{
-				{name: "form", method: get, path: link, wantStatus: 200, want: []string{"nina@northwind.test", `name="first_name"`, `name="password"`, "At least 12 characters"}},
-				{name: "Russian form", method: get, path: link, header: map[string]string{"Accept-Language": "ru"}, wantStatus: 200, want: []string{"Создание учётной записи"}},
-				{name: "errors beside fields", method: post, path: link, form: url.Values{"first_name": {""}, "last_name": {"Kaur"}, "password": {"nina"}, "confirm_password": {"nina"}}, wantStatus: 422, want: []string{"Enter a first name.", `value="Kaur"`}},
+				{name: "form", method: get, path: link, wantStatus: 200, want: []string{"nina@northwind.test", `name="first_name"`, `name="password"`, "At least 12 characters", "You were invited to Northwind Dispatch in Roster as nina@northwind.test."}},
+				{name: "Russian form", method: get, path: link, header: map[string]string{"Accept-Language": "ru"}, wantStatus: 200, want: []string{"Создание учётной записи", "Вас пригласили в компанию «Northwind Dispatch»"}},
+				{name: "errors beside fields", method: post, path: link, form: url.Values{"first_name": {""}, "last_name": {"Kaur"}, "password": {"nina"}, "confirm_password": {"nina"}}, wantStatus: 422, want: []string{"Enter a first name.", `value="Kaur"`, "invited to Northwind Dispatch"}},
 				{name: "unknown link", method: get, path: "/register/" + strings.Repeat("B", 43), wantStatus: 404, want: []string{"This invitation link does not work", "If you have registered, sign in"}},
 			})
 			c := f.client()

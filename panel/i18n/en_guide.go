@@ -26,6 +26,8 @@ var enGuide = map[string]string{
 
 	"tags.edit":       "Edit",
 	"tags.edit_label": "Edit tag %s",
+
+	"register.intro_company": "You were invited to %s in Roster as %s. Enter your name and choose a password.",
 }
 
 func init() {

@@ -24,6 +24,8 @@ var ruGuide = map[string]string{
 
 	"tags.edit":       "Изменить",
 	"tags.edit_label": "Изменить метку %s",
+
+	"register.intro_company": "Вас пригласили в компанию «%s» в Roster как %s. Укажите имя и придумайте пароль.",
 }
 
 func init() {
