@@ -57,6 +57,29 @@ func TestBrowserSmaller(t *testing.T) {
 			}
 			shot("43-security-tabs")
 
+			// Companies as the Main administrator: the dependent sits under
+			// its reseller, and a company is renamed in its row.
+			m := newTab(t, alloc, f.fixture, b.base, "companies-"+lang)
+			m.signIn("main")
+			if lang == "ru" {
+				m.setLang("ru")
+			}
+			m.open("/companies")
+			if !m.evalBool(m.f.expand(`(() => { const r = document.querySelector('tr[data-company="{reseller}"]'), c = document.querySelector('tr[data-company="{child}"]'); return r && c && r.nextElementSibling === c && c.classList.contains('dependent') })()`)) {
+				t.Errorf("%s: the dependent is not under its reseller", lang)
+			}
+			m.clickNav(m.f.expand(`a[href="/companies?rename={child}"]`))
+			m.do(chromedp.SetValue(chromedp.CSS(m.f.expand("#co-rename-{child}")), "Harbor Taxi North"))
+			m.clickNav(m.f.expand(`form[action="/companies/{child}/rename"] button[type=submit]`))
+			wantHas(t, "renamed company", lang, m.text(m.f.expand(`tr[data-company="{child}"]`)), texts{"en": "Harbor Taxi North", "ru": "Harbor Taxi North"})
+			wantHas(t, "rename flash", lang, m.text(".flash"), texts{"en": "Company renamed.", "ru": "Компания переименована."})
+			shotM := shooter(t, m, lang)
+			shotM("45-companies-hierarchy")
+			m.do(chromedp.EmulateViewport(390, 844))
+			m.open("/companies")
+			m.noSideways(lang, "/companies")
+			shotM("46-phone-companies")
+
 			b.do(chromedp.EmulateViewport(390, 844))
 			defer b.do(chromedp.EmulateViewport(1280, 800))
 			for _, p := range []string{queue, "/client-tags", "/client-tags?edit=" + strconv.FormatInt(f.tag.ID, 10), "/profile", "/profile/security", "/profile/notifications"} {

@@ -129,6 +129,7 @@ func (p *Panel) Handler() http.Handler {
 	mux.Handle("GET /companies", p.auth(p.handleCompanies))
 	mux.Handle("POST /companies", p.auth(p.handleCompanyCreate))
 	mux.Handle("POST /companies/{id}/switch", p.auth(p.handleSwitch))
+	mux.Handle("POST /companies/{id}/rename", p.auth(p.handleCompanyRename))
 	mux.Handle("POST /switch-back", p.auth(p.handleSwitchBack))
 
 	mux.Handle("GET /profile", p.auth(p.handleProfile))

@@ -28,6 +28,10 @@ var enGuide = map[string]string{
 	"tags.edit_label": "Edit tag %s",
 
 	"register.intro_company": "You were invited to %s in Roster as %s. Enter your name and choose a password.",
+
+	"companies.rename":       "Rename",
+	"companies.rename_label": "Rename %s",
+	"flash.company_renamed":  "Company renamed.",
 }
 
 func init() {

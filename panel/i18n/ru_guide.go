@@ -26,6 +26,10 @@ var ruGuide = map[string]string{
 	"tags.edit_label": "Изменить метку %s",
 
 	"register.intro_company": "Вас пригласили в компанию «%s» в Roster как %s. Укажите имя и придумайте пароль.",
+
+	"companies.rename":       "Переименовать",
+	"companies.rename_label": "Переименовать «%s»",
+	"flash.company_renamed":  "Компания переименована.",
 }
 
 func init() {
