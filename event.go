@@ -75,6 +75,9 @@ type EventFilter struct {
 	Until  *time.Time
 	Limit  int
 	Cursor string
+	// ExcludeTypes leaves these types out (the panel hides the
+	// high-volume ones unless asked).
+	ExcludeTypes []string
 }
 
 // EventPage is one page of the event log, newest first.

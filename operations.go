@@ -73,6 +73,11 @@ var OperationEventTypes = []string{
 
 func init() { EventTypes = append(EventTypes, OperationEventTypes...) }
 
+// HighVolumeEventTypes are the events of the daily work of operators
+// (calls and dialogues): many per person and day. The panel's event log
+// leaves them out unless asked, so changes to people stay readable.
+var HighVolumeEventTypes = []string{EventCallRecorded, EventDialogueAssigned, EventDialogueClosed}
+
 // WorkGroup is a queue, a shift or an agent group with its members.
 type WorkGroup struct {
 	ID        int64     `json:"id"`

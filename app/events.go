@@ -24,6 +24,12 @@ func (s *Events) List(ctx context.Context, f roster.EventFilter) (*roster.EventP
 	if f.Type != "" && !slices.Contains(roster.EventTypes, f.Type) {
 		v.Add("type", "invalid_choice", "Unknown event type; one of: "+strings.Join(roster.EventTypes, ", ")+".")
 	}
+	for _, t := range f.ExcludeTypes {
+		if !slices.Contains(roster.EventTypes, t) {
+			v.Add("exclude_types", "invalid_choice", "Unknown event type: "+t+".")
+			break
+		}
+	}
 	if f.Since != nil && f.Until != nil && f.Until.Before(*f.Since) {
 		v.Add("until", "before_since", "until must not be before since.")
 	}

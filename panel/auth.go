@@ -317,7 +317,8 @@ func (p *Panel) signIn(w http.ResponseWriter, r *http.Request, userID int64) err
 	}
 	p.setCookie(w, sessionCookie, token, 0)
 	p.clearCookie(w, parentCookie)
-	return p.Users.RecordSignIn(r.Context(), userID)
+	// The event records the client's address, as API sign-ins do.
+	return p.Users.RecordSignIn(p.anonymous(r), userID)
 }
 
 func (p *Panel) createSession(r *http.Request, userID int64, kind string, idle, absolute time.Duration, parentID, impersonatorID *int64) (string, error) {
@@ -440,6 +441,12 @@ func (p *Panel) handleLanguage(w http.ResponseWriter, r *http.Request) error {
 
 func (p *Panel) handleHome(w http.ResponseWriter, r *http.Request) error {
 	a := state(r).actor
+	// A fresh installation starts with a company: people belong to one.
+	if g, err := p.App.Companies.FirstRun(r.Context()); err != nil {
+		return err
+	} else if g != nil && g.NeedCompany {
+		return p.redirect(w, r, "/companies#newco-title", "", 0)
+	}
 	switch {
 	case a.Can(roster.PermUsersView):
 		return p.redirect(w, r, "/users", "", 0)

@@ -26,7 +26,7 @@ func TestBrowserCredentials(t *testing.T) {
 		b := newTab(t, alloc, f, base, "totp")
 		b.signIn("boris")
 		b.open("/profile/security")
-		b.do(chromedp.Click(chromedp.CSS(`form[action="/profile/security/totp"] button`)), chromedp.WaitVisible(chromedp.CSS("#totp-secret")))
+		b.do(chromedp.SendKeys(chromedp.CSS("#t-current"), testPassword), chromedp.Click(chromedp.CSS(`form[action="/profile/security/totp"] button`)), chromedp.WaitVisible(chromedp.CSS("#totp-secret")))
 		secret := b.text("#totp-secret")
 		code, err := totp.GenerateCode(secret, f.clock.Now())
 		if err != nil {
@@ -163,7 +163,7 @@ func TestCredentialScreenshots(t *testing.T) {
 		part("security")
 		b.signIn(who)
 		b.open("/profile/security")
-		b.do(chromedp.Click(chromedp.CSS(`form[action="/profile/security/totp"] button`)), chromedp.WaitVisible(chromedp.CSS("#totp-secret")))
+		b.do(chromedp.SendKeys(chromedp.CSS("#t-current"), testPassword), chromedp.Click(chromedp.CSS(`form[action="/profile/security/totp"] button`)), chromedp.WaitVisible(chromedp.CSS("#totp-secret")))
 		shot("12-security-enrol")
 		secret := b.text("#totp-secret")
 		code, _ := totp.GenerateCode(secret, f.clock.Now())

@@ -235,6 +235,14 @@ func (p *Panel) handleTags(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// ?edit=ID opens that tag's rename form in its row.
+	if id, ok := pathID(r.URL.Query().Get("edit")); ok && v.CanManage {
+		for _, t := range v.Tags {
+			if t.ID == id {
+				v.EditID, v.EditName = id, t.Name
+			}
+		}
+	}
 	return p.render(w, r, http.StatusOK, "tags", v)
 }
 

@@ -3,6 +3,7 @@ package panel
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/roster-app/roster"
@@ -24,7 +25,62 @@ type companiesView struct {
 	Errors    formErrors
 	NewName   string
 	NewParent int64
+	// Guide is the first-run guidance of a fresh installation, or nil.
+	Guide *app.FirstRun
+	// Tree is the companies in hierarchy order: each reseller followed by
+	// its dependents, one level deeper.
+	Tree []companyRow
+	// RenameID is the company whose rename form is open; RenameName what
+	// was typed there.
+	RenameID   int64
+	RenameName string
 }
+
+// companyRow is a company with its depth in the hierarchy.
+type companyRow struct {
+	*roster.Company
+	Depth int
+}
+
+// companyTree orders companies as their hierarchy: roots (companies whose
+// parent is not in the list) by name order as listed, each followed by its
+// dependents.
+func companyTree(cos []*roster.Company) []companyRow {
+	in := map[int64]bool{}
+	children := map[int64][]*roster.Company{}
+	for _, c := range cos {
+		in[c.ID] = true
+	}
+	var roots []*roster.Company
+	for _, c := range cos {
+		if c.ParentID != nil && in[*c.ParentID] && *c.ParentID != c.ID {
+			children[*c.ParentID] = append(children[*c.ParentID], c)
+		} else {
+			roots = append(roots, c)
+		}
+	}
+	var out []companyRow
+	seen := map[int64]bool{}
+	var walk func(c *roster.Company, depth int)
+	walk = func(c *roster.Company, depth int) {
+		if seen[c.ID] {
+			return
+		}
+		seen[c.ID] = true
+		out = append(out, companyRow{Company: c, Depth: depth})
+		for _, k := range children[c.ID] {
+			walk(k, depth+1)
+		}
+	}
+	for _, c := range roots {
+		walk(c, 0)
+	}
+	return out
+}
+
+// Indent is a row's indentation class (no inline styles under the CSP),
+// at most four levels.
+func (r companyRow) Indent() string { return "depth-" + strconv.Itoa(min(r.Depth, 4)) }
 
 // Switchable reports whether the actor may switch into a company: a direct
 // dependent of their own, from an ordinary (not already switched) session.
@@ -49,7 +105,17 @@ func (p *Panel) companiesPage(w http.ResponseWriter, r *http.Request) (*companie
 	for _, c := range v.Companies {
 		v.Names[c.ID] = c.Name
 	}
+	v.Tree = companyTree(v.Companies)
+	// ?rename=ID opens that company's rename form.
+	if id, ok := pathID(r.URL.Query().Get("rename")); ok && v.CanCreate {
+		if name, ok := v.Names[id]; ok {
+			v.RenameID, v.RenameName = id, name
+		}
+	}
 	if v.Dependents, err = p.Companies.DependentIDs(ctx, a.User.CompanyID); err != nil {
+		return nil, err
+	}
+	if v.Guide, err = p.App.Companies.FirstRun(ctx); err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -86,6 +152,29 @@ func (p *Panel) handleCompanyCreate(w http.ResponseWriter, r *http.Request) erro
 		return p.render(w, r, formStatus(err), "companies", v)
 	}
 	return p.redirect(w, r, "/companies", "flash.company_created", 0)
+}
+
+// handleCompanyRename renames a company in scope; a refused name shows
+// the list again with the row's form open.
+func (p *Panel) handleCompanyRename(w http.ResponseWriter, r *http.Request) error {
+	id, ok := pathID(r.PathValue("id"))
+	if !ok {
+		return roster.Errorf(roster.ENOTFOUND, "Company not found.")
+	}
+	name := r.PostFormValue("name")
+	if _, err := p.App.Companies.Rename(r.Context(), id, name); err != nil {
+		fe, ok := newFormErrors(state(r).lang, err)
+		if !ok {
+			return err
+		}
+		v, perr := p.companiesPage(w, r)
+		if perr != nil {
+			return perr
+		}
+		v.Errors, v.RenameID, v.RenameName = *fe, id, name
+		return p.render(w, r, formStatus(err), "companies", v)
+	}
+	return p.redirect(w, r, "/companies", "flash.company_renamed", 0)
 }
 
 // handleCompanyPlan saves a company's plan, reseller flag and whether its

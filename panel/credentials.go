@@ -556,6 +556,8 @@ type linkView struct {
 	Reset bool
 	// Unlock is set for an unlock link, whose problem page offers a new one.
 	Unlock bool
+	// Company names the company an invitation is to.
+	Company string
 }
 
 // invitedUser resolves a registration token; problem is a message key
@@ -578,6 +580,15 @@ func (p *Panel) invitedUser(r *http.Request) (u *roster.User, hash []byte, probl
 	return u, hash, "", nil
 }
 
+// companyName names an invitee's company ("" if it cannot be read).
+func (p *Panel) companyName(r *http.Request, id int64) string {
+	c, err := p.Companies.CompanyByID(r.Context(), roster.Scope{All: true}, id)
+	if err != nil {
+		return ""
+	}
+	return c.Name
+}
+
 // linkProblem renders the page of a link that does not work.
 func (p *Panel) linkProblem(w http.ResponseWriter, r *http.Request, title, problem string) error {
 	v := &linkView{page: p.newPage(w, r, title, ""), Problem: problem, Reset: strings.HasPrefix(problem, "reset."),
@@ -598,7 +609,8 @@ func (p *Panel) handleRegisterPage(w http.ResponseWriter, r *http.Request) error
 		return p.linkProblem(w, r, "register.title", problem)
 	}
 	v := &linkView{page: p.newPage(w, r, "register.title", ""), Token: r.PathValue("token"), Email: u.Email,
-		Form: map[string]string{"first_name": u.FirstName, "last_name": u.LastName}, MinLength: p.settingsOf(r.Context(), u.CompanyID).PasswordMinLength}
+		Form: map[string]string{"first_name": u.FirstName, "last_name": u.LastName}, MinLength: p.settingsOf(r.Context(), u.CompanyID).PasswordMinLength,
+		Company: p.companyName(r, u.CompanyID)}
 	return p.render(w, r, http.StatusOK, "register", v)
 }
 
@@ -625,7 +637,7 @@ func (p *Panel) handleRegister(w http.ResponseWriter, r *http.Request) error {
 	if err := val.Err(); err != nil {
 		fe, _ := newFormErrors(lang, err)
 		v := &linkView{page: p.newPage(w, r, "register.title", ""), Token: r.PathValue("token"), Email: u.Email,
-			Form: map[string]string{"first_name": first, "last_name": last}, Errors: *fe, MinLength: minLen}
+			Form: map[string]string{"first_name": first, "last_name": last}, Errors: *fe, MinLength: minLen, Company: p.companyName(r, u.CompanyID)}
 		return p.render(w, r, http.StatusUnprocessableEntity, "register", v)
 	}
 	pwHash, err := p.Hasher.Hash(ctx, pw)

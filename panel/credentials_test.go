@@ -69,7 +69,12 @@ var secretRE = regexp.MustCompile(`id="totp-secret">([A-Z2-7]+)<`)
 // and the recovery codes.
 func enrolTOTP(t *testing.T, f *fixture, c *client) (string, []string) {
 	t.Helper()
-	rec := c.post("/profile/security/totp", nil)
+	// The current password is asked first, as in the API.
+	if rec := c.post("/profile/security/totp", nil); rec.Code != 422 || !strings.Contains(rec.Body.String(), `id="t-current-err">The current password is wrong.`) ||
+		secretRE.MatchString(rec.Body.String()) {
+		t.Fatalf("enrol without the password: %d", rec.Code)
+	}
+	rec := c.post("/profile/security/totp", url.Values{"current_password": {testPassword}})
 	m := secretRE.FindStringSubmatch(rec.Body.String())
 	if rec.Code != 200 || m == nil || !strings.Contains(rec.Body.String(), `src="data:image/png;base64,`) {
 		t.Fatalf("enrol: %d %.2000s", rec.Code, rec.Body.String())
@@ -163,9 +168,9 @@ func TestCredentialScreens(t *testing.T) {
 			}
 			link := "/register/" + token
 			runScenario(t, f, []step{
-				{name: "form", method: get, path: link, wantStatus: 200, want: []string{"nina@northwind.test", `name="first_name"`, `name="password"`, "At least 12 characters"}},
-				{name: "Russian form", method: get, path: link, header: map[string]string{"Accept-Language": "ru"}, wantStatus: 200, want: []string{"Создание учётной записи"}},
-				{name: "errors beside fields", method: post, path: link, form: url.Values{"first_name": {""}, "last_name": {"Kaur"}, "password": {"nina"}, "confirm_password": {"nina"}}, wantStatus: 422, want: []string{"Enter a first name.", `value="Kaur"`}},
+				{name: "form", method: get, path: link, wantStatus: 200, want: []string{"nina@northwind.test", `name="first_name"`, `name="password"`, "At least 12 characters", "You were invited to Northwind Dispatch in Roster as nina@northwind.test."}},
+				{name: "Russian form", method: get, path: link, header: map[string]string{"Accept-Language": "ru"}, wantStatus: 200, want: []string{"Создание учётной записи", "Вас пригласили в компанию «Northwind Dispatch»"}},
+				{name: "errors beside fields", method: post, path: link, form: url.Values{"first_name": {""}, "last_name": {"Kaur"}, "password": {"nina"}, "confirm_password": {"nina"}}, wantStatus: 422, want: []string{"Enter a first name.", `value="Kaur"`, "invited to Northwind Dispatch"}},
 				{name: "unknown link", method: get, path: "/register/" + strings.Repeat("B", 43), wantStatus: 404, want: []string{"This invitation link does not work", "If you have registered, sign in"}},
 			})
 			c := f.client()

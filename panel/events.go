@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,13 +16,47 @@ import (
 type eventsView struct {
 	*page
 	User, Type, From, To string
-	UserName             string
-	Types                []string
-	Result               *roster.EventPage
-	NextURL              string
-	FirstURL             string
-	IsFirst              bool
-	Errors               formErrors
+	// Person is the text typed into the person filter; UserName the name
+	// of the person the log is filtered by.
+	Person   string
+	UserName string
+	// Candidates are the people matching Person when it names more than
+	// one; NoMatch says it names no one.
+	Candidates []*roster.User
+	NoMatch    bool
+	// All shows the high-volume events (calls, dialogues) too.
+	All        bool
+	HighVolume bool
+	Types      []string
+	Result     *roster.EventPage
+	NextURL    string
+	FirstURL   string
+	IsFirst    bool
+	Errors     formErrors
+}
+
+// Detail is what an event's type alone does not say: the group a person
+// was added to or removed from.
+func (v *eventsView) Detail(e *roster.Event) string {
+	switch e.Type {
+	case roster.EventWorkGroupMemberAdded, roster.EventWorkGroupMemberRemoved:
+		kind, _ := e.After["kind"].(string)
+		name, _ := e.After["group"].(string)
+		if name == "" {
+			return ""
+		}
+		label := kind
+		if roster.ValidWorkGroupKind(kind) {
+			label = v.T("ops." + kind + ".kind")
+		}
+		return v.T("events.group_detail", label, name)
+	}
+	return ""
+}
+
+// IsHighVolume reports whether an event type is hidden unless asked.
+func (v *eventsView) IsHighVolume(t string) bool {
+	return slices.Contains(roster.HighVolumeEventTypes, t)
 }
 
 // change is one field of an event's before/after.
@@ -62,12 +98,35 @@ func (p *Panel) eventsView(w http.ResponseWriter, r *http.Request, q url.Values)
 	ctx := r.Context()
 	a := state(r).actor
 	v := &eventsView{page: p.newPage(w, r, "events.title", "events"), User: strings.TrimSpace(q.Get("user")),
-		Type: q.Get("type"), From: q.Get("from"), To: q.Get("to"), Types: roster.EventTypes}
+		Person: strings.TrimSpace(q.Get("person")), Type: q.Get("type"), From: q.Get("from"), To: q.Get("to"),
+		All: q.Get("all") != "", Types: roster.EventTypes}
 	f := roster.EventFilter{Limit: 50, Cursor: q.Get("cursor"), Type: v.Type}
+	if !v.All && !slices.Contains(roster.HighVolumeEventTypes, v.Type) {
+		f.ExcludeTypes = roster.HighVolumeEventTypes
+	}
 	if id, ok := pathID(v.User); ok {
-		f.UserID = &id
-		if u, err := p.Users.UserByID(ctx, a.Scope, id); err == nil {
-			v.UserName = u.DisplayName()
+		if u, err := p.Users.UserByID(ctx, a.Scope, id); err == nil && (v.Person == "" || v.Person == u.DisplayName()) {
+			f.UserID = &id
+			v.UserName, v.Person = u.DisplayName(), u.DisplayName()
+		} else if v.Person == "" {
+			// A user no longer here (or out of scope): their events by ID.
+			f.UserID = &id
+		}
+	}
+	if f.UserID == nil {
+		v.User = ""
+		if v.Person != "" {
+			u, err := p.findPerson(r, v)
+			if err != nil {
+				return nil, err
+			}
+			if u == nil {
+				// Several people or no one: the log waits for a choice.
+				v.Result, v.IsFirst = &roster.EventPage{Items: []*roster.Event{}}, true
+				v.FirstURL = "/events"
+				return v, nil
+			}
+			f.UserID, v.User, v.UserName, v.Person = &u.ID, strconv.FormatInt(u.ID, 10), u.DisplayName(), u.DisplayName()
 		}
 	}
 	if t, err := time.ParseInLocation("2006-01-02", v.From, time.Local); err == nil {
@@ -103,8 +162,13 @@ func (p *Panel) eventsView(w http.ResponseWriter, r *http.Request, q url.Values)
 		return nil, err
 	}
 	v.Result, v.Type, v.IsFirst = res, f.Type, f.Cursor == ""
+	v.HighVolume = len(f.ExcludeTypes) > 0
+	all := ""
+	if v.All {
+		all = "1"
+	}
 	vals := url.Values{}
-	for k, s := range map[string]string{"user": v.User, "type": f.Type, "from": v.From, "to": v.To} {
+	for k, s := range map[string]string{"user": v.User, "type": f.Type, "from": v.From, "to": v.To, "all": all} {
 		if s != "" {
 			vals.Set(k, s)
 		}
@@ -115,6 +179,42 @@ func (p *Panel) eventsView(w http.ResponseWriter, r *http.Request, q url.Values)
 		v.NextURL = "/events?" + vals.Encode()
 	}
 	return v, nil
+}
+
+// findPerson finds the one person whose name, e-mail, login or phone
+// matches v.Person, with the users list's search; when that is not one
+// person it sets v.Candidates or v.NoMatch and returns nil.
+func (p *Panel) findPerson(r *http.Request, v *eventsView) (*roster.User, error) {
+	res, err := p.App.Users.List(r.Context(), roster.UserFilter{Query: v.Person, Limit: 10})
+	if roster.ErrorCode(err) == roster.EFORBIDDEN || roster.ErrorCode(err) == roster.EINVALID {
+		v.NoMatch = true
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(res.Items) == 0:
+		v.NoMatch = true
+	case len(res.Items) == 1 && r.URL.Query().Get("fragment") == "":
+		return res.Items[0], nil
+	default:
+		v.Candidates = res.Items
+	}
+	return nil, nil
+}
+
+// PersonURL is the log filtered by one of the candidates, other filters kept.
+func (v *eventsView) PersonURL(u *roster.User) string {
+	q := url.Values{"user": {strconv.FormatInt(u.ID, 10)}}
+	for k, s := range map[string]string{"type": v.Type, "from": v.From, "to": v.To} {
+		if s != "" {
+			q.Set(k, s)
+		}
+	}
+	if v.All {
+		q.Set("all", "1")
+	}
+	return "/events?" + q.Encode()
 }
 
 func (p *Panel) handleEvents(w http.ResponseWriter, r *http.Request) error {

@@ -212,6 +212,9 @@ type groupView struct {
 	Name         string
 	Errors       formErrors
 	Open         string
+	// People are the members as users (login, status), for those who may
+	// see users; nil otherwise.
+	People map[int64]*roster.User
 }
 
 // candidateLimit bounds the picker; a search narrows a bigger company.
@@ -228,6 +231,24 @@ func (h groupHandlers) view(w http.ResponseWriter, r *http.Request, g *roster.Wo
 		v.Managers[id] = true
 		if u, err := h.p.Users.UserByID(ctx, a.Scope, id); err == nil {
 			v.ManagerNames = append(v.ManagerNames, u.DisplayName())
+		}
+	}
+	if a.Can(roster.PermUsersView) && len(g.Members) > 0 {
+		v.People = map[int64]*roster.User{}
+		ids := make([]int64, 0, len(g.Members))
+		for _, m := range g.Members {
+			ids = append(ids, m.ID)
+		}
+		for len(ids) > 0 {
+			n := min(len(ids), roster.MaxPageSize)
+			res, err := h.p.App.Users.List(ctx, roster.UserFilter{IDs: ids[:n], Limit: n})
+			if err != nil {
+				return nil, err
+			}
+			for _, u := range res.Items {
+				v.People[u.ID] = u
+			}
+			ids = ids[n:]
 		}
 	}
 	company := g.CompanyID

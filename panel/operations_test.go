@@ -115,6 +115,9 @@ func TestOperationsScenarios(t *testing.T) {
 				{name: "add needs a choice", as: "admin", method: post, path: "/queues/{queue}/members", form: url.Values{}, wantStatus: 422, want: []string{"Choose at least one user."}},
 				{name: "add two agents", as: "admin", method: post, path: "/queues/{queue}/members", form: url.Values{"user_ids": {"{olga}", "{boris}"}}, wantStatus: 303, wantLocation: "/queues/{queue}"},
 				{name: "added", as: "admin", method: get, path: "/queues/{queue}", wantStatus: 200, want: []string{"2 members added.", `href="/users/{olga}"`, `name="user_id" value="{boris}"`}, notWant: []string{`name="user_ids" value="{olga}"`}},
+				{name: "members show login and status", as: "admin", method: get, path: "/queues/{queue}", wantStatus: 200,
+					want: []string{`<div class="sub muted">olga@northwind.test</div>`, `<div class="sub muted">boris@northwind.test</div>`, `<span class="badge badge-active">`}},
+				{name: "members in Russian", as: "admin", method: get, path: "/queues/{queue}", header: ru, wantStatus: 200, want: []string{"<th>Статус</th>", "Актив"}},
 				{name: "blocked user refused", as: "admin", method: post, path: "/queues/{queue}/members", form: url.Values{"user_ids": {"{blocked}"}}, wantStatus: 422},
 				{name: "filter users by queue", as: "admin", method: get, path: "/users?queue={queue}", wantStatus: 200, want: []string{"Olga Ivanova", "Boris Kuznetsov", "Night queue", `<option value="{queue}" selected>`}, notWant: []string{"Ivan Sidorov"}},
 				{name: "filter users in no queue", as: "admin", method: get, path: "/users?queue=none", wantStatus: 200, want: []string{"Ivan Sidorov", `value="none" selected`}, notWant: []string{"Olga Ivanova", "Bella Stone"}},
@@ -192,12 +195,15 @@ func TestOperationsScenarios(t *testing.T) {
 		})
 		t.Run("ClientTags", func(t *testing.T) {
 			run([]step{
-				{name: "list", as: "admin", method: get, path: "/client-tags", wantStatus: 200, want: []string{"VIP", "Add tag", `action="/client-tags/{tag}/delete"`}},
+				{name: "list", as: "admin", method: get, path: "/client-tags", wantStatus: 200, want: []string{"VIP", "Add tag", `action="/client-tags/{tag}/delete"`, `href="/client-tags?edit={tag}"`}, notWant: []string{`action="/client-tags/{tag}" `}},
+				{name: "edit opens the row's form", as: "admin", method: get, path: "/client-tags?edit={tag}", wantStatus: 200, want: []string{`action="/client-tags/{tag}"`, `id="t-{tag}" name="name" value="VIP"`}},
+				{name: "edit in Russian", as: "admin", method: get, path: "/client-tags", header: ru, wantStatus: 200, want: []string{"Изменить"}},
 				{name: "add", as: "admin", method: post, path: "/client-tags", form: url.Values{"name": {"Wholesale"}}, wantStatus: 303},
 				{name: "duplicate", as: "admin", method: post, path: "/client-tags", form: url.Values{"name": {"Wholesale"}}, wantStatus: 409, want: []string{"already"}},
 				{name: "rename", as: "admin", method: post, path: "/client-tags/{tag}", form: url.Values{"name": {"Gold"}}, wantStatus: 303},
 				{name: "renamed", as: "admin", method: get, path: "/client-tags", wantStatus: 200, want: []string{"Tag renamed.", "Gold", "Wholesale"}},
-				{name: "dispatcher reads only", as: "dispatcher", method: get, path: "/client-tags", wantStatus: 200, want: []string{"Gold"}, notWant: []string{"Add tag", "/delete"}},
+				{name: "dispatcher reads only", as: "dispatcher", method: get, path: "/client-tags", wantStatus: 200, want: []string{"Gold"}, notWant: []string{"Add tag", "/delete", "?edit="}},
+				{name: "dispatcher gets no edit form", as: "dispatcher", method: get, path: "/client-tags?edit={tag}", wantStatus: 200, notWant: []string{`action="/client-tags/`}},
 				{name: "dispatcher cannot add", as: "dispatcher", method: post, path: "/client-tags", form: url.Values{"name": {"X"}}, wantStatus: 403},
 				{name: "dispatcher cannot delete", as: "dispatcher", method: post, path: "/client-tags/{tag}/delete", wantStatus: 403},
 				{name: "in Russian", as: "admin", method: get, path: "/client-tags", header: ru, wantStatus: 200, want: []string{"Метки клиентов", "Добавить метку"}},
@@ -259,7 +265,7 @@ func TestOperationsScenarios(t *testing.T) {
 			}
 			run([]step{
 				{name: "list", as: "admin", method: get, path: "/notifications/failed", wantStatus: 200, want: []string{"telegram: 401 Unauthorized", "-100200300", "Retrying", "User blocked"}},
-				{name: "in Russian", as: "admin", method: get, path: "/notifications/failed", header: ru, wantStatus: 200, want: []string{"Недоставленные", "Повторяется"}},
+				{name: "in Russian", as: "admin", method: get, path: "/notifications/failed", header: ru, wantStatus: 200, want: []string{"Недоставленные", "Повторяется", "Последняя попытка не удалась.", `<code lang="en">telegram: 401 Unauthorized</code>`}},
 				{name: "dispatcher refused", as: "dispatcher", method: get, path: "/notifications/failed", wantStatus: 403},
 			})
 		})

@@ -134,6 +134,7 @@ func (p *Panel) Handler() http.Handler {
 	mux.Handle("POST /companies", p.auth(p.handleCompanyCreate))
 	mux.Handle("POST /companies/{id}/switch", p.auth(p.handleSwitch))
 	mux.Handle("POST /companies/{id}/settings", p.auth(p.handleCompanyPlan))
+	mux.Handle("POST /companies/{id}/rename", p.auth(p.handleCompanyRename))
 	mux.Handle("POST /switch-back", p.auth(p.handleSwitchBack))
 
 	mux.Handle("GET /profile", p.auth(p.handleProfile))

@@ -99,13 +99,30 @@ func totpQR(account, secret string) (*totpEnrolment, error) {
 }
 
 // handleTOTPStart makes a new TOTP secret to scan; it takes effect once a
-// code confirms it.
+// code confirms it. The current password is required, as in the API.
 func (p *Panel) handleTOTPStart(w http.ResponseWriter, r *http.Request) error {
 	if err := notImpersonated(r); err != nil {
 		return err
 	}
 	ctx := r.Context()
 	a := state(r).actor
+	var val roster.Validation
+	status, err := p.checkCurrentPassword(w, r, r.PostFormValue("current_password"), &val)
+	if err != nil {
+		return err
+	}
+	if err := val.Err(); err != nil {
+		v, perr := p.securityPage(w, r)
+		if perr != nil {
+			return perr
+		}
+		fe, _ := newFormErrors(state(r).lang, err)
+		v.Errors, v.Open = *fe, "totp"
+		if status != http.StatusTooManyRequests {
+			status = http.StatusUnprocessableEntity
+		}
+		return p.render(w, r, status, "security", v)
+	}
 	if err := p.keys(ctx); err != nil {
 		return err
 	}

@@ -120,6 +120,8 @@ func (p *Panel) listFilter(ctx context.Context, f usersFilter) (usersFilter, ros
 
 type usersView struct {
 	*page
+	// Guide is the first-run guidance of a fresh installation, or nil.
+	Guide       *app.FirstRun
 	Filter      usersFilter
 	Result      *roster.UserPage
 	Cards       bool
@@ -261,6 +263,9 @@ func (p *Panel) usersPage(w http.ResponseWriter, r *http.Request, q url.Values) 
 		return nil, err
 	}
 	if v.actx, err = p.newActionContext(r, v.ListURL); err != nil {
+		return nil, err
+	}
+	if v.Guide, err = p.App.Companies.FirstRun(ctx); err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -736,7 +741,7 @@ func (p *Panel) userCard(w http.ResponseWriter, r *http.Request, id int64) (*use
 	v.CanCreds = a.Can(roster.PermUsersCredentials) && manage
 	v.CanAudit = a.Can(roster.PermAuditView)
 	if v.CanAudit {
-		ev, err := p.Events.Events(ctx, a.Scope, roster.EventFilter{UserID: &u.ID, Limit: 10})
+		ev, err := p.App.Events.List(ctx, roster.EventFilter{UserID: &u.ID, Limit: 10})
 		if err != nil {
 			return nil, err
 		}

@@ -62,6 +62,13 @@ func (s *Store) Events(ctx context.Context, scope roster.Scope, f roster.EventFi
 	if f.Type != "" {
 		b.cond(`e.type = ` + b.arg(f.Type))
 	}
+	if len(f.ExcludeTypes) > 0 {
+		ps := make([]string, len(f.ExcludeTypes))
+		for i, t := range f.ExcludeTypes {
+			ps[i] = b.arg(t)
+		}
+		b.cond(`e.type NOT IN (` + strings.Join(ps, ", ") + `)`)
+	}
 	if f.Since != nil {
 		b.cond(`e.created_at >= ` + b.arg(f.Since.UTC()))
 	}
@@ -106,7 +113,42 @@ func (s *Store) Events(ctx context.Context, scope roster.Scope, f roster.EventFi
 		binary.BigEndian.PutUint64(payload[1:], uint64(page.Items[limit-1].ID))
 		page.NextCursor = secure.Seal(key, payload)
 	}
+	if err := attachComments(ctx, s.rdb, page.Items); err != nil {
+		return nil, err
+	}
 	return page, nil
+}
+
+// attachComments fills the comments of a page of events with one query,
+// oldest comment first under each event.
+func attachComments(ctx context.Context, q querier, events []*roster.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*roster.Event, len(events))
+	var b sqlBuilder
+	ps := make([]string, 0, len(events))
+	for _, e := range events {
+		byID[e.ID] = e
+		ps = append(ps, b.arg(e.ID))
+	}
+	rows, err := q.QueryContext(ctx, `SELECT id, event_id, author_id, author_name, body, created_at
+		FROM event_comments WHERE event_id IN (`+strings.Join(ps, ", ")+`) ORDER BY id`, b.args...)
+	if err != nil {
+		return fmt.Errorf("event comments: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c roster.EventComment
+		if err := rows.Scan(&c.ID, &c.EventID, &c.AuthorID, &c.AuthorName, &c.Body, &c.CreatedAt); err != nil {
+			return fmt.Errorf("event comments: %w", err)
+		}
+		c.CreatedAt = c.CreatedAt.UTC()
+		if e := byID[c.EventID]; e != nil {
+			e.Comments = append(e.Comments, c)
+		}
+	}
+	return rows.Err()
 }
 
 // EventByID returns one event in scope with its comments.
@@ -126,21 +168,10 @@ func findEvent(ctx context.Context, q querier, scope roster.Scope, id int64) (*r
 	} else if err != nil {
 		return nil, fmt.Errorf("event %d: %w", id, err)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT id, event_id, author_id, author_name, body, created_at
-		FROM event_comments WHERE event_id = $1 ORDER BY id`, id)
-	if err != nil {
-		return nil, fmt.Errorf("event comments: %w", err)
+	if err := attachComments(ctx, q, []*roster.Event{e}); err != nil {
+		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var c roster.EventComment
-		if err := rows.Scan(&c.ID, &c.EventID, &c.AuthorID, &c.AuthorName, &c.Body, &c.CreatedAt); err != nil {
-			return nil, fmt.Errorf("event comments: %w", err)
-		}
-		c.CreatedAt = c.CreatedAt.UTC()
-		e.Comments = append(e.Comments, c)
-	}
-	return e, rows.Err()
+	return e, nil
 }
 
 // AddEventComment adds the actor's comment to an event in scope.

@@ -529,6 +529,23 @@ func TestEventsAndComments(t *testing.T) {
 		}
 		_, err = s.EventByID(f.ctx, roster.Scope{CompanyIDs: []int64{9999}}, e.ID)
 		wantCode(t, err, roster.ENOTFOUND)
+		// The list carries every event's comments (filled by one query per
+		// page), oldest first, and an event without comments has [].
+		cm2, err := s.AddEventComment(ctx, scope, e.ID, "and again")
+		must(t, err)
+		listed, err := s.Events(f.ctx, scope, roster.EventFilter{})
+		must(t, err)
+		for _, it := range listed.Items {
+			switch {
+			case it.ID == e.ID:
+				if len(it.Comments) != 2 || it.Comments[0].ID != cm.ID || it.Comments[1].ID != cm2.ID ||
+					it.Comments[1].Body != "and again" || it.Comments[0].AuthorID != admin.ID {
+					t.Fatalf("listed comments = %+v", it.Comments)
+				}
+			case it.Comments == nil || len(it.Comments) != 0:
+				t.Fatalf("event %d comments = %#v", it.ID, it.Comments)
+			}
+		}
 		// Paging: newest first, every event once.
 		seen := map[int64]bool{}
 		cur := ""

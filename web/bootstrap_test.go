@@ -50,6 +50,15 @@ func TestBootstrapPage(t *testing.T) {
 			if rec.Header().Get("Content-Security-Policy") == "" || rec.Header().Get("X-Frame-Options") != "DENY" {
 				t.Errorf("HTML headers: %v", rec.Header())
 			}
+			// In Russian for a Russian browser, with the way to sign in.
+			ru := httptest.NewRequest("GET", "/setup?token="+token, nil)
+			ru.Header.Set("Accept-Language", "ru-RU,ru;q=0.9,en;q=0.8")
+			rrec := httptest.NewRecorder()
+			h.ServeHTTP(rrec, ru)
+			if rrec.Code != 200 || !strings.Contains(rrec.Body.String(), `<html lang="ru">`) || !strings.Contains(rrec.Body.String(), "Создание главного администратора") ||
+				!strings.Contains(rrec.Body.String(), `<a href="/signin">Войти</a>`) {
+				t.Fatalf("russian form: %d %s", rrec.Code, rrec.Body)
+			}
 			if rec := get("/setup?token=short"); rec.Code != 404 {
 				t.Errorf("malformed token: %d", rec.Code)
 			}
@@ -70,6 +79,10 @@ func TestBootstrapPage(t *testing.T) {
 			rec = post(url.Values{"token": {token}, "email": {"Boss@Example.com"}, "password": {"a long enough phrase"}, "first_name": {"Anna"}})
 			if rec.Code != 201 || !strings.Contains(rec.Body.String(), "boss@example.com") {
 				t.Fatalf("create: %d %s", rec.Code, rec.Body)
+			}
+			// The page says what comes next and links to sign-in.
+			if !strings.Contains(rec.Body.String(), `<a href="/signin" id="signin-link">Sign in</a>`) || !strings.Contains(rec.Body.String(), "create the first company") {
+				t.Fatalf("no way on to sign-in: %s", rec.Body)
 			}
 			// Used: the link is dead, the administrator signs in.
 			if rec := get("/setup?token=" + token); rec.Code != 404 {

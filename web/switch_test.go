@@ -129,6 +129,12 @@ func TestEvents(t *testing.T) {
 			{name: "OK/GetWithComment", method: "GET", url: path("/api/v1/events/%d", id), token: admin, wantStatus: 200, wantBody: []string{"Checked with the shift lead."}},
 			{name: "ErrNotFound/OtherCompany", method: "GET", url: path("/api/v1/events/%d", id), token: e.login("other", testPassword), wantStatus: 404},
 		})
+		// The list carries the comments too.
+		e.expect("GET", path("/api/v1/events?user_id=%d&type=user.blocked", v.ID), admin, nil, 200).JSON(t, &page)
+		if len(page.Items) != 1 || len(page.Items[0].Comments) != 1 || page.Items[0].Comments[0].Body != "Checked with the shift lead." ||
+			page.Items[0].Comments[0].AuthorID != e.users["admin"].ID {
+			t.Fatalf("listed comments: %+v", page.Items)
+		}
 		// Paging by cursor.
 		e.expect("GET", "/api/v1/events?limit=1", admin, nil, 200).JSON(t, &page)
 		if len(page.Items) != 1 || page.NextCursor == "" {

@@ -148,10 +148,12 @@
     if (form.matches("form[data-columns]")) { e.preventDefault(); saveColumns(form); return; }
     if (form.matches("form[data-confirm]") && !form.dataset.confirmed) {
       e.preventDefault();
+      // The confirming button names the action, as the form's own button does.
+      var by = e.submitter || $("button[type=submit], button:not([type])", form);
       confirmDialog(form.getAttribute("data-confirm"), function () {
         form.dataset.confirmed = "1";
         form.requestSubmit ? form.requestSubmit() : form.submit();
-      });
+      }, form.getAttribute("data-confirm-ok") || (by && by.textContent.trim()));
     }
   });
 
@@ -174,14 +176,15 @@
   }
 
   // A small confirmation dialog of our own, in place of window.confirm.
-  function confirmDialog(text, ok) {
+  function confirmDialog(text, ok, okLabel) {
+    var ru = document.documentElement.lang === "ru";
     var dlg = document.createElement("dialog");
     dlg.className = "modal small";
     var p = document.createElement("p"); p.textContent = text;
     var row = document.createElement("div"); row.className = "actions";
-    var yes = document.createElement("button"); yes.type = "button"; yes.className = "button danger"; yes.textContent = "OK";
+    var yes = document.createElement("button"); yes.type = "button"; yes.className = "button danger"; yes.textContent = okLabel || (ru ? "Подтвердить" : "Confirm");
     var no = document.createElement("button"); no.type = "button"; no.className = "button ghost";
-    no.textContent = document.documentElement.lang === "ru" ? "Отмена" : "Cancel";
+    no.textContent = ru ? "Отмена" : "Cancel";
     row.appendChild(yes); row.appendChild(no); dlg.appendChild(p); dlg.appendChild(row);
     document.body.appendChild(dlg);
     dlg.addEventListener("close", function () { dlg.remove(); });
@@ -378,4 +381,54 @@
       break;
     }
   });
+
+  // ---- Event log: the person filter searches people as the users list does ----
+  (function () {
+    var input = $("[data-person-search]");
+    if (!input) return;
+    var form = input.form, id = $("[data-person-id]", form), box = $("[data-person-results]", form);
+    var timer, ctl;
+    function show(html) {
+      box.innerHTML = html;
+      input.setAttribute("aria-expanded", box.querySelector("a") ? "true" : "false");
+    }
+    function pick(a) {
+      input.value = a.getAttribute("data-name");
+      id.value = a.getAttribute("data-pick-person");
+      show("");
+      form.submit();
+    }
+    input.addEventListener("input", function () {
+      id.value = "";
+      clearTimeout(timer);
+      if (ctl) ctl.abort();
+      var q = input.value.trim();
+      if (!q) { show(""); return; }
+      timer = setTimeout(function () {
+        ctl = window.AbortController ? new AbortController() : null;
+        fetch("/events?fragment=1&person=" + encodeURIComponent(q), { credentials: "same-origin", signal: ctl && ctl.signal })
+          .then(function (res) { if (!res.ok) throw new Error(res.status); return res.text(); })
+          .then(show)
+          .catch(function () {});
+      }, 200);
+    });
+    box.addEventListener("click", function (e) {
+      var a = e.target.closest("[data-pick-person]");
+      if (a) { e.preventDefault(); pick(a); }
+    });
+    function links() { return $all("[data-pick-person]", box); }
+    form.addEventListener("keydown", function (e) {
+      var list = links(), i = list.indexOf(document.activeElement);
+      if (!list.length || (e.target !== input && i < 0)) return;
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        var next = e.key === "ArrowDown" ? i + 1 : i - 1;
+        if (next < 0) { input.focus(); return; }
+        list[Math.min(next, list.length - 1)].focus();
+      } else if (e.key === "Escape") {
+        show(""); input.focus();
+      }
+    });
+    document.addEventListener("click", function (e) { if (!e.target.closest(".person-filter")) show(""); });
+  })();
 })();
