@@ -100,6 +100,7 @@ func NewServer(d Deps) *Server {
 	}
 	s := &Server{Deps: d}
 	s.routes = append(append(append(s.routeTable(), s.credentialRoutes()...), s.operationRoutes()...), s.webhookRoutes()...)
+	s.routes = append(s.routes, s.serviceTokenRoutes()...)
 	return s
 }
 
@@ -240,6 +241,9 @@ func (s *Server) endpoint(rt route) http.Handler {
 			return err
 		}
 		if err := authorize(actor, rt.access.perms...); err != nil {
+			return err
+		}
+		if err := tokenMayUse(actor, rt); err != nil {
 			return err
 		}
 		ctx := roster.NewContextWithActor(app.WithBaseURL(r.Context(), s.baseURL(r)), actor)
