@@ -215,6 +215,8 @@ func (s *Server) Handler() http.Handler {
 		return errNoRoute
 	}))
 
+	mux.Handle("/scim/v2/", s.scimHandler())
+
 	var h http.Handler = mux
 	h = s.limitBody(h)
 	h = s.recoverPanics(h)
