@@ -20,6 +20,9 @@ type Actor struct {
 	SessionKind  string
 	// Address is the client address of the request.
 	Address string
+	// Token is set, and User nil, when a service token makes the request:
+	// the token is the actor (attributed in the event log by its name).
+	Token *ServiceToken
 }
 
 type actorKey struct{}
@@ -35,6 +38,19 @@ func NewContextWithActor(ctx context.Context, a *Actor) context.Context {
 func ActorFromContext(ctx context.Context) *Actor {
 	a, _ := ctx.Value(actorKey{}).(*Actor)
 	return a
+}
+
+// Name is how the event log names the actor: the user, or the service token.
+func (a *Actor) Name() string {
+	switch {
+	case a == nil:
+		return ""
+	case a.User != nil:
+		return a.User.DisplayName()
+	case a.Token != nil:
+		return a.Token.ActorName()
+	}
+	return ""
 }
 
 // Can reports whether the actor holds permission p.

@@ -28,7 +28,20 @@ const (
 	PermAgentGroupsManage Permission = "agent_groups.manage"
 	PermDialoguesHandle   Permission = "dialogues.handle"
 	PermCallsHandle       Permission = "calls.handle"
+	// PermServiceTokensManage lets a person create, list and revoke the
+	// company's service tokens (issue 10, item 1).
+	PermServiceTokensManage Permission = "service_tokens.manage"
+	// PermSCIMProvision lets a service token manage the users and
+	// role memberships of its company through SCIM (/scim/v2) only; see
+	// SCIMImplied.
+	PermSCIMProvision Permission = "scim.provision"
 )
+
+// SCIMImplied are the permissions scim.provision stands for inside the
+// SCIM door. Whoever gives a token scim.provision must hold all of them,
+// so provisioning is never an escalation.
+var SCIMImplied = []Permission{PermUsersView, PermUsersCreate, PermUsersEdit, PermUsersBlock, PermUsersDelete,
+	PermUsersRoles, PermRolesView}
 
 // PermissionInfo describes one catalog entry.
 type PermissionInfo struct {
@@ -58,6 +71,8 @@ var Catalog = []PermissionInfo{
 	{PermCompaniesManage, "companies", "Create and edit companies", true},
 	{PermCompaniesSwitch, "companies", "Switch into a dependent company", false},
 	{PermWebhooksManage, "companies", "Manage the company's webhooks", false},
+	{PermServiceTokensManage, "companies", "Manage the company's service tokens", false},
+	{PermSCIMProvision, "users", "Provision users through SCIM (service tokens)", false},
 	{PermQueuesManage, "operations", "Manage queues", false},
 	{PermShiftsManage, "operations", "Manage shifts", false},
 	{PermAgentGroupsManage, "operations", "Manage agent groups", false},

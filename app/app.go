@@ -62,6 +62,9 @@ type Deps struct {
 	// WebhooksAllowPrivate accepts webhook URLs on private and loopback
 	// addresses (roster serve --webhooks-allow-private).
 	WebhooksAllowPrivate bool
+	// ServiceTokens stores service tokens; taken from Users when nil and
+	// it has them.
+	ServiceTokens roster.ServiceTokenService
 }
 
 // App is the set of workflows.
@@ -85,6 +88,8 @@ type App struct {
 	Events *Events
 	// Webhooks are the workflows on a company's webhooks.
 	Webhooks *Webhooks
+	// ServiceTokens are the workflows on a company's service tokens.
+	ServiceTokens *ServiceTokens
 
 	keysOnce sync.Once
 	keysErr  error
@@ -124,6 +129,9 @@ func New(d Deps) *App {
 	if d.Webhooks == nil {
 		d.Webhooks, _ = d.Users.(roster.WebhookService)
 	}
+	if d.ServiceTokens == nil {
+		d.ServiceTokens, _ = d.Users.(roster.ServiceTokenService)
+	}
 	a := &App{d: d}
 	a.Users = &Users{app: a}
 	a.Companies = &Companies{app: a}
@@ -133,6 +141,7 @@ func New(d Deps) *App {
 	a.Notifications = &Notifications{app: a}
 	a.Events = &Events{app: a}
 	a.Webhooks = &Webhooks{app: a}
+	a.ServiceTokens = &ServiceTokens{app: a}
 	return a
 }
 
@@ -230,7 +239,7 @@ var errNoActor = roster.Errorf(roster.EUNAUTHORIZED, "Sign in first.")
 // actor returns the context's actor holding perm.
 func actor(ctx context.Context, perm roster.Permission) (*roster.Actor, error) {
 	a := roster.ActorFromContext(ctx)
-	if a == nil || a.User == nil {
+	if a == nil || (a.User == nil && a.Token == nil) {
 		return nil, errNoActor
 	}
 	if perm != "" && !a.Can(perm) {
@@ -239,10 +248,34 @@ func actor(ctx context.Context, perm roster.Permission) (*roster.Actor, error) {
 	return a, nil
 }
 
+// errPersonOnly refuses a service token what only a signed-in person does.
+var errPersonOnly = roster.Errorf(roster.EFORBIDDEN, "This is for people signed in, not for service tokens.")
+
+// person returns the context's actor when it is a signed-in user.
+func person(ctx context.Context) (*roster.Actor, error) {
+	a, err := actor(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	if a.User == nil {
+		return nil, errPersonOnly
+	}
+	return a, nil
+}
+
+// userIDPtr is the acting user's ID, nil for a service token.
+func userIDPtr(a *roster.Actor) *int64 {
+	if a.User == nil {
+		return nil
+	}
+	id := a.User.ID
+	return &id
+}
+
 // notSelf refuses admin actions that would lock the actor out of their own
 // account; those belong on the profile pages.
 func notSelf(a *roster.Actor, id int64, what string) error {
-	if a.User.ID == id {
+	if a.User != nil && a.User.ID == id {
 		return roster.Errorf(roster.EFORBIDDEN, "You cannot %s yourself.", what)
 	}
 	return nil

@@ -18,6 +18,11 @@ func (s *Clients) Visibility(ctx context.Context) (*roster.Visibility, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a.User == nil {
+		// A service token sees every client, masked: it has no tags of
+		// its own and changes nothing it cannot read.
+		return &roster.Visibility{Mask: true}, nil
+	}
 	return s.app.d.Ops.Visibility(ctx, a.User.ID)
 }
 

@@ -62,7 +62,7 @@ func (s *Companies) Settings(ctx context.Context, id int64) (*roster.CompanySett
 	if err != nil {
 		return nil, err
 	}
-	if !a.MainAdmin && !a.User.HasRole(roster.RoleCompanyAdmin) {
+	if !a.MainAdmin && (a.User == nil || !a.User.HasRole(roster.RoleCompanyAdmin)) {
 		return nil, roster.Errorf(roster.EFORBIDDEN, "Only a Company administrator or the Main administrator manages these settings.")
 	}
 	return cs, nil
@@ -171,6 +171,9 @@ func (s *Companies) Switch(ctx context.Context, companyID int64, userID *int64, 
 	}
 	token, hash := secure.NewToken()
 	now := s.app.now()
+	if a.User == nil {
+		return nil, errPersonOnly
+	}
 	parent, imp := a.SessionID, a.User.ID
 	sess := &roster.Session{TokenHash: hash, Kind: roster.SessionSwitch, UserID: admin.ID, ParentID: &parent,
 		ImpersonatorID: &imp, Address: meta.Address, UserAgent: truncate(meta.UserAgent, 300), CreatedAt: now,

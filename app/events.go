@@ -67,6 +67,9 @@ func (s *Events) Comment(ctx context.Context, id int64, body string) (*roster.Ev
 	if err != nil {
 		return nil, err
 	}
+	if a.User == nil {
+		return nil, errPersonOnly // a comment has a person as author
+	}
 	if _, err := s.app.d.Events.EventByID(ctx, a.Scope, id); err != nil {
 		return nil, err
 	}

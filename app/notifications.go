@@ -19,7 +19,7 @@ func MaySubscribe(a *roster.Actor) bool {
 
 // Mine returns the actor's notification settings.
 func (s *Notifications) Mine(ctx context.Context) (*roster.NotificationPrefs, error) {
-	a, err := actor(ctx, "")
+	a, err := person(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -29,7 +29,7 @@ func (s *Notifications) Mine(ctx context.Context) (*roster.NotificationPrefs, er
 // SetMine replaces the actor's notification settings, with an event, and
 // returns them as stored.
 func (s *Notifications) SetMine(ctx context.Context, p roster.NotificationPrefs) (*roster.NotificationPrefs, error) {
-	a, err := actor(ctx, "")
+	a, err := person(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -31,7 +31,7 @@ func scopedManager(a *roster.Actor) bool {
 
 // manages reports whether g lists a as a manager.
 func manages(a *roster.Actor, g *roster.WorkGroup) bool {
-	return slices.Contains(g.ManagerIDs, a.User.ID)
+	return slices.Contains(g.ManagerIDs, a.UserID())
 }
 
 // CanViewGroups reports whether a may open the work groups of kind.
@@ -294,7 +294,7 @@ func (s *Operations) RemoveMembers(ctx context.Context, kind string, id int64, u
 // SetPresence records the presence the actor's softphone or app reports
 // and returns the actor's user.
 func (s *Operations) SetPresence(ctx context.Context, status string) (*roster.User, error) {
-	a, err := actor(ctx, "")
+	a, err := person(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ func (s *Users) credsTarget(ctx context.Context) (*roster.Actor, func(id int64) 
 		return nil, nil, err
 	}
 	return a, func(id int64) (*roster.User, error) {
-		if id == a.User.ID {
+		if id == a.UserID() {
 			return nil, errSelfCredentials
 		}
 		return s.app.d.Users.UserByID(ctx, a.Scope, id)
@@ -54,7 +54,7 @@ func (s *Users) setMFA(ctx context.Context, id int64, method, kind string) (*ros
 	var job *roster.Job
 	if u.Email != "" {
 		if job, err = s.app.MailJob(ctx, u, kind, mail.MFANotice{BaseURL: s.app.BaseURL(ctx), Name: u.DisplayName(),
-			ChangedBy: a.User.DisplayName()}); err != nil {
+			ChangedBy: a.Name()}); err != nil {
 			return nil, err
 		}
 	}

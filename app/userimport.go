@@ -449,7 +449,7 @@ func (s *Users) importUpdate(ctx context.Context, a *roster.Actor, chk *newUserC
 	if changes && !a.Can(roster.PermUsersEdit) {
 		add("email", "forbidden", "Updating users needs users.edit.")
 	}
-	if upd.ChangesName() && u.NameSetBySelf && u.ID != a.User.ID {
+	if upd.ChangesName() && u.NameSetBySelf && (a.User == nil || u.ID != a.User.ID) {
 		add("first_name", "name_set_by_user", "This user set their own name; only they can change it.")
 	}
 	out := &roster.ImportUpdate{UserID: u.ID, Update: upd}
@@ -463,7 +463,7 @@ func (s *Users) importUpdate(ctx context.Context, a *roster.Actor, chk *newUserC
 			switch {
 			case !a.Can(roster.PermUsersRoles):
 				add("roles", "forbidden", "Changing roles needs users.roles.")
-			case u.ID == a.User.ID:
+			case a.User != nil && u.ID == a.User.ID:
 				add("roles", "forbidden", "You cannot change your own roles.")
 			default:
 				if err := chk.checkRoles(ctx, u.CompanyID, want); err != nil {
@@ -520,7 +520,7 @@ func (s *Users) prepareCreates(ctx context.Context, a *roster.Actor, companyID i
 	if c, err := s.app.d.Companies.CompanyByID(ctx, roster.Scope{All: true}, companyID); err == nil {
 		company = c.Name
 	}
-	base, inviter, now := s.app.BaseURL(ctx), a.User.DisplayName(), s.app.now()
+	base, inviter, now := s.app.BaseURL(ctx), a.Name(), s.app.now()
 	box, err := s.app.Outbox(ctx)
 	if err != nil {
 		return err

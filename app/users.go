@@ -121,7 +121,7 @@ func (c *newUserChecker) check(ctx context.Context, n *roster.NewUser) (*roster.
 	u := &roster.User{
 		CompanyID: n.CompanyID, AuthMethod: n.AuthMethod, Email: n.Email, Login: n.Login,
 		FirstName: n.FirstName, MiddleName: n.MiddleName, LastName: n.LastName,
-		Phone: n.Phone, WorkPhone: n.WorkPhone, Position: n.Position, CreatedBy: &c.a.User.ID,
+		Phone: n.Phone, WorkPhone: n.WorkPhone, Position: n.Position, CreatedBy: userIDPtr(c.a),
 		Lang: roster.NormalizeUserLang(n.Lang),
 	}
 	var v roster.Validation
@@ -308,7 +308,7 @@ func (s *Users) invitation(ctx context.Context, a *roster.Actor, u *roster.User)
 	}
 	token, hash := secure.NewToken()
 	data := mail.Invitation{BaseURL: s.app.BaseURL(ctx), Token: token, Name: strings.TrimSpace(u.FirstName + " " + u.LastName),
-		ValidFor: cs.InvitationTTL(), InvitedBy: a.User.DisplayName()}
+		ValidFor: cs.InvitationTTL(), InvitedBy: a.Name()}
 	if c, err := s.app.d.Companies.CompanyByID(ctx, roster.Scope{All: true}, u.CompanyID); err == nil {
 		data.Company = c.Name
 	}
@@ -343,11 +343,11 @@ func (s *Users) Update(ctx context.Context, id int64, upd roster.UserUpdate) (*r
 		if !a.Can(roster.PermUsersCredentials) {
 			return nil, roster.Errorf(roster.EFORBIDDEN, "Changing the IP allowlist or idle timeout needs users.credentials.")
 		}
-		if id == a.User.ID {
+		if id == a.UserID() {
 			return nil, errSelfCredentials
 		}
 	}
-	if upd.Operator != nil && !upd.Operator.Empty() && id == a.User.ID {
+	if upd.Operator != nil && !upd.Operator.Empty() && id == a.UserID() {
 		return nil, roster.Errorf(roster.EFORBIDDEN, "You cannot change your own operator settings.")
 	}
 	return s.app.d.Users.UpdateUser(ctx, a.Scope, id, upd)

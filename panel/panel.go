@@ -144,6 +144,7 @@ func (p *Panel) Handler() http.Handler {
 	p.credentialRoutes(mux)
 	p.operationRoutes(mux)
 	p.webhookRoutes(mux)
+	p.serviceTokenRoutes(mux)
 
 	mux.Handle("/", p.anon(func(w http.ResponseWriter, r *http.Request) error {
 		return roster.Errorf(roster.ENOTFOUND, "Page not found.")

@@ -39,6 +39,9 @@ func (pg *page) SettingsTabs() []settingsTab {
 	if pg.Can(string(roster.PermWebhooksManage)) {
 		tabs = append(tabs, settingsTab{"/settings/webhooks", pg.T("webhooks.title"), pg.Nav == "webhooks"})
 	}
+	if pg.Can(string(roster.PermServiceTokensManage)) && pg.Actor.User != nil {
+		tabs = append(tabs, settingsTab{"/settings/service-tokens", pg.T("tokens.title"), pg.Nav == "service-tokens"})
+	}
 	return tabs
 }
 

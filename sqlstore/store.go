@@ -606,6 +606,9 @@ func writeEvent(ctx context.Context, tx *Tx, e *roster.Event) error {
 			id := a.User.ID
 			e.ActorID, e.ActorName = &id, a.User.DisplayName()
 		}
+		if e.ActorID == nil && e.ActorName == "" && a.Token != nil {
+			e.ActorName = a.Token.ActorName()
+		}
 		if e.ImpersonatorID == nil && a.Impersonator != nil {
 			id := a.Impersonator.ID
 			e.ImpersonatorID, e.ImpersonatorName = &id, a.Impersonator.DisplayName()

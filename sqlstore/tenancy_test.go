@@ -91,6 +91,7 @@ var globalKeys = map[string]string{
 	"sessions_token_hash_key":       "a bearer token is looked up on every request before the company is known; 256-bit random tokens",
 	"mfa_challenges_token_hash_key": "a sign-in's second step is looked up by its token before the company is known; random tokens",
 	"unlock_tokens_hash_key":        "an unlock link is looked up by its token before the company is known; 256-bit random tokens",
+	"service_tokens_token_hash_key": "a service token is looked up on every request before the company is known; 256-bit random tokens",
 }
 
 // TestTenancySchemaRule checks the rule on the migrated PostgreSQL schema,

@@ -19,6 +19,10 @@ var errWrongCredentials = roster.Errorf(roster.EUNAUTHORIZED, "Wrong username or
 // change applies on the next request.
 func (s *Server) authenticate(r *http.Request) (*roster.Actor, *roster.Session, error) {
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if ok && isServiceToken(strings.TrimSpace(token)) {
+		a, err := s.authenticateServiceToken(r, strings.TrimSpace(token))
+		return a, nil, err
+	}
 	if !ok || !secure.ValidTokenFormat(strings.TrimSpace(token)) {
 		return nil, nil, errUnauthorized
 	}
@@ -245,6 +249,8 @@ func (s *Server) logEvent(r *http.Request, e *roster.Event) {
 	if a != nil {
 		if a.User != nil {
 			e.ActorID, e.ActorName = &a.User.ID, a.User.DisplayName()
+		} else {
+			e.ActorName = a.Name()
 		}
 		if a.Impersonator != nil {
 			e.ImpersonatorID, e.ImpersonatorName = &a.Impersonator.ID, a.Impersonator.DisplayName()

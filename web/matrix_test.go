@@ -149,6 +149,7 @@ func (e *env) acmeEvent() int64 {
 func TestAuthorizationMatrix(t *testing.T) {
 	rows := append(append(append(matrixRows(), credentialMatrixRows()...), operationMatrixRows()...), webhookMatrixRows()...)
 	rows = append(rows, userCSVMatrixRows()...)
+	rows = append(rows, serviceTokenMatrixRows()...)
 	t.Run("EveryRouteCovered", func(t *testing.T) {
 		inMatrix := map[string]bool{}
 		for _, r := range rows {

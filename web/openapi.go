@@ -189,7 +189,7 @@ func (s *Server) openAPI() map[string]any {
 		"tags":    tagList,
 		"paths":   paths,
 		"components": map[string]any{
-			"schemas":   withWebhookSchemas(withCredentialSchemas(withOperationSchemas(schemas()))),
+			"schemas":   withServiceTokenSchemas(withWebhookSchemas(withCredentialSchemas(withOperationSchemas(schemas())))),
 			"responses": responses,
 			"headers": map[string]any{
 				"RetryAfter": map[string]any{"description": "Seconds to wait before trying again.", "required": true,
@@ -197,7 +197,7 @@ func (s *Server) openAPI() map[string]any {
 			},
 			"securitySchemes": map[string]any{
 				"bearer": map[string]any{"type": "http", "scheme": "bearer",
-					"description": "A token from POST /api/v1/auth/login (or a switch token from POST /api/v1/companies/{id}/switch)."},
+					"description": "A token from POST /api/v1/auth/login (or a switch token from POST /api/v1/companies/{id}/switch), or a service token (rst_…) from POST /api/v1/service-tokens."},
 			},
 		},
 	}
@@ -205,23 +205,24 @@ func (s *Server) openAPI() map[string]any {
 
 // tagDescriptions describe the tags of the route table.
 var tagDescriptions = map[string]string{
-	"meta":          "Liveness, readiness and this document.",
-	"setup":         "The one-time bootstrap page of an empty installation (HTML).",
-	"auth":          "Signing in and out, second factor, password changes and resets.",
-	"registration":  "Invited users register with the link they were e-mailed.",
-	"me":            "The signed-in user's own password, second factor and sessions.",
-	"users":         "Users of the companies in your scope.",
-	"roles":         "System and custom roles and the permission catalog.",
-	"companies":     "Companies, their settings, and switching into a dependent company.",
-	"events":        "The event log of every change.",
-	"platform":      "Installation-wide views for the Main administrator.",
-	"queues":        "Queues and their members.",
-	"shifts":        "Shifts and their members.",
-	"agent-groups":  "Agent groups, their members and managers.",
-	"operations":    "Presence, dialogue routing, calls and a company's operations settings.",
-	"notifications": "Event notifications by e-mail, Telegram and Slack.",
-	"clients":       "Clients and client tags.",
-	"webhooks":      "Signed webhooks: a company's subscriptions to events, and their delivery log.",
+	"meta":           "Liveness, readiness and this document.",
+	"setup":          "The one-time bootstrap page of an empty installation (HTML).",
+	"auth":           "Signing in and out, second factor, password changes and resets.",
+	"registration":   "Invited users register with the link they were e-mailed.",
+	"me":             "The signed-in user's own password, second factor and sessions.",
+	"users":          "Users of the companies in your scope.",
+	"roles":          "System and custom roles and the permission catalog.",
+	"companies":      "Companies, their settings, and switching into a dependent company.",
+	"events":         "The event log of every change.",
+	"platform":       "Installation-wide views for the Main administrator.",
+	"queues":         "Queues and their members.",
+	"shifts":         "Shifts and their members.",
+	"agent-groups":   "Agent groups, their members and managers.",
+	"operations":     "Presence, dialogue routing, calls and a company's operations settings.",
+	"notifications":  "Event notifications by e-mail, Telegram and Slack.",
+	"clients":        "Clients and client tags.",
+	"webhooks":       "Signed webhooks: a company's subscriptions to events, and their delivery log.",
+	"service-tokens": "Named API tokens of a company for its integrations (telephony, dialogue routing, SCIM).",
 }
 
 // sharedResponses are the error answers operations share, by name; the

@@ -222,6 +222,8 @@ func (s *Server) Handler() http.Handler {
 		return errNoRoute
 	}))
 
+	mux.Handle("/scim/v2/", s.scimHandler())
+
 	var h http.Handler = observe.Routes(mux)
 	h = s.limitBody(h)
 	h = s.recoverPanics(h)
@@ -251,6 +253,9 @@ func (s *Server) endpoint(rt route) http.Handler {
 		}
 		observe.SetUser(r.Context(), actor.UserID())
 		if err := authorize(actor, rt.access.perms...); err != nil {
+			return err
+		}
+		if err := tokenMayUse(actor, rt); err != nil {
 			return err
 		}
 		ctx := roster.NewContextWithActor(app.WithBaseURL(r.Context(), s.baseURL(r)), actor)

@@ -1,0 +1,247 @@
+package web
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	filter "github.com/scim2/filter-parser/v2"
+)
+
+// SCIM filters (RFC 7644 §3.4.2.2) are parsed by
+// github.com/scim2/filter-parser/v2 and evaluated here against the JSON
+// representation of a resource, so that filtering sees exactly what a
+// client reads. Attribute names compare case-insensitively, and so do
+// string values (Roster's attributes are all caseExact false).
+
+// errInvalidFilter is a filter that does not parse.
+type scimFilterError struct{ msg string }
+
+func (e *scimFilterError) Error() string { return e.msg }
+
+// ParseSCIMFilter parses a filter; the error is a *scimFilterError.
+func ParseSCIMFilter(raw string) (filter.Expression, error) {
+	if strings.TrimSpace(raw) == "" {
+		return nil, &scimFilterError{"The filter is empty."}
+	}
+	if len(raw) > 4096 {
+		return nil, &scimFilterError{"The filter is longer than 4096 bytes."}
+	}
+	e, err := parseFilterSafely(raw)
+	if err != nil {
+		return nil, &scimFilterError{fmt.Sprintf("The filter does not parse: %v", err)}
+	}
+	return e, nil
+}
+
+// parseFilterSafely turns a panic of the parser into an error.
+func parseFilterSafely(raw string) (e filter.Expression, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e, err = nil, fmt.Errorf("%v", r)
+		}
+	}()
+	return filter.ParseFilter([]byte(raw))
+}
+
+// MatchSCIMFilter reports whether res (a decoded JSON object) matches e.
+func MatchSCIMFilter(e filter.Expression, res map[string]any) bool {
+	switch x := e.(type) {
+	case *filter.LogicalExpression:
+		if x.Operator == filter.AND {
+			return MatchSCIMFilter(x.Left, res) && MatchSCIMFilter(x.Right, res)
+		}
+		return MatchSCIMFilter(x.Left, res) || MatchSCIMFilter(x.Right, res)
+	case *filter.NotExpression:
+		return !MatchSCIMFilter(x.Expression, res)
+	case *filter.ValuePath:
+		for _, el := range asList(lookup(res, x.AttributePath.AttributeName)) {
+			if m, ok := el.(map[string]any); ok && MatchSCIMFilter(x.ValueFilter, m) {
+				return true
+			}
+		}
+		return false
+	case *filter.AttributeExpression:
+		vals := pathValues(res, x.AttributePath)
+		if x.Operator == filter.PR {
+			for _, v := range vals {
+				if present(v) {
+					return true
+				}
+			}
+			return false
+		}
+		for _, v := range vals {
+			if compare(v, x.Operator, x.CompareValue) {
+				return true
+			}
+		}
+		return false
+	}
+	return false
+}
+
+// lookup returns the attribute name of m, matched case-insensitively.
+func lookup(m map[string]any, name string) any {
+	if v, ok := m[name]; ok {
+		return v
+	}
+	for k, v := range m {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return nil
+}
+
+func asList(v any) []any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		return x
+	}
+	return []any{v}
+}
+
+// pathValues returns the values an attribute path names in res: of a
+// multi-valued complex attribute, its elements' sub-attribute ("value"
+// when none is named).
+func pathValues(res map[string]any, p filter.AttributePath) []any {
+	base := res
+	if uri := p.URI(); uri != "" && !strings.EqualFold(uri, scimUserSchema) && !strings.EqualFold(uri, scimGroupSchema) {
+		ext, _ := lookup(res, uri).(map[string]any)
+		if ext == nil {
+			return nil
+		}
+		base = ext
+	}
+	v := lookup(base, p.AttributeName)
+	sub := p.SubAttributeName()
+	var out []any
+	for _, el := range asList(v) {
+		m, ok := el.(map[string]any)
+		switch {
+		case ok && sub != "":
+			out = append(out, asList(lookup(m, sub))...)
+		case ok:
+			out = append(out, lookup(m, "value"))
+		case sub == "":
+			out = append(out, el)
+		}
+	}
+	return out
+}
+
+func present(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case string:
+		return x != ""
+	case []any:
+		return len(x) > 0
+	case map[string]any:
+		return len(x) > 0
+	}
+	return true
+}
+
+// compare applies a comparison operator; values of different types never
+// match, except that ne matches them.
+func compare(v any, op filter.CompareOperator, want any) bool {
+	switch a := v.(type) {
+	case string:
+		b, ok := want.(string)
+		if !ok {
+			return op == filter.NE
+		}
+		a, b = strings.ToLower(a), strings.ToLower(b)
+		switch op {
+		case filter.EQ:
+			return a == b
+		case filter.NE:
+			return a != b
+		case filter.CO:
+			return strings.Contains(a, b)
+		case filter.SW:
+			return strings.HasPrefix(a, b)
+		case filter.EW:
+			return strings.HasSuffix(a, b)
+		case filter.GT:
+			return a > b
+		case filter.GE:
+			return a >= b
+		case filter.LT:
+			return a < b
+		case filter.LE:
+			return a <= b
+		}
+	case bool:
+		b, ok := want.(bool)
+		switch {
+		case !ok:
+			return op == filter.NE
+		case op == filter.EQ:
+			return a == b
+		case op == filter.NE:
+			return a != b
+		}
+	case float64:
+		var b float64
+		switch w := want.(type) {
+		case int:
+			b = float64(w)
+		case float64:
+			b = w
+		default:
+			return op == filter.NE
+		}
+		switch op {
+		case filter.EQ:
+			return a == b
+		case filter.NE:
+			return a != b
+		case filter.GT:
+			return a > b
+		case filter.GE:
+			return a >= b
+		case filter.LT:
+			return a < b
+		case filter.LE:
+			return a <= b
+		}
+	case nil:
+		return op == filter.NE && want != nil
+	}
+	return false
+}
+
+// sortResources orders resources by an attribute path (sortBy), missing
+// values last, ascending unless descending.
+func sortResources(rs []map[string]any, by string, descending bool) error {
+	p, err := filter.ParseAttrPath([]byte(by))
+	if err != nil {
+		return &scimFilterError{fmt.Sprintf("sortBy %q is not an attribute path.", by)}
+	}
+	key := func(r map[string]any) (string, bool) {
+		for _, v := range pathValues(r, p) {
+			if v != nil {
+				return strings.ToLower(fmt.Sprint(v)), true
+			}
+		}
+		return "", false
+	}
+	sort.SliceStable(rs, func(i, j int) bool {
+		a, aok := key(rs[i])
+		b, bok := key(rs[j])
+		switch {
+		case aok != bok:
+			return aok // missing values last, either order
+		case descending:
+			return a > b
+		}
+		return a < b
+	})
+	return nil
+}

@@ -1,0 +1,156 @@
+package web
+
+import (
+	"strings"
+
+	filter "github.com/scim2/filter-parser/v2"
+)
+
+// ApplySCIMPatch applies one PATCH operation (RFC 7644 §3.5.2) to res, a
+// decoded JSON resource: op is add, replace or remove; path is empty, an
+// attribute ("title", "name.givenName") or a value path
+// ("phoneNumbers[type eq \"work\"].value").
+func ApplySCIMPatch(res map[string]any, op, path string, value any) error {
+	if op != "add" && op != "replace" && op != "remove" {
+		return scimBad("invalidSyntax", "op is add, replace or remove, not %q.", op)
+	}
+	if path == "" {
+		if op == "remove" {
+			return scimBad("noTarget", "remove needs a path.")
+		}
+		m, ok := value.(map[string]any)
+		if !ok {
+			return scimBad("invalidValue", "Without a path the value is an object of attributes.")
+		}
+		for k, v := range m {
+			if strings.EqualFold(k, scimUserSchema) || strings.EqualFold(k, scimGroupSchema) {
+				if inner, ok := v.(map[string]any); ok {
+					for ik, iv := range inner {
+						if err := ApplySCIMPatch(res, op, ik, iv); err != nil {
+							return err
+						}
+					}
+					continue
+				}
+			}
+			if err := ApplySCIMPatch(res, op, k, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	p, err := parsePathSafely(path)
+	if err != nil {
+		return scimBad("invalidPath", "The path %q does not parse: %v", path, err)
+	}
+	if op != "remove" && value == nil {
+		return scimBad("invalidValue", "%s needs a value.", op)
+	}
+	attr := p.AttributePath.AttributeName
+	key := keyOf(res, attr)
+	if p.ValueExpression == nil {
+		sub := p.AttributePath.SubAttributeName()
+		if sub == "" {
+			switch op {
+			case "remove":
+				delete(res, key)
+			case "add":
+				if old, ok := res[key].([]any); ok {
+					res[key] = append(old, asList(value)...)
+				} else if om, ok := res[key].(map[string]any); ok {
+					if vm, ok := value.(map[string]any); ok {
+						for k, v := range vm {
+							om[keyOf(om, k)] = v
+						}
+					} else {
+						res[key] = value
+					}
+				} else {
+					res[key] = value
+				}
+			default:
+				res[key] = value
+			}
+			return nil
+		}
+		m, ok := res[key].(map[string]any)
+		if !ok {
+			if op == "remove" {
+				return nil
+			}
+			m = map[string]any{}
+			res[key] = m
+		}
+		if op == "remove" {
+			delete(m, keyOf(m, sub))
+		} else {
+			m[keyOf(m, sub)] = value
+		}
+		return nil
+	}
+	list := asList(res[key])
+	sub := p.SubAttributeName()
+	var kept []any
+	matched := false
+	for _, el := range list {
+		m, ok := el.(map[string]any)
+		if !ok || !MatchSCIMFilter(p.ValueExpression, m) {
+			kept = append(kept, el)
+			continue
+		}
+		matched = true
+		switch {
+		case op == "remove" && sub == "":
+			continue
+		case op == "remove":
+			delete(m, keyOf(m, sub))
+		case sub == "":
+			if vm, ok := value.(map[string]any); ok {
+				for k, v := range vm {
+					m[keyOf(m, k)] = v
+				}
+			}
+		default:
+			m[keyOf(m, sub)] = value
+		}
+		kept = append(kept, m)
+	}
+	if !matched {
+		if op == "replace" {
+			return scimBad("noTarget", "No value matches %q.", path)
+		}
+		if op == "add" && sub != "" {
+			// A new element from the filter's equality and the value.
+			el := map[string]any{sub: value}
+			if ae, ok := p.ValueExpression.(*filter.AttributeExpression); ok && ae.Operator == filter.EQ {
+				el[ae.AttributePath.AttributeName] = ae.CompareValue
+			}
+			kept = append(kept, el)
+		}
+	}
+	if kept == nil {
+		delete(res, key)
+	} else {
+		res[key] = kept
+	}
+	return nil
+}
+
+// keyOf returns the key of m matching name case-insensitively, or name.
+func keyOf(m map[string]any, name string) string {
+	for k := range m {
+		if strings.EqualFold(k, name) {
+			return k
+		}
+	}
+	return name
+}
+
+func parsePathSafely(raw string) (p filter.Path, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = scimBad("invalidPath", "The path does not parse.")
+		}
+	}()
+	return filter.ParsePath([]byte(raw))
+}

@@ -1,0 +1,561 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/roster-app/roster"
+	filter "github.com/scim2/filter-parser/v2"
+)
+
+// scimUser is the SCIM representation of a Roster user.
+func (s *Server) scimUser(r *http.Request, u *roster.User) map[string]any {
+	userName := u.Email
+	if userName == "" {
+		userName = u.Login
+	}
+	res := map[string]any{
+		"schemas":  []any{scimUserSchema},
+		"id":       strconv.FormatInt(u.ID, 10),
+		"userName": userName,
+		"name": map[string]any{"givenName": u.FirstName, "middleName": u.MiddleName, "familyName": u.LastName,
+			"formatted": strings.Join(strings.Fields(u.FirstName+" "+u.MiddleName+" "+u.LastName), " ")},
+		"displayName": u.DisplayName(),
+		"title":       u.Position,
+		"active":      u.Status != roster.StatusBlocked,
+		"meta": map[string]any{"resourceType": "User", "created": u.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"),
+			"lastModified": u.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z"), "version": scimVersion(u),
+			"location": s.scimBaseURL(r) + "/Users/" + strconv.FormatInt(u.ID, 10)},
+	}
+	if u.Email != "" {
+		res["emails"] = []any{map[string]any{"value": u.Email, "type": "work", "primary": true}}
+	}
+	var phones []any
+	if u.Phone != "" {
+		phones = append(phones, map[string]any{"value": u.Phone, "type": "mobile"})
+	}
+	if u.WorkPhone != "" {
+		phones = append(phones, map[string]any{"value": u.WorkPhone, "type": "work"})
+	}
+	if phones != nil {
+		res["phoneNumbers"] = phones
+	}
+	var groups []any
+	for _, g := range u.Roles {
+		groups = append(groups, map[string]any{"value": strconv.FormatInt(g.ID, 10), "display": g.Name})
+	}
+	if groups != nil {
+		res["groups"] = groups
+	}
+	return res
+}
+
+// scimVersion is the user's ETag: it changes with every change of the row.
+func scimVersion(u *roster.User) string {
+	return fmt.Sprintf(`W/"%d-%s"`, u.UpdatedAt.UnixNano(), u.Status)
+}
+
+// normalized round-trips a representation through JSON, so filters and
+// patches see what a client reads.
+func normalized(res map[string]any) map[string]any {
+	b, _ := json.Marshal(res)
+	var out map[string]any
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+func scimID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, &scimError{http.StatusNotFound, "", "No such resource."}
+	}
+	return id, nil
+}
+
+// scimTarget loads a user of the token's company and checks If-Match.
+func (s *Server) scimTarget(r *http.Request) (*roster.User, error) {
+	id, err := scimID(r)
+	if err != nil {
+		return nil, err
+	}
+	a := actorOf(r)
+	u, err := s.Users.UserByID(r.Context(), a.Scope, id)
+	if err != nil {
+		if roster.ErrorCode(err) == roster.ENOTFOUND {
+			return nil, &scimError{http.StatusNotFound, "", "No such user."}
+		}
+		return nil, err
+	}
+	if m := r.Header.Get("If-Match"); m != "" && m != "*" && !strings.Contains(m, scimVersion(u)) {
+		return nil, &scimError{http.StatusPreconditionFailed, "", "The user changed since you read it (If-Match does not match meta.version)."}
+	}
+	return u, nil
+}
+
+// scimCompanyUsers returns every user of the token's company.
+func (s *Server) scimCompanyUsers(r *http.Request) ([]*roster.User, error) {
+	a := actorOf(r)
+	cid := a.Company.ID
+	var out []*roster.User
+	f := roster.UserFilter{CompanyID: &cid, Sort: "created_at", Limit: roster.MaxPageSize}
+	for {
+		page, err := s.App.Users.List(r.Context(), f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Items...)
+		if page.NextCursor == "" || len(page.Items) == 0 {
+			return out, nil
+		}
+		f.Cursor = page.NextCursor
+	}
+}
+
+func (s *Server) scimUserList(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	var expr filter.Expression
+	if raw := q.Get("filter"); q.Has("filter") {
+		var err error
+		if expr, err = ParseSCIMFilter(raw); err != nil {
+			return err
+		}
+	}
+	start, count := 1, scimMaxCount
+	if v := q.Get("startIndex"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return scimBad("invalidValue", "startIndex is a number.")
+		}
+		start = max(n, 1)
+	}
+	if v := q.Get("count"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return scimBad("invalidValue", "count is a number.")
+		}
+		count = min(max(n, 0), scimMaxCount)
+	}
+	users, err := s.scimCompanyUsers(r)
+	if err != nil {
+		return err
+	}
+	var matched []map[string]any
+	for _, u := range users {
+		res := normalized(s.scimUser(r, u))
+		if expr == nil || MatchSCIMFilter(expr, res) {
+			matched = append(matched, res)
+		}
+	}
+	if by := q.Get("sortBy"); by != "" {
+		if err := sortResources(matched, by, strings.EqualFold(q.Get("sortOrder"), "descending")); err != nil {
+			return scimBad("invalidValue", "%v", err)
+		}
+	}
+	items := []any{}
+	for i := start - 1; i < len(matched) && len(items) < count; i++ {
+		items = append(items, project(matched[i], q.Get("attributes"), q.Get("excludedAttributes")))
+	}
+	writeSCIM(w, http.StatusOK, scimList(items, len(matched), start))
+	return nil
+}
+
+// project keeps the attributes asked for (or drops the excluded ones);
+// id, schemas and meta always stay. Names may be sub-attributes
+// ("name.givenName") and may carry the core schema URI.
+func project(res map[string]any, attributes, excluded string) map[string]any {
+	split := func(s string) []string {
+		var out []string
+		for _, p := range strings.Split(s, ",") {
+			p = strings.TrimSpace(p)
+			p = strings.TrimPrefix(strings.TrimPrefix(p, scimUserSchema+":"), scimGroupSchema+":")
+			if p != "" {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	if attrs := split(attributes); len(attrs) > 0 {
+		out := map[string]any{}
+		for _, k := range []string{"id", "schemas", "meta"} {
+			if v, ok := res[k]; ok {
+				out[k] = v
+			}
+		}
+		for _, a := range attrs {
+			top, sub, _ := strings.Cut(a, ".")
+			for k, v := range res {
+				if !strings.EqualFold(k, top) {
+					continue
+				}
+				if m, ok := v.(map[string]any); ok && sub != "" {
+					dst, _ := out[k].(map[string]any)
+					if dst == nil {
+						dst = map[string]any{}
+					}
+					for sk, sv := range m {
+						if strings.EqualFold(sk, sub) {
+							dst[sk] = sv
+						}
+					}
+					out[k] = dst
+				} else {
+					out[k] = v
+				}
+			}
+		}
+		return out
+	}
+	for _, a := range split(excluded) {
+		top, sub, _ := strings.Cut(a, ".")
+		for k, v := range res {
+			if !strings.EqualFold(k, top) || k == "id" || k == "schemas" || k == "meta" {
+				continue
+			}
+			if m, ok := v.(map[string]any); ok && sub != "" {
+				for sk := range m {
+					if strings.EqualFold(sk, sub) {
+						delete(m, sk)
+					}
+				}
+			} else {
+				delete(res, k)
+			}
+		}
+	}
+	return res
+}
+
+func (s *Server) scimUserGet(w http.ResponseWriter, r *http.Request) error {
+	u, err := s.scimTarget(r)
+	if err != nil {
+		return err
+	}
+	return s.writeSCIMUser(w, r, http.StatusOK, u)
+}
+
+func (s *Server) writeSCIMUser(w http.ResponseWriter, r *http.Request, status int, u *roster.User) error {
+	w.Header().Set("ETag", scimVersion(u))
+	if status == http.StatusCreated {
+		w.Header().Set("Location", s.scimBaseURL(r)+"/Users/"+strconv.FormatInt(u.ID, 10))
+	}
+	q := r.URL.Query()
+	writeSCIM(w, status, project(normalized(s.scimUser(r, u)), q.Get("attributes"), q.Get("excludedAttributes")))
+	return nil
+}
+
+// scimFields are the Roster fields a SCIM user representation sets.
+type scimFields struct {
+	UserName                   string
+	First, Middle, Last, Title string
+	Phone, WorkPhone           string
+	Active                     bool
+	Password                   string
+}
+
+// readSCIMUser reads the writable attributes of a representation.
+func readSCIMUser(res map[string]any) (scimFields, error) {
+	f := scimFields{Active: true}
+	str := func(v any, name string) (string, error) {
+		switch x := v.(type) {
+		case nil:
+			return "", nil
+		case string:
+			return x, nil
+		}
+		return "", scimBad("invalidValue", "%s is a string.", name)
+	}
+	var err error
+	if f.UserName, err = str(lookup(res, "userName"), "userName"); err != nil {
+		return f, err
+	}
+	if f.Title, err = str(lookup(res, "title"), "title"); err != nil {
+		return f, err
+	}
+	if f.Password, err = str(lookup(res, "password"), "password"); err != nil {
+		return f, err
+	}
+	if n, ok := lookup(res, "name").(map[string]any); ok {
+		for _, p := range []struct {
+			attr string
+			dst  *string
+		}{{"givenName", &f.First}, {"middleName", &f.Middle}, {"familyName", &f.Last}} {
+			if *p.dst, err = str(lookup(n, p.attr), "name."+p.attr); err != nil {
+				return f, err
+			}
+		}
+	}
+	switch v := lookup(res, "active").(type) {
+	case nil:
+	case bool:
+		f.Active = v
+	case string: // Entra ID sends "True" / "False"
+		b, perr := strconv.ParseBool(v)
+		if perr != nil {
+			return f, scimBad("invalidValue", "active is a boolean.")
+		}
+		f.Active = b
+	default:
+		return f, scimBad("invalidValue", "active is a boolean.")
+	}
+	for _, el := range asList(lookup(res, "phoneNumbers")) {
+		m, ok := el.(map[string]any)
+		if !ok {
+			return f, scimBad("invalidValue", "phoneNumbers holds objects.")
+		}
+		v, err := str(lookup(m, "value"), "phoneNumbers.value")
+		if err != nil {
+			return f, err
+		}
+		if t, _ := lookup(m, "type").(string); strings.EqualFold(t, "work") {
+			f.WorkPhone = v
+		} else if f.Phone == "" {
+			f.Phone = v
+		}
+	}
+	return f, nil
+}
+
+// scimComment is the comment of a block or unblock made through SCIM.
+func scimComment(r *http.Request, active bool) string {
+	verb := "Blocked"
+	if active {
+		verb = "Unblocked"
+	}
+	return fmt.Sprintf("%s by SCIM provisioning (%s).", verb, actorOf(r).Name())
+}
+
+func (s *Server) scimUserCreate(w http.ResponseWriter, r *http.Request) error {
+	var res map[string]any
+	if err := decodeSCIM(r, &res); err != nil {
+		return err
+	}
+	f, err := readSCIMUser(normalized(res))
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(f.UserName) == "" {
+		return scimBad("invalidValue", "userName is required.")
+	}
+	a := actorOf(r)
+	role, err := s.Roles.RoleByKey(r.Context(), a.Company.ID, roster.RoleEmployee)
+	if err != nil {
+		return scimBad("invalidValue", "The company has no Employee role to give new users; add groups later.")
+	}
+	n := roster.NewUser{CompanyID: a.Company.ID, FirstName: f.First, MiddleName: f.Middle, LastName: f.Last,
+		Phone: f.Phone, WorkPhone: f.WorkPhone, Position: f.Title, RoleIDs: []int64{role.ID}}
+	if strings.Contains(f.UserName, "@") {
+		n.AuthMethod, n.Email = roster.AuthEmail, f.UserName
+	} else {
+		n.AuthMethod, n.Login = roster.AuthLogin, f.UserName
+	}
+	if f.Password != "" {
+		n.Credentials, n.Password = roster.CredentialsManual, f.Password
+	}
+	u, _, err := s.App.Users.Create(r.Context(), n)
+	if err != nil {
+		return err
+	}
+	if !f.Active {
+		if u, err = s.App.Users.Block(r.Context(), u.ID, scimComment(r, false)); err != nil {
+			return err
+		}
+	}
+	return s.writeSCIMUser(w, r, http.StatusCreated, u)
+}
+
+// scimApply makes user u match the fields f through the workflows: one
+// update of the profile, then block or unblock when active changed.
+func (s *Server) scimApply(r *http.Request, u *roster.User, f scimFields) (*roster.User, error) {
+	old := normalized(s.scimUser(r, u))
+	if name, _ := lookup(old, "userName").(string); f.UserName != "" && !strings.EqualFold(f.UserName, name) {
+		return nil, scimBad("mutability", "userName never changes in Roster (it is the e-mail or login).")
+	}
+	ctx := r.Context()
+	var upd roster.UserUpdate
+	set := func(dst **string, now, was string) {
+		if now != was {
+			v := now
+			*dst = &v
+		}
+	}
+	set(&upd.FirstName, f.First, u.FirstName)
+	set(&upd.MiddleName, f.Middle, u.MiddleName)
+	set(&upd.LastName, f.Last, u.LastName)
+	set(&upd.Position, f.Title, u.Position)
+	set(&upd.Phone, f.Phone, u.Phone)
+	set(&upd.WorkPhone, f.WorkPhone, u.WorkPhone)
+	var err error
+	if upd.FirstName != nil || upd.MiddleName != nil || upd.LastName != nil || upd.Position != nil || upd.Phone != nil || upd.WorkPhone != nil {
+		if u, err = s.App.Users.Update(ctx, u.ID, upd); err != nil {
+			return nil, err
+		}
+	}
+	switch active := u.Status != roster.StatusBlocked; {
+	case active && !f.Active:
+		u, err = s.App.Users.Block(ctx, u.ID, scimComment(r, false))
+	case !active && f.Active:
+		u, err = s.App.Users.Unblock(ctx, u.ID, scimComment(r, true))
+	}
+	return u, err
+}
+
+func (s *Server) scimUserPut(w http.ResponseWriter, r *http.Request) error {
+	u, err := s.scimTarget(r)
+	if err != nil {
+		return err
+	}
+	var res map[string]any
+	if err := decodeSCIM(r, &res); err != nil {
+		return err
+	}
+	f, err := readSCIMUser(normalized(res))
+	if err != nil {
+		return err
+	}
+	if u, err = s.scimApply(r, u, f); err != nil {
+		return err
+	}
+	return s.writeSCIMUser(w, r, http.StatusOK, u)
+}
+
+// scimPatchRequest is a PatchOp message.
+type scimPatchRequest struct {
+	Schemas    []string `json:"schemas"`
+	Operations []struct {
+		Op    string `json:"op"`
+		Path  string `json:"path"`
+		Value any    `json:"value"`
+	} `json:"Operations"`
+}
+
+func (s *Server) scimUserPatch(w http.ResponseWriter, r *http.Request) error {
+	u, err := s.scimTarget(r)
+	if err != nil {
+		return err
+	}
+	var req scimPatchRequest
+	if err := decodeSCIM(r, &req); err != nil {
+		return err
+	}
+	if len(req.Operations) == 0 {
+		return scimBad("invalidValue", "A PATCH needs Operations.")
+	}
+	res := normalized(s.scimUser(r, u))
+	for _, op := range req.Operations {
+		v := normalizedValue(op.Value)
+		if err := ApplySCIMPatch(res, strings.ToLower(op.Op), op.Path, v); err != nil {
+			return err
+		}
+	}
+	f, err := readSCIMUser(res)
+	if err != nil {
+		return err
+	}
+	if u, err = s.scimApply(r, u, f); err != nil {
+		return err
+	}
+	return s.writeSCIMUser(w, r, http.StatusOK, u)
+}
+
+// normalizedValue turns json.Number values into float64, as a filter
+// compares them.
+func normalizedValue(v any) any {
+	b, _ := json.Marshal(v)
+	var out any
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+func (s *Server) scimUserDelete(w http.ResponseWriter, r *http.Request) error {
+	u, err := s.scimTarget(r)
+	if err != nil {
+		return err
+	}
+	if err := s.App.Users.Delete(r.Context(), u.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// Groups are the company's roles, read-only here; a user's groups are in
+// their representation.
+func (s *Server) scimGroup(r *http.Request, g *roster.Role, members []*roster.User) map[string]any {
+	id := strconv.FormatInt(g.ID, 10)
+	ms := []any{}
+	for _, m := range members {
+		ms = append(ms, map[string]any{"value": strconv.FormatInt(m.ID, 10), "display": m.DisplayName(),
+			"$ref": s.scimBaseURL(r) + "/Users/" + strconv.FormatInt(m.ID, 10)})
+	}
+	return map[string]any{"schemas": []any{scimGroupSchema}, "id": id, "displayName": g.Name, "members": ms,
+		"meta": map[string]any{"resourceType": "Group", "location": s.scimBaseURL(r) + "/Groups/" + id}}
+}
+
+func (s *Server) scimGroups(r *http.Request) ([]map[string]any, error) {
+	a := actorOf(r)
+	roles, err := s.App.Roles.List(r.Context(), a.Company.ID)
+	if err != nil {
+		return nil, err
+	}
+	users, err := s.scimCompanyUsers(r)
+	if err != nil {
+		return nil, err
+	}
+	var out []map[string]any
+	for _, g := range roles {
+		if g.Key == roster.RoleMainAdmin {
+			continue
+		}
+		var members []*roster.User
+		for _, u := range users {
+			for _, ref := range u.Roles {
+				if ref.ID == g.ID {
+					members = append(members, u)
+				}
+			}
+		}
+		out = append(out, normalized(s.scimGroup(r, g, members)))
+	}
+	return out, nil
+}
+
+func (s *Server) scimGroupList(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	var expr filter.Expression
+	if q.Has("filter") {
+		var err error
+		if expr, err = ParseSCIMFilter(q.Get("filter")); err != nil {
+			return err
+		}
+	}
+	groups, err := s.scimGroups(r)
+	if err != nil {
+		return err
+	}
+	items := []any{}
+	for _, g := range groups {
+		if expr == nil || MatchSCIMFilter(expr, g) {
+			items = append(items, project(g, q.Get("attributes"), q.Get("excludedAttributes")))
+		}
+	}
+	writeSCIM(w, http.StatusOK, scimList(items, len(items), 1))
+	return nil
+}
+
+func (s *Server) scimGroupGet(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	groups, err := s.scimGroups(r)
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		if g["id"] == id {
+			writeSCIM(w, http.StatusOK, g)
+			return nil
+		}
+	}
+	return &scimError{http.StatusNotFound, "", "No such group."}
+}
