@@ -3,6 +3,7 @@ package panel
 import (
 	"context"
 	"fmt"
+	"github.com/chromedp/cdproto/input"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -246,6 +247,20 @@ func (b *tab) clickNav(sel string) {
 func (b *tab) key(k string) {
 	b.t.Helper()
 	b.do(chromedp.KeyEvent(k))
+}
+
+// shortcut presses a key the page handles (and prevents) on keydown.
+// chromedp sends a key's character as an event of its own, which a
+// prevented keydown cannot stop as it stops a real keyboard's; that
+// event is left out, or "/" would land in the search it focused.
+func (b *tab) shortcut(k string) {
+	b.t.Helper()
+	noChar := func(p *input.DispatchKeyEventParams) {
+		if p.Type == kb.KeyChar {
+			p.Modifiers |= int64(chromedp.ModifierAlt) // KeyEvent skips such char events
+		}
+	}
+	b.do(chromedp.KeyEvent(k, noChar))
 }
 
 // want fails the test when got differs from the text for lang.
@@ -617,15 +632,11 @@ func testPhone(t *testing.T, alloc context.Context, lang string) {
 func testKeyboard(t *testing.T, alloc context.Context, lang string) {
 	b, _ := usersTab(t, alloc, lang, "keys")
 	b.open("/users")
-	b.key("/")
+	b.shortcut("/")
 	if !b.evalBool(`document.activeElement.id === 'q'`) {
 		t.Errorf("%s: / does not focus the search", lang)
 	}
-	// CDP sends the key's character as an event of its own, which the
-	// page's preventDefault on keydown cannot stop (a real keyboard's is
-	// stopped): empty the search again and wait for the whole list.
-	b.eval(`(() => { const q = document.getElementById('q'); if (q.value) { q.value = ''; q.dispatchEvent(new Event('input', {bubbles: true})); } q.blur(); return ""; })()`)
-	b.waitFor(`!location.search.includes('q=') && document.querySelectorAll('[data-row-item] [data-open-row]').length > 1`)
+	b.eval(`document.activeElement.blur(); ""`)
 	rowLink := func(i int) string {
 		return `document.activeElement === document.querySelectorAll('[data-row-item] [data-open-row]')[` + strconv.Itoa(i) + `]`
 	}
