@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -378,9 +379,14 @@ func TestBulk(t *testing.T) {
 		// Removing the last role is refused.
 		_, err = s.BulkUsers(ctx, scope, roster.BulkAction{Action: roster.BulkRemoveRole, RoleID: f.roles["manager"].ID, UserIDs: []int64{manager.ID}})
 		wantCode(t, err, roster.ECONFLICT)
-		// The manager cannot grant company_admin in bulk.
+		// The manager cannot grant company_admin in bulk: who may appoint
+		// one depends on each user's company, so it is a refusal per user.
 		_, err = s.BulkUsers(ctx, scope, roster.BulkAction{Action: roster.BulkAddRole, RoleID: f.roles["company_admin"].ID, UserIDs: []int64{a.ID}})
-		wantCode(t, err, roster.EFORBIDDEN)
+		wantCode(t, err, roster.ECONFLICT)
+		var rerr *roster.Error
+		if !errors.As(err, &rerr) || len(rerr.Refusals) != 1 || rerr.Refusals[0].UserID != a.ID || rerr.Refusals[0].Code != "forbidden" {
+			t.Fatalf("refusals = %+v", err)
+		}
 		res, err = s.BulkUsers(f.actor(admin), scope, roster.BulkAction{Action: roster.BulkDelete, UserIDs: []int64{a.ID, b.ID}})
 		must(t, err)
 		if res.Affected != 2 {
@@ -406,7 +412,7 @@ func TestRoles(t *testing.T) {
 		if r.Key != "night_shift" {
 			t.Fatal(r.Key)
 		}
-		wantField(t, s.CreateRole(f.ctx, &roster.Role{CompanyID: &f.co.ID, Name: "Night shift"}), roster.ECONFLICT, "key")
+		wantField(t, s.CreateRole(f.ctx, &roster.Role{CompanyID: &f.co.ID, Name: "Night shift"}), roster.ECONFLICT, "name")
 		_, err := s.UpdateRole(f.ctx, scope, f.roles["company_admin"].ID, roster.RoleUpdate{Name: new("X")})
 		wantCode(t, err, roster.EFORBIDDEN)
 		perms := []roster.Permission{roster.PermUsersView, roster.PermAuditView}

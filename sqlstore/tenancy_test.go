@@ -75,6 +75,7 @@ var globalTables = map[string]string{
 	"jobs":              "the queue of background work every instance's workers claim across companies; payloads are sealed",
 	"login_failures":    "failed sign-ins by typed name (a hash) and address: names are unique across the installation and unknown names are counted too, so the counter belongs to no company",
 	"mail_limits":       "self-service e-mail limits by typed name (a hash), for unknown names too: like login_failures",
+	"auth_epoch":        "one counter for the whole installation, raised by changes that touch many actors at once (role permissions), so cached actors across every company are checked again",
 }
 
 // nullableCompanyID: tenant tables whose company_id may be NULL.

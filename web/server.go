@@ -108,6 +108,7 @@ func NewServer(d Deps) *Server {
 	s := &Server{Deps: d}
 	s.routes = append(append(append(s.routeTable(), s.credentialRoutes()...), s.operationRoutes()...), s.webhookRoutes()...)
 	s.routes = append(s.routes, s.userCSVRoutes()...)
+	s.routes = append(s.routes, s.serviceTokenRoutes()...)
 	return s
 }
 

@@ -195,24 +195,24 @@ func TestTwoInstances(t *testing.T) {
 	var company struct{ ID int64 }
 	c.want(B, "POST", "/api/v1/companies", root, map[string]any{"name": "Cluster Co"}, 201, &company)
 	roles := c.roleIDs(A, root, company.ID)
-	adminID := c.mkUser(A, B, root, company.ID, "boss", roles[roster.RoleCompanyAdmin], "boss password long")
-	boss := c.login(B, "boss", "boss password long")
+	adminID := c.mkUser(A, B, root, company.ID, "boss", roles[roster.RoleCompanyAdmin], "corner office keys")
+	boss := c.login(B, "boss", "corner office keys")
 	_ = adminID
 
 	t.Run("RoleChangeAppliesAtOnce", func(t *testing.T) {
-		id := c.mkUser(B, A, root, company.ID, "climber", roles[roster.RoleEmployee], "climber password")
-		tok := c.login(A, "climber", "climber password")
+		id := c.mkUser(B, A, root, company.ID, "climber", roles[roster.RoleEmployee], "rope and harness")
+		tok := c.login(A, "climber", "rope and harness")
 		usersPath := fmt.Sprintf("/api/v1/users?company_id=%d", company.ID)
 		c.want(B, "GET", usersPath, tok, nil, 403, nil)
-		c.want(A, "PUT", fmt.Sprintf("/api/v1/users/%d/roles", id), boss, map[string]any{"role_ids": []int64{roles[roster.RoleCompanyAdmin]}}, 200, nil)
+		c.want(A, "PUT", fmt.Sprintf("/api/v1/users/%d/roles", id), boss, map[string]any{"role_ids": []int64{roles[roster.RoleManager]}}, 200, nil)
 		c.want(B, "GET", usersPath, tok, nil, 200, nil)
 		c.want(B, "PUT", fmt.Sprintf("/api/v1/users/%d/roles", id), boss, map[string]any{"role_ids": []int64{roles[roster.RoleEmployee]}}, 200, nil)
 		c.want(A, "GET", usersPath, tok, nil, 403, nil)
 	})
 
 	t.Run("BlockRefusedOnOtherAtNextRequest", func(t *testing.T) {
-		id := c.mkUser(A, B, root, company.ID, "leaver", roles[roster.RoleEmployee], "leaver password")
-		onA, onB := c.login(A, "leaver", "leaver password"), c.login(B, "leaver", "leaver password")
+		id := c.mkUser(A, B, root, company.ID, "leaver", roles[roster.RoleEmployee], "a quiet farewell")
+		onA, onB := c.login(A, "leaver", "a quiet farewell"), c.login(B, "leaver", "a quiet farewell")
 		c.want(A, "GET", "/api/v1/me", onA, nil, 200, nil)
 		c.want(B, "GET", "/api/v1/me", onB, nil, 200, nil)
 		c.want(A, "POST", fmt.Sprintf("/api/v1/users/%d/block", id), boss, map[string]string{"comment": "left"}, 200, nil)
@@ -222,7 +222,7 @@ func TestTwoInstances(t *testing.T) {
 	})
 
 	t.Run("AccountFailuresAddUp", func(t *testing.T) {
-		c.mkUser(A, B, root, company.ID, "target", roles[roster.RoleEmployee], "target password")
+		c.mkUser(A, B, root, company.ID, "target", roles[roster.RoleEmployee], "bullseye arrow")
 		const addr = "203.0.113.5"
 		// LoginDelayFrom failures, alternating: neither instance alone saw that many.
 		for i := range roster.LoginDelayFrom {
@@ -232,7 +232,7 @@ func TestTwoInstances(t *testing.T) {
 			}
 		}
 		for _, base := range []string{A, B} {
-			st, h, body := c.call(base, "POST", "/api/v1/auth/login", "", addr, map[string]string{"username": "target", "password": "target password"})
+			st, h, body := c.call(base, "POST", "/api/v1/auth/login", "", addr, map[string]string{"username": "target", "password": "bullseye arrow"})
 			if st != 429 || h.Get("Retry-After") == "" {
 				t.Fatalf("after %d failures split over both: %d %s", roster.LoginDelayFrom, st, body)
 			}
@@ -248,7 +248,7 @@ func TestTwoInstances(t *testing.T) {
 			}
 		}
 		for _, base := range []string{A, B} {
-			if st, _, body := c.call(base, "POST", "/api/v1/auth/login", "", addr, map[string]string{"username": "boss", "password": "boss password long"}); st != 429 {
+			if st, _, body := c.call(base, "POST", "/api/v1/auth/login", "", addr, map[string]string{"username": "boss", "password": "corner office keys"}); st != 429 {
 				t.Fatalf("address after %d failures split over both: %d %s", roster.AddressMaxFailures, st, body)
 			}
 		}
