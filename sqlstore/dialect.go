@@ -34,13 +34,27 @@ type dialect struct {
 	name string
 }
 
+// SQLite durability levels (Config.SQLiteSynchronous): with full every
+// commit waits for its WAL frames to reach the disk; with normal a commit
+// is safe from a crash of the process (SIGKILL included) but the last
+// commits before a power loss or kernel crash may be rolled back, and each
+// write costs about half as much (no fsync per commit).
+const (
+	SQLiteSyncFull   = "full"
+	SQLiteSyncNormal = "normal"
+)
+
 // sqliteDSN returns the DSN of the database file in dir. Times are stored as
 // UTC unix microseconds and read back as time.Time; write transactions take
 // the write lock at BEGIN (IMMEDIATE), so read-then-write never fails with
 // SQLITE_BUSY.
-func sqliteDSN(dir string, readOnly bool) string {
+func sqliteDSN(dir string, readOnly bool, synchronous string) string {
+	sync := "FULL"
+	if synchronous == SQLiteSyncNormal {
+		sync = "NORMAL"
+	}
 	q := "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
-		"&_pragma=synchronous(FULL)&_txlock=immediate&_time_integer_format=unix_micro&_inttotime=1"
+		"&_pragma=synchronous(" + sync + ")&_txlock=immediate&_time_integer_format=unix_micro&_inttotime=1"
 	if readOnly {
 		q += "&_pragma=query_only(1)"
 	}
@@ -80,7 +94,10 @@ func openDBs(cfg Config) (writer, reader *sql.DB, d dialect, err error) {
 	if cfg.DataDir == "" {
 		return nil, nil, d, errors.New("sqlstore: DataDir or DatabaseURL is required")
 	}
-	w, err := sql.Open("sqlite", sqliteDSN(cfg.DataDir, false))
+	if s := cfg.SQLiteSynchronous; s != "" && s != SQLiteSyncFull && s != SQLiteSyncNormal {
+		return nil, nil, d, fmt.Errorf("sqlstore: SQLite synchronous must be %s or %s, not %q", SQLiteSyncFull, SQLiteSyncNormal, s)
+	}
+	w, err := sql.Open("sqlite", sqliteDSN(cfg.DataDir, false, cfg.SQLiteSynchronous))
 	if err != nil {
 		return nil, nil, d, fmt.Errorf("open sqlite: %w", err)
 	}
@@ -88,7 +105,7 @@ func openDBs(cfg Config) (writer, reader *sql.DB, d dialect, err error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	r, err := sql.Open("sqlite", sqliteDSN(cfg.DataDir, true))
+	r, err := sql.Open("sqlite", sqliteDSN(cfg.DataDir, true, cfg.SQLiteSynchronous))
 	if err != nil {
 		w.Close()
 		return nil, nil, d, fmt.Errorf("open sqlite: %w", err)

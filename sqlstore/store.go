@@ -44,6 +44,9 @@ type Config struct {
 	DatabaseURL string
 	// DataDir is the folder of the SQLite database file roster.db.
 	DataDir string
+	// SQLiteSynchronous is SQLiteSyncFull (the default when empty) or
+	// SQLiteSyncNormal.
+	SQLiteSynchronous string
 	// Clock is the source of time (time.Now when nil).
 	Clock roster.Clock
 	// Logger receives migration notes (slog.Default when nil).

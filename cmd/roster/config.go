@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/roster-app/roster/sqlstore"
 	"log/slog"
 	"net"
 	netmail "net/mail"
@@ -23,15 +24,17 @@ import (
 // stops the command with a message naming the flag or variable, never a
 // silent default.
 type Config struct {
-	Addr           string
-	DataDir        string
-	DatabaseURL    string
-	BaseURL        string
-	TrustedProxies []netip.Prefix
-	Migrate        bool
-	LogLevel       slog.Level
-	LogJSON        bool
-	HashConcurrent int
+	Addr        string
+	DataDir     string
+	DatabaseURL string
+	// SQLiteSynchronous is sqlstore.SQLiteSyncFull or SQLiteSyncNormal.
+	SQLiteSynchronous string
+	BaseURL           string
+	TrustedProxies    []netip.Prefix
+	Migrate           bool
+	LogLevel          slog.Level
+	LogJSON           bool
+	HashConcurrent    int
 	// ShutdownTimeout bounds a graceful shutdown: in-flight requests and
 	// jobs in hand get this long to finish after SIGTERM or SIGINT.
 	ShutdownTimeout time.Duration
@@ -195,6 +198,16 @@ func levelValue(dst *slog.Level) func(string) error {
 	}
 }
 
+func sqliteSyncValue(dst *string) func(string) error {
+	return func(s string) error {
+		if s != sqlstore.SQLiteSyncFull && s != sqlstore.SQLiteSyncNormal {
+			return errors.New("must be full or normal")
+		}
+		*dst = s
+		return nil
+	}
+}
+
 func stringValue(dst *string) func(string) error {
 	return func(s string) error { *dst = s; return nil }
 }
@@ -312,6 +325,8 @@ func secretKeyValue(dst *string) func(string) error {
 func (c *Config) registerCommon(fs *flag.FlagSet) {
 	c.add(fs, setting{flag: "data", env: "DATA_DIR", def: "./roster-data", parse: stringValue(&c.DataDir),
 		usage: "folder of the embedded SQLite database"})
+	c.add(fs, setting{flag: "sqlite-synchronous", env: "SQLITE_SYNCHRONOUS", def: sqlstore.SQLiteSyncFull, parse: sqliteSyncValue(&c.SQLiteSynchronous),
+		usage: "SQLite durability: full (every commit reaches the disk) or normal (about twice the write rate; the last commits may be lost on power loss, never on a crash of roster)"})
 	c.add(fs, setting{flag: "database-url", env: "DATABASE_URL", parse: databaseURLValue(&c.DatabaseURL), secret: true,
 		usage: "PostgreSQL URL, postgres://…; empty means embedded SQLite"})
 	c.add(fs, setting{flag: "log-level", env: "LOG_LEVEL", def: "info", parse: levelValue(&c.LogLevel),

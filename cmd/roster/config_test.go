@@ -54,6 +54,7 @@ func TestBadConfigurationStops(t *testing.T) {
 		{"ShutdownTimeoutNegative", nil, []string{"--shutdown-timeout", "-1s"}, []string{`--shutdown-timeout="-1s"`}},
 		{"HashConcurrency", map[string]string{"ROSTER_HASH_CONCURRENCY": "four"}, nil, []string{`ROSTER_HASH_CONCURRENCY="four"`, "whole number"}},
 		{"HashConcurrencyNegative", nil, []string{"--hash-concurrency", "-1"}, []string{`--hash-concurrency="-1"`}},
+		{"SQLiteSynchronous", map[string]string{"ROSTER_SQLITE_SYNCHRONOUS": "off"}, nil, []string{`ROSTER_SQLITE_SYNCHRONOUS="off"`, "full or normal"}},
 		{"AddrWithoutPort", map[string]string{"ROSTER_ADDR": "8080"}, nil, []string{`ROSTER_ADDR="8080"`, "host:port"}},
 		{"AddrBadPort", nil, []string{"--addr", "127.0.0.1:http"}, []string{`--addr="127.0.0.1:http"`}},
 		{"BaseURL", map[string]string{"ROSTER_BASE_URL": "ftp://roster.example"}, nil, []string{"ROSTER_BASE_URL", "http:// or https://"}},
@@ -125,6 +126,7 @@ func TestDocumentedSpellings(t *testing.T) {
 	t.Setenv("ROSTER_LOG_JSON", "true")
 	t.Setenv("ROSTER_SHUTDOWN_TIMEOUT", "1m30s")
 	t.Setenv("ROSTER_HASH_CONCURRENCY", "3")
+	t.Setenv("ROSTER_SQLITE_SYNCHRONOUS", "normal")
 	t.Setenv("ROSTER_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1")
 	t.Setenv("ROSTER_SECRET_KEY_FILE", secretFile)
 	t.Setenv("ROSTER_BASE_URL", "https://roster.example/")
@@ -141,7 +143,8 @@ func TestDocumentedSpellings(t *testing.T) {
 	}
 	if cfg.Migrate || cfg.LogLevel != slog.LevelDebug || cfg.LogJSON || cfg.ShutdownTimeout != 90*time.Second || cfg.HashConcurrent != 3 ||
 		len(cfg.TrustedProxies) != 2 || cfg.SecretKey != strings.Repeat("k", 40) || cfg.BaseURL != "https://roster.example" ||
-		cfg.Addr != ":9090" || cfg.DataDir != "./roster-data" || cfg.SMTPURL == "" || cfg.DebugAddr != "0.0.0.0:6060" || !cfg.DebugAddrPublic {
+		cfg.Addr != ":9090" || cfg.DataDir != "./roster-data" || cfg.SMTPURL == "" || cfg.DebugAddr != "0.0.0.0:6060" || !cfg.DebugAddrPublic ||
+		cfg.SQLiteSynchronous != "normal" {
 		t.Fatalf("config: %+v", cfg)
 	}
 
@@ -154,7 +157,7 @@ func TestDocumentedSpellings(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !def.Migrate || !def.LogJSON || def.LogLevel != slog.LevelInfo || def.ShutdownTimeout != 20*time.Second || def.Addr != "127.0.0.1:8080" ||
-		def.DebugAddr != "" || def.DebugAddrPublic {
+		def.DebugAddr != "" || def.DebugAddrPublic || def.SQLiteSynchronous != "full" {
 		t.Fatalf("defaults: %+v", def)
 	}
 }

@@ -200,7 +200,7 @@ func openStore(ctx context.Context, cfg *Config, logger *slog.Logger) (*sqlstore
 		logger.Info("opening SQLite", "data", cfg.DataDir)
 	}
 	return sqlstore.Open(ctx, sqlstore.Config{
-		DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Clock: time.Now, Logger: logger,
+		DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, SQLiteSynchronous: cfg.SQLiteSynchronous, Clock: time.Now, Logger: logger,
 	})
 }
 
