@@ -83,7 +83,9 @@ func newSite(t *testing.T) (*fixture, string) {
 func newTab(t *testing.T, alloc context.Context, f *fixture, base, name string) *tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(alloc, chromedp.WithNewBrowserContext())
-	ctx, cancelTimeout := context.WithTimeout(ctx, 30*time.Second)
+	// A tab's whole life, generous: a phone test opens over a dozen pages
+	// of a server built with -race on a shared 2-core CI machine.
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
 	b := &tab{t: t, ctx: ctx, base: base, f: f, name: name}
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
 		cancelTimeout()

@@ -179,6 +179,47 @@ func TestRaceBlockUnblock(t *testing.T) {
 	})
 }
 
+// TestRaceSignInBlock: sessions created (a sign-in whose password was
+// checked before) while the user is blocked and unblocked: whenever the
+// user ends blocked, no session of theirs is left, and a session for a
+// blocked user is refused with "unauthorized".
+func TestRaceSignInBlock(t *testing.T) {
+	sqlstoretest.ForEachEngineClock(t, func(t *testing.T, s *sqlstore.Store, c *sqlstoretest.Clock) {
+		f := newFixture(t, s, c)
+		ctx := adminCtx(f)
+		u := f.user(f.co.ID, "Sig", "Ner", roster.RoleEmployee)
+		session := func(i int) error {
+			now := c.Now()
+			return s.CreateSession(f.ctx, &roster.Session{TokenHash: fmt.Appendf(nil, "race-%d-%d", i, now.UnixNano()), Kind: roster.SessionAPI,
+				UserID: u.ID, CreatedAt: now, LastSeenAt: now, IdleTimeout: time.Hour, ExpiresAt: now.Add(time.Hour)})
+		}
+		for round := range rounds {
+			errs := parallel(func(i int) error {
+				if i == racers/2 {
+					_, err := s.BlockUser(ctx, all, u.ID, "race")
+					return err
+				}
+				return session(i + round*racers)
+			})
+			for _, err := range errs {
+				if err != nil && roster.ErrorCode(err) != roster.EUNAUTHORIZED {
+					t.Errorf("round %d: %v", round, err)
+				}
+			}
+			var live int
+			must(t, s.DB().QueryRow(`SELECT count(*) FROM sessions WHERE user_id = $1`, u.ID).Scan(&live))
+			if live != 0 {
+				t.Errorf("round %d: the blocked user has %d sessions", round, live)
+			}
+			if err := session(-1 - round); roster.ErrorCode(err) != roster.EUNAUTHORIZED {
+				t.Errorf("round %d: session for a blocked user: %v", round, err)
+			}
+			_, err := s.UnblockUser(ctx, all, u.ID, "race")
+			must(t, err)
+		}
+	})
+}
+
 func TestRaceSetRoles(t *testing.T) {
 	sqlstoretest.ForEachEngineClock(t, func(t *testing.T, s *sqlstore.Store, c *sqlstoretest.Clock) {
 		f := newFixture(t, s, c)

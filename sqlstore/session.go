@@ -22,21 +22,48 @@ func (s *Store) CreateSession(ctx context.Context, ss *roster.Session) error {
 	ss.CreatedAt = ss.CreatedAt.UTC().Truncate(time.Microsecond)
 	ss.LastSeenAt = ss.LastSeenAt.UTC().Truncate(time.Microsecond)
 	ss.ExpiresAt = ss.ExpiresAt.UTC().Truncate(time.Microsecond)
-	err := s.retry(ctx, func() error {
-		return s.db.QueryRowContext(ctx, `INSERT INTO sessions (token_hash, kind, user_id, parent_id, impersonator_id,
+	err := s.write(ctx, func(tx *Tx) error {
+		// The people behind the session must not be blocked, checked
+		// under a lock that a block (which ends their sessions under the
+		// user's row lock) waits for, or waits on: a sign-in that checked
+		// the password just before a block cannot leave a blocked user
+		// with a session.
+		for _, id := range []*int64{&ss.UserID, ss.ImpersonatorID} {
+			if id == nil {
+				continue
+			}
+			var status roster.UserStatus
+			err := tx.QueryRowContext(ctx, `SELECT status FROM users WHERE id = $1`+tx.s.d.lock(lockShare), *id).Scan(&status)
+			if errors.Is(err, sql.ErrNoRows) {
+				return notFound("User")
+			} else if err != nil {
+				return err
+			}
+			if status == roster.StatusBlocked {
+				return errInactiveSession
+			}
+		}
+		return tx.QueryRowContext(ctx, `INSERT INTO sessions (token_hash, kind, user_id, parent_id, impersonator_id,
 			address, user_agent, created_at, last_seen_at, idle_timeout_seconds, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
 			ss.TokenHash, ss.Kind, ss.UserID, ss.ParentID, ss.ImpersonatorID, ss.Address, ss.UserAgent,
 			ss.CreatedAt, ss.LastSeenAt, int64(ss.IdleTimeout/time.Second), ss.ExpiresAt).Scan(&ss.ID)
 	})
 	if s.d.foreignKeyViolation(err) {
-		// The user (or the parent session) was deleted meanwhile.
-		return notFound("User")
+		// The parent session was deleted meanwhile.
+		return notFound("Session")
 	} else if err != nil {
+		if _, ours := errors.AsType[*roster.Error](err); ours {
+			return err
+		}
 		return fmt.Errorf("create session: %w", err)
 	}
 	return nil
 }
+
+// errInactiveSession refuses a session for someone blocked since their
+// credentials were checked.
+var errInactiveSession = roster.Errorf(roster.EUNAUTHORIZED, "This account cannot sign in now.")
 
 // SessionByTokenHash returns a live session; expired ones are ENOTFOUND.
 func (s *Store) SessionByTokenHash(ctx context.Context, hash []byte) (*roster.Session, error) {
