@@ -599,45 +599,18 @@ func loadUserOps(ctx context.Context, q querier, users []*roster.User) error {
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("user queues: %w", err)
 		}
-		rows, err = q.QueryContext(ctx, `SELECT u.id, coalesce(o.max_dialogues, 0), coalesce(o.active_dialogues, 0),
-			coalesce(o.presence, ''), coalesce(o.mask_data, `+falseSQL+`), coalesce(o.countries_mode, ''), coalesce(o.countries, ''),
-			`+liveSessionSQL+`, coalesce(co.call_statistics, `+falseSQL+`),
-			(SELECT count(*) FROM calls c WHERE c.user_id = u.id)
-			FROM users u LEFT JOIN operator_settings o ON o.user_id = u.id
-			LEFT JOIN company_operations co ON co.company_id = u.company_id
-			WHERE u.id IN (`+in+`)`, b.args...)
+		rows, err = q.QueryContext(ctx, `SELECT u.id, `+userOpsColumns+` FROM users u `+userOpsJoins+` WHERE u.id IN (`+in+`)`, b.args...)
 		if err != nil {
 			return fmt.Errorf("operator settings: %w", err)
 		}
 		for rows.Next() {
 			var uid int64
-			var o roster.User
-			var presence, countries string
-			var live, stats bool
-			var calls int
-			if err := rows.Scan(&uid, &o.MaxDialogues, &o.ActiveDialogues, &presence, &o.MaskData, &o.CountriesRule.Mode,
-				&countries, &live, &stats, &calls); err != nil {
+			var o userOps
+			if err := rows.Scan(append([]any{&uid}, o.dest()...)...); err != nil {
 				rows.Close()
 				return fmt.Errorf("operator settings: %w", err)
 			}
-			u := byID[uid]
-			u.MaxDialogues, u.ActiveDialogues, u.MaskData, u.CountriesRule.Mode = o.MaxDialogues, o.ActiveDialogues, o.MaskData, o.CountriesRule.Mode
-			if countries != "" {
-				u.CountriesRule.Countries = strings.Split(countries, ",")
-			}
-			u.Presence = presence
-			if presence == "" {
-				u.Presence = roster.PresenceOffline
-				if live {
-					u.Presence = roster.PresenceOnline
-				}
-			}
-			if u.Status != roster.StatusActive {
-				u.Presence = roster.PresenceOffline
-			}
-			if stats {
-				u.CallsHandled = &calls
-			}
+			o.apply(byID[uid])
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -661,6 +634,56 @@ func loadUserOps(ctx context.Context, q querier, users []*roster.User) error {
 		}
 	}
 	return nil
+}
+
+// userOpsColumns and userOpsJoins read a user's operator settings,
+// presence and calls handled (userOps), with users aliased u.
+const (
+	userOpsColumns = `coalesce(o.max_dialogues, 0), coalesce(o.active_dialogues, 0),
+		coalesce(o.presence, ''), coalesce(o.mask_data, ` + falseSQL + `), coalesce(o.countries_mode, ''), coalesce(o.countries, ''),
+		` + liveSessionSQL + `, coalesce(co.call_statistics, ` + falseSQL + `),
+		(SELECT count(*) FROM calls c WHERE c.user_id = u.id)`
+	userOpsJoins = `LEFT JOIN operator_settings o ON o.user_id = u.id
+		LEFT JOIN company_operations co ON co.company_id = u.company_id`
+)
+
+// userOps is one row of userOpsColumns.
+type userOps struct {
+	maxDialogues, activeDialogues int
+	presence, mode, countries     string
+	mask, live, stats             bool
+	calls                         int
+}
+
+// dest are the scan destinations of userOpsColumns.
+func (o *userOps) dest() []any {
+	return []any{&o.maxDialogues, &o.activeDialogues, &o.presence, &o.mask, &o.mode, &o.countries, &o.live, &o.stats, &o.calls}
+}
+
+// apply sets u's operations fields: presence is what the operator set,
+// else online while they have a live session; a user who is not active
+// is offline; calls handled only where the company has call statistics.
+func (o *userOps) apply(u *roster.User) {
+	u.MaxDialogues, u.ActiveDialogues, u.MaskData = o.maxDialogues, o.activeDialogues, o.mask
+	u.CountriesRule = roster.CountriesRule{Mode: o.mode, Countries: []string{}}
+	if o.countries != "" {
+		u.CountriesRule.Countries = strings.Split(o.countries, ",")
+	}
+	u.Presence = o.presence
+	if o.presence == "" {
+		u.Presence = roster.PresenceOffline
+		if o.live {
+			u.Presence = roster.PresenceOnline
+		}
+	}
+	if u.Status != roster.StatusActive {
+		u.Presence = roster.PresenceOffline
+	}
+	u.CallsHandled = nil
+	if o.stats {
+		calls := o.calls
+		u.CallsHandled = &calls
+	}
 }
 
 // falseSQL is a boolean false both engines accept in coalesce with a

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,16 +23,17 @@ const userColumns = `u.id, u.company_id, u.auth_method, u.email, u.login, u.firs
 
 type rowScanner interface{ Scan(dest ...any) error }
 
-func scanUser(r rowScanner) (*roster.User, error) {
+// scanUser scans userColumns, and then into more, the columns after them.
+func scanUser(r rowScanner, more ...any) (*roster.User, error) {
 	var u roster.User
 	var createdBy sql.NullInt64
 	var lastLogin, invExpires, lockedUntil sql.NullTime
 	var allowlist string
 	var idle sql.NullInt64
-	err := r.Scan(&u.ID, &u.CompanyID, &u.AuthMethod, &u.Email, &u.Login, &u.FirstName, &u.MiddleName,
+	err := r.Scan(append([]any{&u.ID, &u.CompanyID, &u.AuthMethod, &u.Email, &u.Login, &u.FirstName, &u.MiddleName,
 		&u.LastName, &u.Phone, &u.WorkPhone, &u.Position, &u.Status, &u.NameSetBySelf, &u.PasswordHash,
 		&u.PasswordTemporary, &createdBy, &u.CreatedAt, &u.UpdatedAt, &lastLogin, &invExpires,
-		&u.Lang, &u.MFAMethod, &allowlist, &idle, &lockedUntil, &u.FailedLogins, &u.TOTPSecret, &u.TOTPLastStep)
+		&u.Lang, &u.MFAMethod, &allowlist, &idle, &lockedUntil, &u.FailedLogins, &u.TOTPSecret, &u.TOTPLastStep}, more...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -178,22 +181,102 @@ func findUser(ctx context.Context, q querier, scope roster.Scope, id int64) (*ro
 }
 
 // queryUser is findUser with a locking clause (dialect.lock) for the row.
+//
+// One user is read in one statement, with what loadRoles and loadUserOps
+// add to a list of users (five statements) folded in: roles, queues and
+// client tags as lists in one text column each, separated by control
+// characters that Roster's text rules keep out of every name
+// (roster.CheckText). Reading a user is what nearly every request does
+// (the target of GET, PATCH and every action; the actor on a cache miss).
 func queryUser(ctx context.Context, q querier, scope roster.Scope, id int64, lock string) (*roster.User, error) {
+	if lock != "" {
+		// Lock first, read after: the subqueries of one statement would see
+		// the user's roles as they were before the lock was granted.
+		var b sqlBuilder
+		b.cond("u.id = " + b.arg(id))
+		if !b.scopeCond(scope, "u.company_id") {
+			return nil, notFound("User")
+		}
+		var locked int64
+		err := q.QueryRowContext(ctx, `SELECT u.id FROM users u`+b.whereSQL()+lock, b.args...).Scan(&locked)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, notFound("User")
+		} else if err != nil {
+			return nil, fmt.Errorf("lock user %d: %w", id, err)
+		}
+	}
 	var b sqlBuilder
+	unit, record := b.arg(unitSep), b.arg(recordSep)
 	b.cond("u.id = " + b.arg(id))
 	if !b.scopeCond(scope, "u.company_id") {
 		return nil, notFound("User")
 	}
-	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u`+b.whereSQL()+lock, b.args...))
+	row := q.QueryRowContext(ctx, `SELECT `+userColumns+`,
+		(SELECT string_agg(CAST(r.id AS TEXT) || `+unit+` || r.key || `+unit+` || r.name, `+record+` ORDER BY r.system DESC, r.name, r.id)
+			FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id),
+		(SELECT string_agg(CAST(g.id AS TEXT) || `+unit+` || g.name, `+record+` ORDER BY g.name, g.id)
+			FROM work_group_members m JOIN work_groups g ON g.id = m.group_id WHERE g.kind = 'queue' AND m.user_id = u.id),
+		(SELECT string_agg(CAST(t.tag_id AS TEXT), `+record+` ORDER BY t.tag_id) FROM user_client_tags t WHERE t.user_id = u.id),
+		`+userOpsColumns+`
+		FROM users u `+userOpsJoins+b.whereSQL(), b.args...)
+	var roles, queues, tags sql.NullString
+	var ops userOps
+	u, err := scanUser(row, append([]any{&roles, &queues, &tags}, ops.dest()...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("User")
 	} else if err != nil {
 		return nil, fmt.Errorf("user %d: %w", id, err)
 	}
-	if err := loadRoles(ctx, q, []*roster.User{u}); err != nil {
-		return nil, err
+	if err := splitUserLists(u, roles.String, queues.String, tags.String); err != nil {
+		return nil, fmt.Errorf("user %d: %w", id, err)
 	}
+	ops.apply(u)
 	return u, nil
+}
+
+// The separators of queryUser's lists: C0 controls, which no stored text
+// holds (roster.CheckText refuses them in every single-line field).
+const (
+	unitSep   = "\x1f"
+	recordSep = "\x1e"
+)
+
+// splitUserLists fills u's roles, queues and client tags from queryUser's
+// list columns.
+func splitUserLists(u *roster.User, roles, queues, tags string) error {
+	u.Roles, u.Queues, u.ClientTagIDs = []roster.RoleRef{}, []roster.GroupRef{}, []int64{}
+	for rec := range splitNonEmpty(roles, recordSep) {
+		f := strings.Split(rec, unitSep)
+		id, err := strconv.ParseInt(f[0], 10, 64)
+		if len(f) != 3 || err != nil {
+			return fmt.Errorf("malformed role %q", rec)
+		}
+		u.Roles = append(u.Roles, roster.RoleRef{ID: id, Key: f[1], Name: f[2]})
+	}
+	for rec := range splitNonEmpty(queues, recordSep) {
+		idText, name, ok := strings.Cut(rec, unitSep)
+		id, err := strconv.ParseInt(idText, 10, 64)
+		if !ok || err != nil {
+			return fmt.Errorf("malformed queue %q", rec)
+		}
+		u.Queues = append(u.Queues, roster.GroupRef{ID: id, Name: name})
+	}
+	for rec := range splitNonEmpty(tags, recordSep) {
+		id, err := strconv.ParseInt(rec, 10, 64)
+		if err != nil {
+			return fmt.Errorf("malformed client tag %q", rec)
+		}
+		u.ClientTagIDs = append(u.ClientTagIDs, id)
+	}
+	return nil
+}
+
+// splitNonEmpty is strings.SplitSeq that yields nothing for "".
+func splitNonEmpty(s, sep string) iter.Seq[string] {
+	if s == "" {
+		return func(func(string) bool) {}
+	}
+	return strings.SplitSeq(s, sep)
 }
 
 // UserByID returns a user in scope, with roles.
