@@ -94,9 +94,6 @@ func (pg *page) OpsTabs() []opsTab {
 			add("/"+k.Path, pg.T(k.Key()+".title"))
 		}
 	}
-	if app.CanChangeCompanySettings(pg.Actor) {
-		add("/settings/operations", pg.T("ops.settings.title"))
-	}
 	if pg.Can(string(roster.PermAuditView)) {
 		add("/notifications/failed", pg.T("ops.failed.title"))
 	}
@@ -397,8 +394,15 @@ func (p *Panel) companyOpsView(w http.ResponseWriter, r *http.Request) (*company
 	if err != nil {
 		return nil, err
 	}
-	return &companyOpsView{page: p.newPage(w, r, "ops.settings.title", "operations"), Ops: co,
-		CanEdit: app.CanChangeCompanySettings(state(r).actor), CanPlan: state(r).actor.MainAdmin}, nil
+	// A section of Settings for those who change it; others (who may only
+	// read it) reach it from Operations.
+	nav := "operations"
+	canEdit := app.CanChangeCompanySettings(state(r).actor)
+	if canEdit {
+		nav = navOpsSettings
+	}
+	return &companyOpsView{page: p.newPage(w, r, "ops.settings.title", nav), Ops: co,
+		CanEdit: canEdit, CanPlan: state(r).actor.MainAdmin}, nil
 }
 
 func (p *Panel) handleCompanyOps(w http.ResponseWriter, r *http.Request) error {

@@ -213,7 +213,9 @@ func TestOperationsScenarios(t *testing.T) {
 		t.Run("CompanySettings", func(t *testing.T) {
 			const secret = "123456:AAE-very-secret-token"
 			run([]step{
-				{name: "page", as: "admin", method: get, path: "/settings/operations", wantStatus: 200, want: []string{"Call statistics", "Not set", `name="telegram_bot_token" type="password"`}},
+				{name: "page", as: "admin", method: get, path: "/settings/operations", wantStatus: 200, want: []string{"Call statistics", "Not set", `name="telegram_bot_token" type="password"`,
+					// A section of the one Settings place, beside sign-in and passwords.
+					`<a href="/settings/credentials">Sign-in and passwords</a><a href="/settings/operations" aria-current="page">Operations and notifications</a>`}},
 				{name: "save", as: "admin", method: post, path: "/settings/operations", form: url.Values{"call_statistics": {"1"}, "telegram_bot_token": {secret}}, wantStatus: 303},
 				{name: "token set, never shown", as: "admin", method: get, path: "/settings/operations", wantStatus: 200, want: []string{"Settings saved.", ">Set<", "Remove the token"}, notWant: []string{secret, "very-secret"}},
 				{name: "call statistics follow the plan", as: "admin", method: get, path: "/settings/operations", wantStatus: 200, want: []string{"only the Main administrator changes the plan", `name="call_statistics" value="1" disabled`}},

@@ -24,7 +24,12 @@ func (p *Panel) webhookRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /settings/webhooks/{id}/deliveries/{delivery_id}/resend", p.auth(p.handleWebhookResend))
 }
 
-// settingsTab is one tab of the company settings.
+// navOpsSettings marks the operations settings as a section of Settings.
+const navOpsSettings = "settings-operations"
+
+// settingsTab is one tab of the company settings: one Settings place
+// whose sections are sign-in and passwords, operations (call statistics,
+// notification tokens), webhooks and service tokens.
 type settingsTab struct {
 	Href, Label string
 	Current     bool
@@ -35,6 +40,9 @@ func (pg *page) SettingsTabs() []settingsTab {
 	var tabs []settingsTab
 	if pg.CanSettings() {
 		tabs = append(tabs, settingsTab{"/settings/credentials", pg.T("settings.credentials"), pg.Nav == "settings"})
+	}
+	if app.CanChangeCompanySettings(pg.Actor) {
+		tabs = append(tabs, settingsTab{"/settings/operations", pg.T("settings.operations"), pg.Nav == navOpsSettings})
 	}
 	if pg.Can(string(roster.PermWebhooksManage)) {
 		tabs = append(tabs, settingsTab{"/settings/webhooks", pg.T("webhooks.title"), pg.Nav == "webhooks"})

@@ -172,6 +172,7 @@ var enCredentials = map[string]string{
 
 	"settings.title":               "Company settings",
 	"settings.credentials":         "Sign-in and passwords",
+	"settings.operations":          "Operations and notifications",
 	"settings.invitation_ttl":      "Invitation link validity, hours",
 	"settings.invitation_ttl_hint": "1–720. New invitations use it.",
 	"settings.password_min":        "Minimum password length",

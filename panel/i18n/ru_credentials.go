@@ -173,6 +173,7 @@ var ruCredentials = map[string]string{
 
 	"settings.title":               "Настройки компании",
 	"settings.credentials":         "Вход и пароли",
+	"settings.operations":          "Операции и уведомления",
 	"settings.invitation_ttl":      "Срок действия приглашения, часов",
 	"settings.invitation_ttl_hint": "1–720. Действует для новых приглашений.",
 	"settings.password_min":        "Минимальная длина пароля",
