@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -94,16 +95,24 @@ type workGroupHandlers struct {
 }
 
 func (h workGroupHandlers) list(w http.ResponseWriter, r *http.Request) error {
+	return listInCompany(w, r, func(ctx context.Context, companyID int64) ([]*roster.WorkGroup, error) {
+		return h.s.App.Operations.Groups(ctx, h.kind, companyID)
+	})
+}
+
+// listInCompany answers {"items": […]} with what list returns for the
+// company of the query's company_id (0 when absent: the caller's own).
+func listInCompany[T any](w http.ResponseWriter, r *http.Request, list func(ctx context.Context, companyID int64) ([]T, error)) error {
 	q := newQuery(r, "company_id")
 	companyID := q.id("company_id")
 	if err := q.err(); err != nil {
 		return err
 	}
-	gs, err := h.s.App.Operations.Groups(r.Context(), h.kind, idOrZero(companyID))
+	items, err := list(r.Context(), idOrZero(companyID))
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"items": gs})
+	return writeJSON(w, http.StatusOK, map[string]any{"items": items})
 }
 
 // idOrZero is *p, or 0 (meaning "the actor's own company") for nil.
@@ -327,16 +336,7 @@ func (s *Server) handleCompanyOpsPatch(w http.ResponseWriter, r *http.Request) e
 }
 
 func (s *Server) handleTagList(w http.ResponseWriter, r *http.Request) error {
-	q := newQuery(r, "company_id")
-	companyID := q.id("company_id")
-	if err := q.err(); err != nil {
-		return err
-	}
-	tags, err := s.App.Clients.Tags(r.Context(), idOrZero(companyID))
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"items": tags})
+	return listInCompany(w, r, s.App.Clients.Tags)
 }
 
 // tagRequest is the body of client tag create and rename.

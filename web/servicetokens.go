@@ -32,19 +32,7 @@ func (s *Server) serviceTokenRoutes() []route {
 }
 
 func (s *Server) handleServiceTokenList(w http.ResponseWriter, r *http.Request) error {
-	q := newQuery(r, "company_id")
-	var companyID int64
-	if id := q.id("company_id"); id != nil {
-		companyID = *id
-	}
-	if err := q.err(); err != nil {
-		return err
-	}
-	ts, err := s.App.ServiceTokens.List(r.Context(), companyID)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"items": ts})
+	return listInCompany(w, r, s.App.ServiceTokens.List)
 }
 
 // serviceTokenRequest is the body of POST /api/v1/service-tokens.

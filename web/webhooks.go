@@ -42,19 +42,7 @@ func (s *Server) webhookRoutes() []route {
 }
 
 func (s *Server) handleWebhookList(w http.ResponseWriter, r *http.Request) error {
-	q := newQuery(r, "company_id")
-	var companyID int64
-	if id := q.id("company_id"); id != nil {
-		companyID = *id
-	}
-	if err := q.err(); err != nil {
-		return err
-	}
-	hooks, err := s.App.Webhooks.List(r.Context(), companyID)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"items": hooks})
+	return listInCompany(w, r, s.App.Webhooks.List)
 }
 
 // webhookRequest is the body of create and patch.
