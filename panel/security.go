@@ -112,16 +112,7 @@ func (p *Panel) handleTOTPStart(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := val.Err(); err != nil {
-		v, perr := p.securityPage(w, r)
-		if perr != nil {
-			return perr
-		}
-		fe, _ := newFormErrors(state(r).lang, err)
-		v.Errors, v.Open = *fe, "totp"
-		if status != http.StatusTooManyRequests {
-			status = http.StatusUnprocessableEntity
-		}
-		return p.render(w, r, status, "security", v)
+		return p.securityRefused(w, r, err, status, "totp")
 	}
 	if err := p.keys(ctx); err != nil {
 		return err
@@ -221,16 +212,7 @@ func (p *Panel) handleMyMFA(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := val.Err(); err != nil {
-		v, perr := p.securityPage(w, r)
-		if perr != nil {
-			return perr
-		}
-		fe, _ := newFormErrors(state(r).lang, err)
-		v.Errors, v.Open = *fe, "method"
-		if status != http.StatusTooManyRequests {
-			status = http.StatusUnprocessableEntity
-		}
-		return p.render(w, r, status, "security", v)
+		return p.securityRefused(w, r, err, status, "method")
 	}
 	if _, err := p.Credentials.SetMFAMethod(ctx, roster.Scope{All: true}, a.User.ID, method, nil); err != nil {
 		return err
@@ -285,4 +267,20 @@ func (pg *page) IntP(n *int) int {
 		return 0
 	}
 	return *n
+}
+
+// securityRefused shows the security page again with the refusal err next
+// to the fields of the folded section open, answering 422 (or the 429 of a
+// current password that must wait).
+func (p *Panel) securityRefused(w http.ResponseWriter, r *http.Request, err error, status int, open string) error {
+	v, perr := p.securityPage(w, r)
+	if perr != nil {
+		return perr
+	}
+	fe, _ := newFormErrors(state(r).lang, err)
+	v.Errors, v.Open = *fe, open
+	if status != http.StatusTooManyRequests {
+		status = http.StatusUnprocessableEntity
+	}
+	return p.render(w, r, status, "security", v)
 }
