@@ -66,6 +66,8 @@ func TestFailover(t *testing.T) {
 		writers.Add(1)
 		go func() { defer writers.Done(); f.write(w, stop) }()
 	}
+	writers.Add(1)
+	go func() { defer writers.Done(); f.read(stop) }()
 	f.awaitAcks(t, 20)
 
 	// The crash: every process of the primary at once, as when its
@@ -82,6 +84,10 @@ func TestFailover(t *testing.T) {
 	if st != 503 {
 		t.Errorf("a change with no primary answered %d, want 503: %s", st, data)
 	}
+
+	// The writers and the reader meet the gap too: a failover manager
+	// takes a moment to decide.
+	f.awaitUnavailable(t, 10)
 
 	promoted := time.Now()
 	pg.exec(t, standby, "SELECT pg_promote(true, 30)")
@@ -130,9 +136,15 @@ type failoverRun struct {
 
 // do sends one request; a transport error or timeout answers status 0.
 func (f *failoverRun) do(method, path string, body any) (int, http.Header, []byte) {
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, f.base+path, bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, f.base+path, r)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("Authorization", "Bearer "+f.token)
 	resp, err := f.client.Do(req)
 	if err != nil {
@@ -225,6 +237,57 @@ func (f *failoverRun) write(w int, stop <-chan struct{}) {
 			// Do not hammer a database in the middle of a failover.
 			time.Sleep(50 * time.Millisecond)
 		}
+	}
+}
+
+// read reads the users the writers created until stop is closed: 200, or
+// a clean 503 in the gap.
+func (f *failoverRun) read(stop <-chan struct{}) {
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		f.mu.Lock()
+		var id int64
+		if len(f.users) > 0 {
+			id = f.users[i%len(f.users)]
+		}
+		f.mu.Unlock()
+		if id == 0 {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		st, h, data := f.do("GET", fmt.Sprintf("/api/v1/users/%d", id), nil)
+		f.check503(st, h, data)
+		switch st {
+		case 200:
+		case 503:
+			time.Sleep(50 * time.Millisecond)
+		case 0:
+			return
+		default:
+			f.t.Errorf("read: %d %s", st, data)
+			return
+		}
+	}
+}
+
+// awaitUnavailable waits until n requests have answered 503.
+func (f *failoverRun) awaitUnavailable(t *testing.T, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		f.mu.Lock()
+		got := f.unavailable
+		f.mu.Unlock()
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests answered 503 while there was no primary, want %d", got, n)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
