@@ -92,7 +92,9 @@ func TestUnreachableDatabaseIs503(t *testing.T) {
 	}
 	// A domain error is no outage, whatever the store says.
 	rec = httptest.NewRecorder()
-	s.adapt(func(http.ResponseWriter, *http.Request) error { return roster.Errorf(roster.ENOTFOUND, "No such user.") }).
+	s.adapt(func(http.ResponseWriter, *http.Request) error {
+		return roster.Errorf(roster.ENOTFOUND, "No such user.")
+	}).
 		ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/users/7", nil))
 	if rec.Code != 404 {
 		t.Errorf("not found answered %d", rec.Code)
