@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -353,7 +355,12 @@ func newPGCluster(t *testing.T) *pgCluster {
 	t.Helper()
 	bindir := os.Getenv("ROSTER_TEST_PG_BINDIR")
 	if bindir == "" {
-		bindir = "/usr/lib/postgresql/15/bin"
+		bindir = "/usr/lib/postgresql/15/bin" // named in the skip message when none is found
+		found, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+		slices.SortFunc(found, func(a, b string) int { return cmp.Compare(pgMajor(a), pgMajor(b)) })
+		if len(found) > 0 {
+			bindir = found[len(found)-1] // the newest, as Debian's layout names them
+		}
 	}
 	for _, b := range []string{"initdb", "postgres", "pg_basebackup"} {
 		if _, err := os.Stat(filepath.Join(bindir, b)); err != nil {
@@ -379,6 +386,12 @@ func newPGCluster(t *testing.T) *pgCluster {
 	}
 	must(t, os.Chmod(dir, 0o700))
 	return c
+}
+
+// pgMajor is the major version in a Debian path /usr/lib/postgresql/15/bin.
+func pgMajor(bindir string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(bindir)))
+	return n
 }
 
 // command runs a PostgreSQL binary as the cluster's user.
