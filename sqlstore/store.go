@@ -223,7 +223,7 @@ var errUnavailable = roster.Errorf(roster.EUNAVAILABLE, "The database is busy; t
 
 // errUnreachable answers a request the database could not serve because
 // it could not be reached (see dialect.unreachable): 503 with Retry-After.
-var errUnreachable = roster.Errorf(roster.EUNAVAILABLE, "The database cannot be reached at the moment; try again in a moment.")
+var errUnreachable = roster.Errorf(roster.EUNAVAILABLE, "The database cannot be reached; try again in a moment.")
 
 // ClassifyError implements roster.ErrorClassifier: an error that says the
 // database could not be reached is returned as errUnreachable wrapping it.

@@ -74,6 +74,7 @@ func TestFailover(t *testing.T) {
 
 	// The crash: every process of the primary at once, as when its
 	// machine dies.
+	ackedBefore := f.acked()
 	killed := time.Now()
 	primary.kill(t)
 	// Before the standby is promoted there is no primary: Roster says it
@@ -115,8 +116,8 @@ func TestFailover(t *testing.T) {
 	f.checkDurable(t, newPrimary)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	t.Logf("not ready %v after the kill; ready %v after the promotion; %d changes acknowledged (%d users), %d answered 503",
-		notReadyAfter.Round(time.Millisecond), readyAfter.Round(time.Millisecond), f.acks, len(f.users), f.unavailable)
+	t.Logf("not ready %v after the kill; ready %v after the promotion; %d changes acknowledged (%d before the kill, %d users created), all on the new primary; %d answered 503",
+		notReadyAfter.Round(time.Millisecond), readyAfter.Round(time.Millisecond), f.acks, ackedBefore, len(f.users), f.unavailable)
 }
 
 // failoverRun is the writers' shared record.
