@@ -17,9 +17,10 @@ const (
 	ENOTFOUND     = "not_found"
 	ERATELIMIT    = "rate_limited"
 	EUNAUTHORIZED = "unauthorized"
-	// EUNAVAILABLE says the change could not be made now, through no fault
-	// of the request (the database stayed busy); the same request may
-	// succeed when tried again a moment later.
+	// EUNAVAILABLE says the request could not be served now, through no
+	// fault of its own (the database stayed busy, or could not be reached
+	// while it failed over); the same request may succeed when tried again
+	// a moment later.
 	EUNAVAILABLE = "unavailable"
 )
 
@@ -73,6 +74,17 @@ func ErrorCode(err error) string {
 		return e.Code
 	}
 	return EINTERNAL
+}
+
+// ErrorClassifier is implemented by a store that can tell, among the
+// errors it returns, those that say the database could not be reached (a
+// connection lost, no server accepting writes while a standby is
+// promoted): no fault of the request. ClassifyError returns such an error
+// as an EUNAVAILABLE *Error wrapping it, and any other error unchanged.
+// The transports apply it to the errors they would answer with 500, so
+// that an outage answers 503 with Retry-After.
+type ErrorClassifier interface {
+	ClassifyError(err error) error
 }
 
 // ErrorMessage returns the user-facing message of an *Error in err's chain,

@@ -211,6 +211,13 @@ const retryAfter = "1"
 // renderError shows an error page; internal details are logged, never shown.
 func (p *Panel) renderError(w http.ResponseWriter, r *http.Request, err error) {
 	st := state(r)
+	if c, ok := p.Users.(roster.ErrorClassifier); ok && roster.ErrorCode(err) == roster.EINTERNAL {
+		// The database could not be reached: 503 with Retry-After, not 500
+		// (see web's classifyError).
+		if err = c.ClassifyError(err); roster.ErrorCode(err) == roster.EUNAVAILABLE && r.Context().Err() == nil {
+			p.Logger.WarnContext(r.Context(), "panel: database unreachable", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
+	}
 	code := roster.ErrorCode(err)
 	status := map[string]int{
 		roster.ENOTFOUND: http.StatusNotFound, roster.EFORBIDDEN: http.StatusForbidden,

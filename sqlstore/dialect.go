@@ -3,9 +3,12 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"path/filepath"
 	"runtime"
@@ -86,6 +89,19 @@ func openDBs(cfg Config) (writer, reader *sql.DB, d dialect, err error) {
 		// list query costs well under a millisecond.
 		if _, ok := pc.RuntimeParams["plan_cache_mode"]; !ok {
 			pc.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+		}
+		// A host that does not answer (down, or cut off) must not hold a
+		// request, or every connection of the pool, for the minutes the
+		// kernel waits: with several hosts, the next one is tried.
+		if u.Query().Get("connect_timeout") == "" {
+			pc.ConnectTimeout = defaultConnectTimeout
+		}
+		// A server that refuses writes (a demoted primary) is left: its
+		// connections close, and the next one goes to whichever host
+		// target_session_attrs accepts. FATAL errors close the connection
+		// as pgx does by default.
+		pc.OnPgError = func(_ *pgconn.PgConn, pe *pgconn.PgError) bool {
+			return !strings.EqualFold(pe.Severity, "FATAL") && pe.Code != sqlstateReadOnly
 		}
 		db := stdlib.OpenDB(*pc)
 		db.SetMaxOpenConns(20)
@@ -170,6 +186,41 @@ func (d dialect) transient(err error) bool {
 		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
 	}
 	return false
+}
+
+// defaultConnectTimeout bounds one connection attempt to one PostgreSQL
+// host when the URL sets no connect_timeout.
+const defaultConnectTimeout = 5 * time.Second
+
+// sqlstateReadOnly is PostgreSQL's read_only_sql_transaction: a write on
+// a server that accepts none (a standby, or a primary being demoted).
+const sqlstateReadOnly = "25006"
+
+// unreachable reports whether err says that the database could not be
+// reached or went away under the request, rather than refused it: no
+// connection could be made to a server accepting writes (every host down,
+// or only standbys up while one is promoted), the connection broke (the
+// server was killed or restarted), or the server is shutting down,
+// starting up or read-only. A wrong password or database name stays an
+// internal error: retrying does not mend it, and it must be seen in the
+// log. SQLite, a file, has no such errors.
+func (d dialect) unreachable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case strings.HasPrefix(pe.Code, "08"), // connection exception
+			pe.Code == "57P01", // admin_shutdown (also a postmaster that died)
+			pe.Code == "57P02", // crash_shutdown
+			pe.Code == "57P03", // cannot_connect_now: starting up, shutting down
+			pe.Code == sqlstateReadOnly:
+			return true
+		}
+		return false
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, pgconn.ErrConnClosed) ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // Row lock strengths, as PostgreSQL names them (see dialect.lock).

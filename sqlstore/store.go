@@ -224,6 +224,22 @@ const (
 // contention alone: the web layer turns it into 503 with Retry-After.
 var errUnavailable = roster.Errorf(roster.EUNAVAILABLE, "The database is busy; try again in a moment.")
 
+// errUnreachable answers a request the database could not serve because
+// it could not be reached (see dialect.unreachable): 503 with Retry-After.
+var errUnreachable = roster.Errorf(roster.EUNAVAILABLE, "The database cannot be reached; try again in a moment.")
+
+// ClassifyError implements roster.ErrorClassifier: an error that says the
+// database could not be reached is returned as errUnreachable wrapping it.
+// It is applied where errors leave for a client (the transports), not in
+// each method: a lost connection surfaces from any query, a row's Scan
+// included.
+func (s *Store) ClassifyError(err error) error {
+	if err == nil || roster.ErrorCode(err) != roster.EINTERNAL || !s.d.unreachable(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", errUnreachable, err)
+}
+
 // retry runs fn until it succeeds, fails for a reason other than
 // contention (see dialect.transient), or has run retryAttempts times, then
 // answers errUnavailable. Between runs it waits a random time up to a limit

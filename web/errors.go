@@ -99,6 +99,7 @@ const StatusClientClosedRequest = 499
 
 // renderError writes err as a problem; 500s are logged with their details.
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
+	err = s.classifyError(r, err)
 	p := problemFor(err)
 	if p.Status >= 500 && r.Context().Err() != nil {
 		// The client went away (or its deadline passed) while the request
@@ -120,6 +121,21 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 		w.Header().Set("Retry-After", RetryAfter)
 	}
 	writeBody(w, p.Status, "application/problem+json", p)
+}
+
+// classifyError turns an error that says the database could not be
+// reached (roster.ErrorClassifier, implemented by the store) into
+// EUNAVAILABLE, answered 503 with Retry-After instead of 500; the cause
+// is logged as a warning, since the request log line says only 503.
+func (s *Server) classifyError(r *http.Request, err error) error {
+	c, ok := s.Users.(roster.ErrorClassifier)
+	if !ok || roster.ErrorCode(err) != roster.EINTERNAL {
+		return err
+	}
+	if err = c.ClassifyError(err); roster.ErrorCode(err) == roster.EUNAVAILABLE && r.Context().Err() == nil {
+		s.Logger.WarnContext(r.Context(), "database unreachable", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	return err
 }
 
 // writeJSON writes v as a JSON response.

@@ -241,7 +241,7 @@ var sharedResponses = map[string]any{
 	"UnprocessableEntity":  problemResponse("Invalid input: `errors` names each field (or query parameter) and why, with a code that is also the translation key."),
 	"TooManyRequests":      withRetryAfter(problemResponse("Too many attempts: wait the seconds Retry-After says.")),
 	"InternalServerError":  problemResponse("An internal error; it has been logged, its details are not shown."),
-	"ServiceUnavailable": withRetryAfter(problemResponse("The database is unavailable, or a transaction had to be retried too often under contention: " +
+	"ServiceUnavailable": withRetryAfter(problemResponse("The database cannot be reached (a connection lost, a standby being promoted), or a transaction had to be retried too often under contention: " +
 		"try again after the seconds Retry-After says.")),
 }
 

@@ -102,6 +102,7 @@ func (s *Server) scimRenderError(w http.ResponseWriter, r *http.Request, err err
 	case errors.As(err, &fe):
 		se = scimBad("invalidFilter", "%s", fe.msg)
 	default:
+		err = s.classifyError(r, err)
 		p := problemFor(err)
 		if p.Status == http.StatusInternalServerError {
 			s.Logger.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -124,6 +125,9 @@ func (s *Server) scimRenderError(w http.ResponseWriter, r *http.Request, err err
 	}
 	if se.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="roster-scim"`)
+	}
+	if se.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", RetryAfter)
 	}
 	body := map[string]any{"schemas": []string{scimErrorSchema}, "status": strconv.Itoa(se.Status), "detail": se.Detail}
 	if se.SCIMType != "" {

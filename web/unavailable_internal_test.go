@@ -57,3 +57,46 @@ func TestClientGoneIsNotAServerError(t *testing.T) {
 		t.Errorf("log:\n%s", logs.String())
 	}
 }
+
+// unreachableUsers is a store whose ClassifyError says every error means
+// an unreachable database (roster.ErrorClassifier).
+type unreachableUsers struct{ roster.UserService }
+
+func (unreachableUsers) ClassifyError(err error) error {
+	return fmt.Errorf("%w: %w", roster.Errorf(roster.EUNAVAILABLE, "The database cannot be reached."), err)
+}
+
+// TestUnreachableDatabaseIs503: an error the store classifies as an
+// unreachable database (a failover under way) answers 503 problem+json
+// with Retry-After on the API and on SCIM, and is logged as a warning with
+// its cause, not as an internal error.
+func TestUnreachableDatabaseIs503(t *testing.T) {
+	var logs bytes.Buffer
+	s := NewServer(Deps{Users: unreachableUsers{}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	lost := fmt.Errorf("session: %w", fmt.Errorf("unexpected EOF"))
+	rec := httptest.NewRecorder()
+	s.adapt(func(http.ResponseWriter, *http.Request) error { return lost }).
+		ServeHTTP(rec, httptest.NewRequest("POST", "/api/v1/users", nil))
+	var p Problem
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || rec.Code != 503 || p.Code != roster.EUNAVAILABLE ||
+		rec.Header().Get("Retry-After") == "" || rec.Header().Get("Content-Type") != "application/problem+json" {
+		t.Errorf("API: %d %v %s", rec.Code, rec.Header(), rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	s.scimRenderError(rec, httptest.NewRequest("GET", "/scim/v2/Users", nil), lost)
+	if rec.Code != 503 || rec.Header().Get("Retry-After") == "" {
+		t.Errorf("SCIM: %d %v %s", rec.Code, rec.Header(), rec.Body)
+	}
+	if strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "unexpected EOF") {
+		t.Errorf("log:\n%s", logs.String())
+	}
+	// A domain error is no outage, whatever the store says.
+	rec = httptest.NewRecorder()
+	s.adapt(func(http.ResponseWriter, *http.Request) error {
+		return roster.Errorf(roster.ENOTFOUND, "No such user.")
+	}).
+		ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/users/7", nil))
+	if rec.Code != 404 {
+		t.Errorf("not found answered %d", rec.Code)
+	}
+}
