@@ -255,7 +255,9 @@ func TestNotificationEventTypes(t *testing.T) {
 				all = append(all, c.Type)
 			}
 		}
-		var types struct{ Items []roster.NotificationEventType }
+		var types struct {
+			Items []roster.NotificationEventType
+		}
 		e.expect("PUT", "/api/v1/notification-event-types", admin, map[string]any{"enabled": all}, 403)
 		e.expect("PUT", "/api/v1/notification-event-types", root, map[string]any{"enabled": []string{"nope"}}, 422)
 		e.expect("PUT", "/api/v1/notification-event-types", root, map[string]any{}, 422)

@@ -698,6 +698,6 @@ func notificationSchemas() map[string]any {
 		"NotificationEventTypes": obj([]string{"items"}, map[string]any{"items": arr(obj([]string{"type", "name", "enabled"},
 			map[string]any{"type": enum(catalog...), "name": str(), "enabled": boolean()}))}),
 		"NotificationEventTypesRequest": closed(obj([]string{"enabled"}, map[string]any{"enabled": arr(enum(catalog...))})),
-		"DeliveryList": obj([]string{"items"}, map[string]any{"items": arr(ref("Delivery"))}),
+		"DeliveryList":                  obj([]string{"items"}, map[string]any{"items": arr(ref("Delivery"))}),
 	}
 }
