@@ -205,3 +205,25 @@ func (s *Notifications) editTarget(ctx context.Context, id int64) (*roster.User,
 	}
 	return u, perms, nil
 }
+
+// UserNotifications are a user's settings as their card shows them.
+type UserNotifications struct {
+	Prefs *roster.NotificationPrefs
+	// MaySubscribe says whether the user's roles let them receive
+	// notifications (users.view or audit.view).
+	MaySubscribe bool
+}
+
+// ForUserCard is ForUser with whether the user may subscribe, for the
+// form on their card.
+func (s *Notifications) ForUserCard(ctx context.Context, id int64) (*UserNotifications, error) {
+	_, perms, err := s.editTarget(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.prefs(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &UserNotifications{Prefs: p, MaySubscribe: perms.Has(roster.PermUsersView) || perms.Has(roster.PermAuditView)}, nil
+}
