@@ -27,6 +27,8 @@ var enNotify = map[string]string{
 	"field.send_email.email_required":        "The link goes to the user's e-mail: choose sign-in with e-mail and give an address.",
 	"field.send_email.not_applicable":        "An invitation is e-mailed anyway.",
 	"flash.user_created_link_sent":           "User added. A single-use link to set their password was e-mailed to them.",
+	"field.telegram_chat_id.required":        "Give a Telegram chat ID to receive Telegram notifications.",
+	"field.slack_channel_id.required":        "Give a Slack channel ID to receive Slack notifications.",
 }
 
 // ruNotify holds the Russian strings of the same.
@@ -53,6 +55,8 @@ var ruNotify = map[string]string{
 	"field.send_email.email_required":        "Ссылка уходит на e-mail пользователя: выберите вход по e-mail и укажите адрес.",
 	"field.send_email.not_applicable":        "Приглашение и так отправляется по e-mail.",
 	"flash.user_created_link_sent":           "Пользователь добавлен. Ему отправлена одноразовая ссылка для задания пароля.",
+	"field.telegram_chat_id.required":        "Укажите ID чата Telegram, чтобы получать уведомления в Telegram.",
+	"field.slack_channel_id.required":        "Укажите ID канала Slack, чтобы получать уведомления в Slack.",
 }
 
 func init() {
