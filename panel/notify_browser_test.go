@@ -21,6 +21,7 @@ import (
 // it saves the screens there.
 func TestBrowserNotify(t *testing.T) {
 	alloc := newAllocator(t)
+	axe := axeSource(t)
 	shots := os.Getenv("ROSTER_PANEL_SCREENS")
 	shot := func(b *tab, name string) {
 		if shots != "" {
@@ -37,6 +38,7 @@ func TestBrowserNotify(t *testing.T) {
 			t.Fatalf("heading %q", got)
 		}
 		shot(b, "system-en")
+		b.axe(axe, "System > Event notifications")
 		// Untick "User blocked" with the keyboard and save with Enter.
 		b.do(chromedp.Focus(chromedp.CSS(`input[name=enabled][value="user.blocked"]`)), chromedp.KeyEvent(" "))
 		if b.eval(`String(document.querySelector('input[name=enabled][value="user.blocked"]').checked)`) != "false" {
@@ -74,6 +76,7 @@ func TestBrowserNotify(t *testing.T) {
 			chromedp.Focus(chromedp.CSS(`input[name=sub][value="user.blocked/telegram"]`)), chromedp.KeyEvent(" "),
 			chromedp.Focus(chromedp.CSS(`input[name=sub][value="user.created/slack"]`)), chromedp.KeyEvent(" "))
 		shot(b, "card-en")
+		b.axe(axe, "user card, Notifications open")
 		b.do(chromedp.Click(chromedp.CSS(`#notifications-section button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(".flash")))
 		if got := b.text(".flash"); !strings.Contains(got, "Notification settings saved") {
 			t.Errorf("flash %q", got)
@@ -114,6 +117,7 @@ func TestBrowserNotify(t *testing.T) {
 			chromedp.SendKeys(chromedp.CSS("#nu-password"), "amber-kettle-92"),
 			chromedp.Focus(chromedp.CSS(`input[name=send_email]`)), chromedp.KeyEvent(" "))
 		shot(b, "usernew-en")
+		b.axe(axe, "add user, typed password, Send to e-mail")
 		b.do(chromedp.Click(chromedp.CSS(`form[data-user-form] button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(".flash")))
 		if got := b.text(".flash"); !strings.Contains(got, "single-use link to set their password") {
 			t.Errorf("flash %q", got)
