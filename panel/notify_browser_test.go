@@ -52,6 +52,9 @@ func TestBrowserNotify(t *testing.T) {
 		if err != nil || !slices.Equal(off, []string{roster.EventUserBlocked}) {
 			t.Fatalf("switched off %v %v", off, err)
 		}
+		// The System menu's other tab is the Outbox.
+		b.do(chromedp.Click(chromedp.CSS(`nav.tabs a[href="/outbox"]`)), chromedp.WaitVisible(chromedp.CSS(`nav.tabs a[href="/outbox"][aria-current=page]`)))
+		b.do(chromedp.Click(chromedp.CSS(`nav.tabs a[href="/system/event-notifications"]`)), chromedp.WaitVisible(chromedp.CSS(`input[name=enabled]`)))
 		b.setLang("ru")
 		if got := b.text("h1"); got != "Уведомления о событиях" {
 			t.Errorf("Russian heading %q", got)

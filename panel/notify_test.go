@@ -31,7 +31,7 @@ func TestEventTypesPage(t *testing.T) {
 			t.Error("the company administrator's menu links to System")
 		}
 		page := body(main.get("/system/event-notifications"))
-		for _, want := range []string{`href="/system/event-notifications" aria-current="page"`, "<legend>User accounts</legend>",
+		for _, want := range []string{`href="/system/event-notifications" aria-current="page"`, `<a href="/outbox">Outbox</a>`, "<legend>User accounts</legend>",
 			`name="enabled" value="user.blocked" checked`, "Failed sign-in"} {
 			if !strings.Contains(page, want) {
 				t.Errorf("page lacks %q", want)
