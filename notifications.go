@@ -47,6 +47,40 @@ func InNotificationCatalog(typ string) bool {
 	return false
 }
 
+// EventNotificationTypesChanged records the Main administrator's change of
+// the event types enabled for notification (seed 003, System > Event
+// notifications).
+const EventNotificationTypesChanged = "notification.event_types_changed"
+
+func init() { EventTypes = append(EventTypes, EventNotificationTypesChanged) }
+
+// NotificationEventType is a catalog entry and whether it is enabled for
+// notification installation-wide.
+type NotificationEventType struct {
+	Type    string `json:"type"`
+	Name    string `json:"name"`
+	Enabled bool   `json:"enabled"`
+}
+
+// ValidateEnabledTypes checks a list of event types to enable: each in the
+// catalog, each once.
+func ValidateEnabledTypes(types []string) error {
+	var v Validation
+	seen := map[string]bool{}
+	for _, t := range types {
+		if !InNotificationCatalog(t) {
+			v.Add("enabled", "unknown_event_type", "Unknown event type: "+t+".")
+			break
+		}
+		if seen[t] {
+			v.Add("enabled", "duplicate", "Each event type is listed once: "+t+".")
+			break
+		}
+		seen[t] = true
+	}
+	return v.Err()
+}
+
 // NotificationJobKind is the job kind that delivers one notification.
 const NotificationJobKind = "notify.deliver"
 
@@ -135,7 +169,15 @@ const (
 // Deliveries are written with their event, in its transaction.
 type NotificationService interface {
 	NotificationPrefs(ctx context.Context, userID int64) (*NotificationPrefs, error)
+	// SetNotificationPrefs replaces a user's settings, with an event
+	// (the user's own change, or an administrator's on their card).
 	SetNotificationPrefs(ctx context.Context, userID int64, p *NotificationPrefs) error
+	// DisabledNotificationTypes lists the catalog's event types switched
+	// off for notification installation-wide.
+	DisabledNotificationTypes(ctx context.Context) ([]string, error)
+	// SetDisabledNotificationTypes replaces that list, with an event in
+	// companyID (the Main administrator's own company).
+	SetDisabledNotificationTypes(ctx context.Context, companyID int64, disabled []string) error
 	DeliveryByID(ctx context.Context, id int64) (*Delivery, error)
 	// RecordDeliveryAttempt stores the outcome of one try (errMsg empty on success).
 	RecordDeliveryAttempt(ctx context.Context, id int64, errMsg string) error

@@ -49,6 +49,10 @@ type UserService interface {
 	// ECONFLICT on field "email" or "login" for duplicates. jobs (the
 	// invitation e-mail) are written in the same transaction.
 	CreateUser(ctx context.Context, u *User, roleIDs []int64, invitationHash []byte, invitationExpiry time.Time, jobs ...*Job) error
+	// CreateUserWithPasswordLink creates u, as CreateUser, and gives them
+	// a single-use link to set their password (the reset token's hash,
+	// valid until expiry), with the e-mail carrying it, in one transaction.
+	CreateUserWithPasswordLink(ctx context.Context, u *User, roleIDs []int64, resetHash []byte, resetExpiry time.Time, jobs ...*Job) error
 	// UpdateUser applies an update; EFORBIDDEN on a name the user set themselves
 	// when the actor is someone else.
 	UpdateUser(ctx context.Context, scope Scope, id int64, upd UserUpdate) (*User, error)

@@ -164,6 +164,10 @@ type NewUser struct {
 	RoleIDs     []int64
 	Credentials string // CredentialsInvitation, CredentialsGenerated or CredentialsManual
 	Password    string // for CredentialsManual
+	// SendEmail e-mails the user a single-use link to set their own
+	// password, with a generated or typed first password ("Send to
+	// e-mail", seed 003); the password itself is never sent.
+	SendEmail bool
 	// Lang is the language of the user's e-mail, "en" or "ru"; empty
 	// means English.
 	Lang string
@@ -234,6 +238,14 @@ func (n *NewUser) Validate() error {
 	}
 	if n.Credentials != CredentialsManual && n.Password != "" {
 		v.Add("password", "not_allowed", `A password is typed only with credentials "manual".`)
+	}
+	if n.SendEmail {
+		switch {
+		case n.Credentials == CredentialsInvitation:
+			v.Add("send_email", "not_applicable", "An invitation is e-mailed anyway: send_email goes with a generated or typed password.")
+		case n.Email == "":
+			v.Add("send_email", "email_required", "The link to set a password goes to the user's e-mail address: give one.")
+		}
 	}
 	if n.Lang != "" && n.Lang != LangEnglish && n.Lang != LangRussian {
 		v.Add("lang", "invalid_choice", `The language is "en" or "ru".`)

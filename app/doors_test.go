@@ -281,6 +281,9 @@ func apiRun(w *world, h http.Handler, token string, o op) outcome {
 		for k, v := range o.fields {
 			body[k] = v
 		}
+		if v, ok := o.fields["send_email"]; ok {
+			body["send_email"] = v == "1"
+		}
 		return send("POST", "/api/v1/users", body)
 	case "update":
 		body := map[string]any{}
@@ -367,7 +370,12 @@ func apiRun(w *world, h http.Handler, token string, o op) outcome {
 		for k, v := range o.fields {
 			body[k] = v
 		}
+		if o.target != "" {
+			return send("PUT", fmt.Sprintf("/api/v1/users/%d/notifications", target()), body)
+		}
 		return send("PUT", "/api/v1/me/notifications", body)
+	case "eventtypes":
+		return send("PUT", "/api/v1/notification-event-types", map[string]any{"enabled": append([]string{}, o.subs...)})
 	case "comment":
 		return send("POST", fmt.Sprintf("/api/v1/events/%d/comments", w.events[o.event]), map[string]any{"body": o.comment})
 	}
@@ -529,7 +537,15 @@ func panelRun(w *world, post func(string, url.Values) *httptest.ResponseRecorder
 		for _, sub := range o.subs {
 			form.Add("sub", sub)
 		}
+		if o.target != "" {
+			return send(fmt.Sprintf("/users/%d/notifications", target()))
+		}
 		return send("/profile/notifications")
+	case "eventtypes":
+		for _, typ := range o.subs {
+			form.Add("enabled", typ)
+		}
+		return send("/system/event-notifications")
 	case "comment":
 		form.Set("body", o.comment)
 		form.Set("return", "/events")
@@ -790,6 +806,20 @@ var cases = []workflowCase{
 	{"Notifications", op{kind: "notifications", as: "manager", subs: []string{"user.blocked/email", "user.blocked/telegram", "user.deleted/email"},
 		fields: map[string]string{"telegram_chat_id": " -100200300 "}}, "ok", ""},
 	{"NotificationsByEmployee", op{kind: "notifications", as: "emp1", subs: []string{"user.blocked/email"}}, "forbidden", ""},
+	// Seed 003: an administrator sets a user's notifications on their
+	// card; the Main administrator chooses the event types (issue 13 item 5).
+	{"UserNotifications", op{kind: "notifications", as: "admin", target: "manager", subs: []string{"user.blocked/telegram", "user.created/email"},
+		fields: map[string]string{"telegram_chat_id": "-100", "slack_channel_id": "C1"}}, "ok", ""},
+	{"UserNotificationsEmployeeSubscribed", op{kind: "notifications", as: "admin", target: "emp1", subs: []string{"user.blocked/email"}}, "forbidden", ""},
+	{"UserNotificationsNoChatID", op{kind: "notifications", as: "admin", target: "manager", subs: []string{"user.blocked/telegram"}}, "invalid", ""},
+	{"UserNotificationsOtherCompanys", op{kind: "notifications", as: "admin", target: "other", fields: map[string]string{"telegram_chat_id": "1"}}, "not_found", ""},
+	{"EventTypes", op{kind: "eventtypes", as: "root", subs: []string{roster.EventUserCreated, roster.EventUserDeleted}}, "ok", ""},
+	{"EventTypesByAdmin", op{kind: "eventtypes", as: "admin", subs: []string{roster.EventUserCreated}}, "forbidden", ""},
+	// Seed 003 "Send to e-mail" with a typed first password (issue 13 item 7).
+	{"CreateTypedSendToEmail", op{kind: "create", as: "admin", roles: []string{roster.RoleEmployee}, fields: map[string]string{"auth_method": "email",
+		"email": "nina@acme.test", "credentials": "manual", "password": "violet harbour lantern 7", "send_email": "1"}}, "ok", ""},
+	{"CreateLoginSendToEmail", op{kind: "create", as: "admin", roles: []string{roster.RoleEmployee}, fields: map[string]string{"auth_method": "login",
+		"login": "nina7", "first_name": "Nina", "last_name": "Berg", "credentials": "manual", "password": "violet harbour lantern 7", "send_email": "1"}}, "invalid", ""},
 	{"EventComment", op{kind: "comment", as: "admin", event: "Acme", comment: "Seen in the audit."}, "ok", ""},
 	{"EventCommentEmpty", op{kind: "comment", as: "admin", event: "Acme", comment: "   "}, "invalid", ""},
 	{"EventCommentOtherCompanys", op{kind: "comment", as: "admin", event: "Other", comment: "Seen."}, "not_found", ""},

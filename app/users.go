@@ -22,6 +22,10 @@ type Credentials struct {
 	// Emailed says that an invitation or a password link went out by
 	// e-mail instead.
 	Emailed bool
+	// LinkEmailed says that a new user with a generated or typed password
+	// was also e-mailed a single-use link to set their own ("Send to
+	// e-mail").
+	LinkEmailed bool
 }
 
 // Create adds a user (U4): an invited e-mail user, or one with a generated
@@ -71,7 +75,20 @@ func (s *Users) Create(ctx context.Context, n roster.NewUser) (*roster.User, Cre
 			return nil, none, err
 		}
 	}
-	if err := s.app.d.Users.CreateUser(ctx, u, n.RoleIDs, invHash, invExp, jobs...); err != nil {
+	if n.SendEmail {
+		// "Send to e-mail" (seed 003): a single-use link to set a password,
+		// never the password, written with the user.
+		token, hash := secure.NewToken()
+		job, err := s.app.MailJob(ctx, u, mail.KindPasswordReset, mail.PasswordReset{BaseURL: s.app.BaseURL(ctx),
+			Token: token, Name: u.DisplayName(), ValidFor: roster.PasswordResetTTL})
+		if err != nil {
+			return nil, none, err
+		}
+		if err := s.app.d.Users.CreateUserWithPasswordLink(ctx, u, n.RoleIDs, hash, s.app.now().Add(roster.PasswordResetTTL), job); err != nil {
+			return nil, none, err
+		}
+		jobs, creds.LinkEmailed = append(jobs, job), true
+	} else if err := s.app.d.Users.CreateUser(ctx, u, n.RoleIDs, invHash, invExp, jobs...); err != nil {
 		return nil, none, err
 	}
 	if len(jobs) > 0 {

@@ -2,7 +2,6 @@ package panel
 
 import (
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -73,6 +72,9 @@ func (p *Panel) operationRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /profile/notifications", p.auth(p.handleNotifications))
 	mux.Handle("POST /profile/notifications", p.auth(p.handleNotificationsUpdate))
 	mux.Handle("GET /notifications/failed", p.auth(p.handleFailedDeliveries))
+	mux.Handle("POST /users/{id}/notifications", p.auth(p.handleUserNotifications))
+	mux.Handle("GET /system/event-notifications", p.auth(p.handleEventTypes))
+	mux.Handle("POST /system/event-notifications", p.auth(p.handleEventTypesUpdate))
 }
 
 // opsTab is one tab of the operations screens.
@@ -453,28 +455,17 @@ func (p *Panel) handleCompanyOpsUpdate(w http.ResponseWriter, r *http.Request) e
 
 type notificationsView struct {
 	*page
-	Prefs    *roster.NotificationPrefs
-	Catalog  []roster.NotificationEventInfo
-	Channels []string
-	On       map[string]bool // "event_type/channel"
-	Allowed  bool
-	Errors   formErrors
+	Form *notifyForm
 }
 
-// Checked reports whether a cell of the matrix is on.
-func (v *notificationsView) Checked(eventType, channel string) bool {
-	return v.On[eventType+"/"+channel]
-}
-
-func (p *Panel) notificationsView(w http.ResponseWriter, r *http.Request, prefs *roster.NotificationPrefs) *notificationsView {
-	v := &notificationsView{page: p.newPage(w, r, "notify.title", "profile"), Prefs: prefs, Catalog: roster.NotificationCatalog,
-		Channels: roster.Channels, On: map[string]bool{}, Allowed: app.MaySubscribe(state(r).actor)}
-	for _, s := range prefs.Subscriptions {
-		for _, c := range s.Channels {
-			v.On[s.EventType+"/"+c] = true
-		}
+func (p *Panel) notificationsView(w http.ResponseWriter, r *http.Request, prefs *roster.NotificationPrefs) (*notificationsView, error) {
+	catalog, err := p.App.Notifications.Catalog(r.Context())
+	if err != nil {
+		return nil, err
 	}
-	return v
+	pg := p.newPage(w, r, "notify.title", "profile")
+	a := state(r).actor
+	return &notificationsView{page: pg, Form: newNotifyForm(pg, prefs, catalog, app.MaySubscribe(a), a.User.Email, "n")}, nil
 }
 
 func (p *Panel) handleNotifications(w http.ResponseWriter, r *http.Request) error {
@@ -482,30 +473,25 @@ func (p *Panel) handleNotifications(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	return p.render(w, r, http.StatusOK, "notifications", p.notificationsView(w, r, prefs))
+	v, err := p.notificationsView(w, r, prefs)
+	if err != nil {
+		return err
+	}
+	return p.render(w, r, http.StatusOK, "notifications", v)
 }
 
 func (p *Panel) handleNotificationsUpdate(w http.ResponseWriter, r *http.Request) error {
-	prefs := roster.NotificationPrefs{TelegramChatID: r.PostFormValue("telegram_chat_id"),
-		SlackChannelID: r.PostFormValue("slack_channel_id"), Subscriptions: []roster.Subscription{}}
-	for _, e := range roster.NotificationCatalog {
-		var chans []string
-		for _, c := range roster.Channels {
-			if slices.Contains(r.PostForm["sub"], e.Type+"/"+c) {
-				chans = append(chans, c)
-			}
-		}
-		if len(chans) > 0 {
-			prefs.Subscriptions = append(prefs.Subscriptions, roster.Subscription{EventType: e.Type, Channels: chans})
-		}
-	}
+	prefs := readNotifyForm(r)
 	if _, err := p.App.Notifications.SetMine(r.Context(), prefs); err != nil {
 		fe, ok := newFormErrors(state(r).lang, err)
 		if !ok {
 			return err
 		}
-		v := p.notificationsView(w, r, &prefs)
-		v.Errors = *fe
+		v, verr := p.notificationsView(w, r, &prefs)
+		if verr != nil {
+			return verr
+		}
+		v.Form.Errors = *fe
 		return p.render(w, r, formStatus(err), "notifications", v)
 	}
 	return p.redirect(w, r, "/profile/notifications", "flash.notifications_saved", 0)

@@ -236,7 +236,7 @@ func TestOperationsScenarios(t *testing.T) {
 		t.Run("Notifications", func(t *testing.T) {
 			run([]step{
 				{name: "matrix", as: "admin", method: get, path: "/profile/notifications", wantStatus: 200, want: []string{"User blocked", `value="user.blocked/telegram"`, "Telegram chat ID"}},
-				{name: "telegram needs a chat id", as: "admin", method: post, path: "/profile/notifications", form: url.Values{"sub": {"user.blocked/telegram"}}, wantStatus: 422, want: []string{"This field is required.", `value="user.blocked/telegram" checked`}},
+				{name: "telegram needs a chat id", as: "admin", method: post, path: "/profile/notifications", form: url.Values{"sub": {"user.blocked/telegram"}}, wantStatus: 422, want: []string{"Give a Telegram chat ID to receive Telegram notifications.", `value="user.blocked/telegram" checked`}},
 				{name: "save", as: "admin", method: post, path: "/profile/notifications", form: url.Values{"sub": {"user.blocked/email", "user.blocked/telegram", "user.deleted/slack"}, "telegram_chat_id": {"-100200300"}, "slack_channel_id": {"C0123"}}, wantStatus: 303},
 				{name: "saved", as: "admin", method: get, path: "/profile/notifications", wantStatus: 200, want: []string{"Notification settings saved.", `value="user.blocked/email" checked`, `value="user.deleted/slack" checked`, `value="-100200300"`}, notWant: []string{`value="user.created/email" checked`}},
 				{name: "in Russian", as: "admin", method: get, path: "/profile/notifications", header: ru, wantStatus: 200, want: []string{"Уведомления", "Пользователь заблокирован"}},

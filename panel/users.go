@@ -537,6 +537,7 @@ func (f userForm) NameValue(field string) string {
 type userForm struct {
 	AuthMethod, Email, Login, FirstName, MiddleName, LastName, Phone, WorkPhone, Position string
 	Credentials                                                                           string
+	SendEmail                                                                             bool
 	CompanyID                                                                             int64
 	RoleIDs                                                                               []int64
 }
@@ -606,7 +607,8 @@ func (p *Panel) handleUserCreate(w http.ResponseWriter, r *http.Request) error {
 	form := userForm{AuthMethod: r.PostFormValue("auth_method"), Email: r.PostFormValue("email"), Login: r.PostFormValue("login"),
 		FirstName: r.PostFormValue("first_name"), MiddleName: r.PostFormValue("middle_name"), LastName: r.PostFormValue("last_name"),
 		Phone: r.PostFormValue("phone"), WorkPhone: r.PostFormValue("work_phone"), Position: r.PostFormValue("position"),
-		Credentials: r.PostFormValue("credentials"), CompanyID: companyID, RoleIDs: formIDs(r.PostForm["role_ids"])}
+		Credentials: r.PostFormValue("credentials"), CompanyID: companyID, RoleIDs: formIDs(r.PostForm["role_ids"]),
+		SendEmail: r.PostFormValue("send_email") == "1"}
 	n := roster.NewUser{CompanyID: companyID, AuthMethod: roster.AuthMethod(form.AuthMethod), Email: form.Email,
 		FirstName: form.FirstName, MiddleName: form.MiddleName, LastName: form.LastName, Phone: form.Phone,
 		WorkPhone: form.WorkPhone, Position: form.Position, RoleIDs: form.RoleIDs, Credentials: form.Credentials,
@@ -621,7 +623,9 @@ func (p *Panel) handleUserCreate(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if n.Credentials == roster.CredentialsManual {
-		n.Password = r.PostFormValue("password")
+		// "Send to e-mail" is offered beside the typed password only: the
+		// generated one has it on the page that shows it.
+		n.Password, n.SendEmail = r.PostFormValue("password"), form.SendEmail
 	}
 	u, creds, err := p.App.Users.Create(r.Context(), n)
 	if err != nil {
@@ -663,8 +667,11 @@ func (p *Panel) handleUserCreate(w http.ResponseWriter, r *http.Request) error {
 		return p.render(w, r, http.StatusOK, "created", v)
 	}
 	key := "flash.user_created"
-	if creds.Emailed {
+	switch {
+	case creds.Emailed:
 		key = "flash.user_invited"
+	case creds.LinkEmailed:
+		key = "flash.user_created_link_sent"
 	}
 	return p.redirect(w, r, "/users/"+strconv.FormatInt(u.ID, 10), key, 0)
 }
@@ -693,6 +700,9 @@ type userView struct {
 	CanAudit    bool
 	ShowCompany bool
 	Ops         *userOps
+	// Notify is the user's notification settings, for an administrator
+	// who may change them (seed 003); nil otherwise.
+	Notify *notifyForm
 	// Actions are the card's actions, each opening its confirmation.
 	Actions []rowAction
 	// Block says who blocked a blocked user, when and why.
@@ -765,6 +775,9 @@ func (p *Panel) userCard(w http.ResponseWriter, r *http.Request, id int64) (*use
 	v.Form = map[string]string{"first_name": u.FirstName, "middle_name": u.MiddleName, "last_name": u.LastName,
 		"phone": u.Phone, "work_phone": u.WorkPhone, "position": u.Position}
 	if err := p.userOps(ctx, a, v); err != nil {
+		return nil, err
+	}
+	if err := p.cardNotifications(r, v, nil); err != nil {
 		return nil, err
 	}
 	return v, nil

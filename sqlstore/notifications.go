@@ -79,6 +79,96 @@ func setNotificationPrefs(ctx context.Context, tx *Tx, userID int64, p *roster.N
 	return writeEvent(ctx, tx, e)
 }
 
+// DisabledNotificationTypes lists the event types switched off for
+// notification, in catalog order.
+func (s *Store) DisabledNotificationTypes(ctx context.Context) ([]string, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT event_type FROM notification_disabled_types`)
+	if err != nil {
+		return nil, fmt.Errorf("disabled notification types: %w", err)
+	}
+	defer rows.Close()
+	off := map[string]bool{}
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, fmt.Errorf("disabled notification types: %w", err)
+		}
+		off[t] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("disabled notification types: %w", err)
+	}
+	out := []string{}
+	for _, c := range roster.NotificationCatalog {
+		if off[c.Type] {
+			out = append(out, c.Type)
+		}
+	}
+	return out, nil
+}
+
+// SetDisabledNotificationTypes replaces the switched-off types with an
+// event saying which were switched off and on, when anything changed.
+func (s *Store) SetDisabledNotificationTypes(ctx context.Context, companyID int64, disabled []string) error {
+	for _, t := range disabled {
+		if !roster.InNotificationCatalog(t) {
+			return roster.Errorf(roster.EINVALID, "Unknown event type: %s.", t)
+		}
+	}
+	return s.write(ctx, func(tx *Tx) error {
+		// Writers of this one small table run one after another: each
+		// takes the whole table (PostgreSQL) or the write lock (SQLite).
+		if tx.s.d.name == dialectPostgres {
+			if _, err := tx.ExecContext(ctx, `LOCK TABLE notification_disabled_types IN EXCLUSIVE MODE`); err != nil {
+				return fmt.Errorf("lock notification types: %w", err)
+			}
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT event_type FROM notification_disabled_types`)
+		if err != nil {
+			return fmt.Errorf("disabled notification types: %w", err)
+		}
+		before := map[string]bool{}
+		for rows.Next() {
+			var t string
+			if err := rows.Scan(&t); err != nil {
+				rows.Close()
+				return fmt.Errorf("disabled notification types: %w", err)
+			}
+			before[t] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("disabled notification types: %w", err)
+		}
+		after := map[string]bool{}
+		for _, t := range disabled {
+			after[t] = true
+		}
+		off, on := []string{}, []string{}
+		for _, c := range roster.NotificationCatalog {
+			switch {
+			case after[c.Type] && !before[c.Type]:
+				off = append(off, c.Type)
+			case before[c.Type] && !after[c.Type]:
+				on = append(on, c.Type)
+			}
+		}
+		if len(off) == 0 && len(on) == 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM notification_disabled_types`); err != nil {
+			return fmt.Errorf("disabled notification types: %w", err)
+		}
+		for t := range after {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO notification_disabled_types (event_type) VALUES ($1)`, t); err != nil {
+				return fmt.Errorf("disabled notification types: %w", err)
+			}
+		}
+		return writeEvent(ctx, tx, &roster.Event{Type: roster.EventNotificationTypesChanged, CompanyID: companyID,
+			After: map[string]any{"disabled": off, "enabled": on}})
+	})
+}
+
 func dedupeStrings(ss []string) []string {
 	var out []string
 	seen := map[string]bool{}
@@ -123,7 +213,9 @@ func enqueueNotifications(ctx context.Context, tx *Tx, e *roster.Event) error {
 	rows, err := tx.QueryContext(ctx, `SELECT ns.user_id, ns.channel, u.email, coalesce(nt.telegram_chat_id, ''), coalesce(nt.slack_channel_id, '')
 		FROM notification_subscriptions ns JOIN users u ON u.id = ns.user_id
 		LEFT JOIN notification_targets nt ON nt.user_id = ns.user_id
-		WHERE ns.event_type = $1 AND u.company_id = $2 AND u.status = 'active' ORDER BY ns.user_id, ns.channel`, e.Type, e.CompanyID)
+		WHERE ns.event_type = $1 AND u.company_id = $2 AND u.status = 'active'
+		AND NOT EXISTS (SELECT 1 FROM notification_disabled_types dt WHERE dt.event_type = ns.event_type)
+		ORDER BY ns.user_id, ns.channel`, e.Type, e.CompanyID)
 	if err != nil {
 		return fmt.Errorf("subscribers: %w", err)
 	}

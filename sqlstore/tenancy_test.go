@@ -69,13 +69,14 @@ var childTables = map[string]string{
 
 // globalTables are not tenant data.
 var globalTables = map[string]string{
-	"schema_migrations": "the schema version of the installation",
-	"settings":          "installation secrets (master key, bootstrap token): one set for all companies",
-	"login_throttle":    "failed sign-ins per client address: an address is throttled across every company it tries",
-	"jobs":              "the queue of background work every instance's workers claim across companies; payloads are sealed",
-	"login_failures":    "failed sign-ins by typed name (a hash) and address: names are unique across the installation and unknown names are counted too, so the counter belongs to no company",
-	"mail_limits":       "self-service e-mail limits by typed name (a hash), for unknown names too: like login_failures",
-	"auth_epoch":        "one counter for the whole installation, raised by changes that touch many actors at once (role permissions), so cached actors across every company are checked again",
+	"schema_migrations":           "the schema version of the installation",
+	"settings":                    "installation secrets (master key, bootstrap token): one set for all companies",
+	"login_throttle":              "failed sign-ins per client address: an address is throttled across every company it tries",
+	"jobs":                        "the queue of background work every instance's workers claim across companies; payloads are sealed",
+	"login_failures":              "failed sign-ins by typed name (a hash) and address: names are unique across the installation and unknown names are counted too, so the counter belongs to no company",
+	"mail_limits":                 "self-service e-mail limits by typed name (a hash), for unknown names too: like login_failures",
+	"notification_disabled_types": "the event types the Main administrator switched off for notification in the whole installation (seed 003, System > Event notifications)",
+	"auth_epoch":                  "one counter for the whole installation, raised by changes that touch many actors at once (role permissions), so cached actors across every company are checked again",
 }
 
 // nullableCompanyID: tenant tables whose company_id may be NULL.

@@ -422,6 +422,21 @@ func (s *Store) CreateUser(ctx context.Context, u *roster.User, roleIDs []int64,
 	})
 }
 
+// CreateUserWithPasswordLink creates a user holding a single-use link to
+// set their password ("Send to e-mail"): the user, the link, its e-mail and
+// both events commit together or not at all.
+func (s *Store) CreateUserWithPasswordLink(ctx context.Context, u *roster.User, roleIDs []int64, resetHash []byte, resetExpiry time.Time, jobs ...*roster.Job) error {
+	return s.write(ctx, func(tx *Tx) error {
+		if err := createUser(ctx, tx, u, roleIDs, nil, time.Time{}, roster.EventUserCreated); err != nil {
+			return err
+		}
+		if err := setResetToken(ctx, tx, u, resetHash, resetExpiry); err != nil {
+			return err
+		}
+		return insertJobs(ctx, tx, jobs...)
+	})
+}
+
 func createUser(ctx context.Context, tx *Tx, u *roster.User, roleIDs []int64, invitationHash []byte, invitationExpiry time.Time, eventType string) error {
 	u.Email, u.Login = roster.NormalizeEmail(u.Email), roster.NormalizeLogin(u.Login)
 	var one int

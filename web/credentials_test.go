@@ -767,3 +767,86 @@ func TestCompanySettings(t *testing.T) {
 		}
 	})
 }
+
+// TestCreateUserSendToEmail (issue 13 item 7, seed 003 "Send to e-mail"):
+// with a typed or generated first password the administrator may have the
+// user e-mailed a single-use link to set their own password; the e-mail
+// never holds the password, and the link works once.
+func TestCreateUserSendToEmail(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		rec := &mail.Recorder{}
+		wk := credEnv(t, e, rec)
+		admin := e.token("admin")
+		typed := "violet harbour 42"
+		body := func(email, creds string) map[string]any {
+			b := map[string]any{"auth_method": "email", "email": email, "role_ids": []int64{e.roles[roster.RoleEmployee]},
+				"credentials": creds, "send_email": true}
+			if creds == "manual" {
+				b["password"] = typed
+			}
+			return b
+		}
+		var created struct {
+			ID                  int64  `json:"id"`
+			TemporaryPassword   string `json:"temporary_password"`
+			PasswordLinkEmailed bool   `json:"password_link_emailed"`
+			PasswordTemporary   bool   `json:"password_change_required"`
+		}
+		e.expect("POST", "/api/v1/users", admin, body("mila@acme.example", "manual"), 201).JSON(t, &created)
+		if !created.PasswordLinkEmailed || created.TemporaryPassword != "" {
+			t.Fatalf("created %+v", created)
+		}
+		deliver(t, wk)
+		msgs := rec.Messages()
+		if len(msgs) != 1 || msgs[0].To != "mila@acme.example" || strings.Contains(msgs[0].Text, typed) || strings.Contains(msgs[0].HTML, typed) {
+			t.Fatalf("messages %+v", msgs)
+		}
+		m := resetRE.FindStringSubmatch(msgs[0].Text)
+		if m == nil {
+			t.Fatalf("no link in %s", msgs[0].Text)
+		}
+		var log struct{ Items []roster.Event }
+		e.expect("GET", path("/api/v1/events?user_id=%d", created.ID), e.token("root"), nil, 200).JSON(t, &log)
+		types := map[string]bool{}
+		for _, ev := range log.Items {
+			types[ev.Type] = true
+		}
+		if !types[roster.EventUserCreated] || !types[roster.EventPasswordResetSent] {
+			t.Fatalf("events %+v", log.Items)
+		}
+		e.expect("POST", "/api/v1/auth/password-reset", "", map[string]string{"token": m[1], "new_password": "quiet orchard lamp"}, 200)
+		e.expect("POST", "/api/v1/auth/password-reset", "", map[string]string{"token": m[1], "new_password": "once more a phrase"}, 404)
+		e.login("mila@acme.example", "quiet orchard lamp")
+
+		// Generated: the password is still shown once, and the link goes too.
+		e.expect("POST", "/api/v1/users", admin, body("generated@acme.example", "generated"), 201).JSON(t, &created)
+		if !created.PasswordLinkEmailed || created.TemporaryPassword == "" {
+			t.Fatalf("created %+v", created)
+		}
+		deliver(t, wk)
+		if last := rec.Messages()[len(rec.Messages())-1]; last.To != "generated@acme.example" || strings.Contains(last.Text, created.TemporaryPassword) {
+			t.Fatalf("message %+v", last)
+		}
+
+		// Without the option nothing is e-mailed; with an invitation or
+		// without an address it is refused.
+		n := len(rec.Messages())
+		plain := body("plain@acme.example", "manual")
+		delete(plain, "send_email")
+		created.PasswordLinkEmailed = false
+		e.expect("POST", "/api/v1/users", admin, plain, 201).JSON(t, &created)
+		deliver(t, wk)
+		if created.PasswordLinkEmailed || len(rec.Messages()) != n {
+			t.Fatalf("e-mailed without send_email: %+v", created)
+		}
+		r := e.expect("POST", "/api/v1/users", admin, body("inv@acme.example", "invitation"), 422)
+		if !strings.Contains(string(r.Body), "not_applicable") {
+			t.Fatalf("invitation: %s", r.Body)
+		}
+		r = e.expect("POST", "/api/v1/users", admin, map[string]any{"auth_method": "login", "login": "nomail", "first_name": "N", "last_name": "M",
+			"role_ids": []int64{e.roles[roster.RoleEmployee]}, "credentials": "manual", "password": typed, "send_email": true}, 422)
+		if !strings.Contains(string(r.Body), "email_required") {
+			t.Fatalf("no address: %s", r.Body)
+		}
+	})
+}

@@ -238,3 +238,127 @@ func TestNotificationByEmailSent(t *testing.T) {
 		}
 	})
 }
+
+// TestNotificationEventTypes (issue 13 item 5, seed 003 "System > Event
+// notifications"): the Main administrator switches event types off
+// installation-wide; nobody can subscribe to them, they are not
+// delivered, the change is logged, and kept subscriptions come back when
+// the type is switched on again.
+func TestNotificationEventTypes(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		tg, sl := newFakeAPI(t, 0), newFakeAPI(t, 0)
+		w := notifySetup(t, e, tg, sl)
+		root, admin := e.token("root"), e.token("admin")
+		all := []string{}
+		for _, c := range roster.NotificationCatalog {
+			if c.Type != roster.EventUserBlocked {
+				all = append(all, c.Type)
+			}
+		}
+		var types struct {
+			Items []roster.NotificationEventType
+		}
+		e.expect("PUT", "/api/v1/notification-event-types", admin, map[string]any{"enabled": all}, 403)
+		e.expect("PUT", "/api/v1/notification-event-types", root, map[string]any{"enabled": []string{"nope"}}, 422)
+		e.expect("PUT", "/api/v1/notification-event-types", root, map[string]any{}, 422)
+		e.expect("PUT", "/api/v1/notification-event-types", root, map[string]any{"enabled": all}, 200).JSON(t, &types)
+		if len(types.Items) != len(roster.NotificationCatalog) {
+			t.Fatalf("types %+v", types.Items)
+		}
+		for _, it := range types.Items {
+			if it.Enabled != (it.Type != roster.EventUserBlocked) {
+				t.Errorf("type %s enabled %v", it.Type, it.Enabled)
+			}
+		}
+		e.expect("GET", "/api/v1/notification-event-types", admin, nil, 200).JSON(t, &types)
+		if types.Items[1].Type != roster.EventUserBlocked || types.Items[1].Enabled {
+			t.Fatalf("admin sees %+v", types.Items[1])
+		}
+
+		var mine struct {
+			roster.NotificationPrefs
+			Catalog []roster.NotificationEventInfo
+		}
+		e.expect("GET", "/api/v1/me/notifications", admin, nil, 200).JSON(t, &mine)
+		if len(mine.Subscriptions) != 0 || len(mine.Catalog) != len(roster.NotificationCatalog)-1 {
+			t.Fatalf("settings while switched off %+v", mine)
+		}
+		r := e.expect("PUT", "/api/v1/me/notifications", admin, map[string]any{"telegram_chat_id": "-1001",
+			"subscriptions": []map[string]any{{"event_type": "user.blocked", "channels": []string{"telegram"}}}}, 422)
+		if !strings.Contains(string(r.Body), "event_type_disabled") {
+			t.Fatalf("refusal %s", r.Body)
+		}
+		e.expect("POST", path("/api/v1/users/%d/block", e.victim().ID), admin, map[string]string{"comment": "x"}, 200)
+		if n, err := w.RunOnce(context.Background(), 10); err != nil || n != 0 {
+			t.Fatalf("delivered %d jobs (%v) of a switched-off type", n, err)
+		}
+
+		var log struct{ Items []roster.Event }
+		e.expect("GET", "/api/v1/events?type=notification.event_types_changed", root, nil, 200).JSON(t, &log)
+		if len(log.Items) != 1 || log.Items[0].ActorName == "" {
+			t.Fatalf("events %+v", log.Items)
+		}
+		// Saving the same list again changes nothing and logs nothing.
+		e.expect("PUT", "/api/v1/notification-event-types", root, map[string]any{"enabled": all}, 200)
+		e.expect("GET", "/api/v1/events?type=notification.event_types_changed", root, nil, 200).JSON(t, &log)
+		if len(log.Items) != 1 {
+			t.Fatalf("a change of nothing was logged: %+v", log.Items)
+		}
+
+		e.expect("PUT", "/api/v1/notification-event-types", root, map[string]any{"enabled": append(all, roster.EventUserBlocked)}, 200)
+		e.expect("GET", "/api/v1/me/notifications", admin, nil, 200).JSON(t, &mine)
+		if len(mine.Subscriptions) != 1 || mine.Subscriptions[0].EventType != roster.EventUserBlocked {
+			t.Fatalf("subscription not back: %+v", mine.Subscriptions)
+		}
+		e.expect("POST", path("/api/v1/users/%d/block", e.victim().ID), admin, map[string]string{"comment": "y"}, 200)
+		if n, err := w.RunOnce(context.Background(), 10); err != nil || n != 2 {
+			t.Fatalf("delivered %d jobs (%v), want 2", n, err)
+		}
+	})
+}
+
+// TestUserNotificationsByAdmin (issue 13 item 5, seed 003): an
+// administrator edits a user's Telegram chat ID, Slack channel ID and
+// subscriptions on their card, with the rules of the user's own change,
+// and the event names the administrator.
+func TestUserNotificationsByAdmin(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		admin := e.token("admin")
+		disp := e.users["disp"]
+		u := path("/api/v1/users/%d/notifications", disp.ID)
+		var got struct {
+			roster.NotificationPrefs
+			Catalog []roster.NotificationEventInfo
+		}
+		e.expect("GET", u, admin, nil, 200).JSON(t, &got)
+		if got.TelegramChatID != "" || len(got.Subscriptions) != 0 || len(got.Catalog) != len(roster.NotificationCatalog) {
+			t.Fatalf("fresh settings %+v", got)
+		}
+		e.expect("PUT", u, admin, map[string]any{"subscriptions": []map[string]any{
+			{"event_type": "user.blocked", "channels": []string{"telegram"}}}}, 422) // no chat ID
+		e.expect("PUT", u, admin, map[string]any{"telegram_chat_id": " -100 ", "slack_channel_id": "C9", "subscriptions": []map[string]any{
+			{"event_type": "user.blocked", "channels": []string{"telegram", "slack"}}, {"event_type": "user.created", "channels": []string{"email"}}}}, 200).JSON(t, &got)
+		if got.TelegramChatID != "-100" || got.SlackChannelID != "C9" || len(got.Subscriptions) != 2 {
+			t.Fatalf("saved %+v", got)
+		}
+		var mine roster.NotificationPrefs
+		e.expect("GET", "/api/v1/me/notifications", e.token("disp"), nil, 200).JSON(t, &mine)
+		if mine.TelegramChatID != "-100" || len(mine.Subscriptions) != 2 {
+			t.Fatalf("the user sees %+v", mine)
+		}
+		var log struct{ Items []roster.Event }
+		e.expect("GET", path("/api/v1/events?type=user.notifications_changed&user_id=%d", disp.ID), e.token("root"), nil, 200).JSON(t, &log)
+		if len(log.Items) != 1 || log.Items[0].ActorName != "Admin Tester" || log.Items[0].TargetUserID == nil || *log.Items[0].TargetUserID != disp.ID {
+			t.Fatalf("events %+v", log.Items)
+		}
+
+		// The user's own rules: an employee cannot subscribe (no users.view).
+		emp := path("/api/v1/users/%d/notifications", e.users["emp"].ID)
+		e.expect("PUT", emp, admin, map[string]any{"subscriptions": []map[string]any{{"event_type": "user.blocked", "channels": []string{"email"}}}}, 403)
+		e.expect("PUT", emp, admin, map[string]any{"telegram_chat_id": "7"}, 200)
+		// No change to someone the administrator does not manage.
+		e.expect("PUT", path("/api/v1/users/%d/notifications", e.users["root"].ID), admin, map[string]any{"telegram_chat_id": "7"}, 404)
+		e.expect("PUT", u, e.token("other"), map[string]any{"telegram_chat_id": "7"}, 404)
+		e.expect("PUT", u, e.token("emp"), map[string]any{"telegram_chat_id": "7"}, 403)
+	})
+}

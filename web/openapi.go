@@ -89,6 +89,8 @@ var (
 	docUserCreate = opDoc{tag: "users", summary: "Create a user", body: "UserCreate", status: 201, response: "UserCreated", errors: []int{409},
 		description: "`credentials`: `invitation` (email method only, its default; the user starts invited with an invitation valid 8 hours — the e-mail itself is sent once e-mail delivery exists), " +
 			"`generated` (login method's default; the response carries `temporary_password` once) or `manual` (the admin gives `password`). Generated and manual passwords are temporary. " +
+			"`send_email: true` with `generated` or `manual` (\"Send to e-mail\") also e-mails the user a single-use link, valid 1 hour, to set their own password — never the password itself; " +
+			"the user needs an e-mail address (422 on `send_email` otherwise, and with `invitation`). The response then has `password_link_emailed: true`. " +
 			"Company administrator is granted only by the Main administrator (403)."}
 	docUserBulk = opDoc{tag: "users", summary: "Apply an action to many users, all or nothing", body: "BulkRequest", status: 200, response: "BulkResult", errors: []int{409},
 		description: "Needs users.roles for add_role/remove_role, users.block for block/unblock, users.delete for delete. When any user is refused nothing changes: 409 with `refused`."}
@@ -467,7 +469,8 @@ func schemas() map[string]any {
 		"last_login_at": nullableDateTime(), "invitation_expires_at": dateTime(),
 		"name_set_by_self": boolean(), "password_change_required": boolean(),
 	}
-	created := map[string]any{"temporary_password": map[string]any{"type": "string", "description": "Only with credentials generated; shown once."}}
+	created := map[string]any{"temporary_password": map[string]any{"type": "string", "description": "Only with credentials generated; shown once."},
+		"password_link_emailed": map[string]any{"type": "boolean", "description": "Only with send_email: a link to set a password was e-mailed."}}
 	for k, v := range userProps {
 		created[k] = v
 	}
@@ -550,7 +553,8 @@ func schemas() map[string]any {
 			"auth_method": enum("email", "login"), "email": str(), "login": map[string]any{"type": "string", "pattern": "^[A-Za-z0-9]{2,64}$"},
 			"first_name": str(), "middle_name": str(), "last_name": str(), "phone": str(), "work_phone": str(), "position": str(),
 			"role_ids": arr(integer()), "company_id": integer(), "credentials": enum("invitation", "generated", "manual"),
-			"password": map[string]any{"type": "string", "description": "Only with credentials manual."},
+			"password":   map[string]any{"type": "string", "description": "Only with credentials manual."},
+			"send_email": map[string]any{"type": "boolean", "description": "Send to e-mail: with generated or manual, e-mail the user a single-use link to set their password."},
 		})),
 		"UserPatch": closed(obj(nil, map[string]any{"first_name": str(), "middle_name": str(), "last_name": str(),
 			"phone": str(), "work_phone": str(), "position": str()})),

@@ -60,6 +60,13 @@ func (s *Server) operationRoutes() []route {
 		route{"GET", "/api/v1/me/notifications", authenticated(), s.handleMyNotifications, opDoc{tag: "notifications", summary: "Your notification settings and the event catalog", status: 200, response: "NotificationSettings"}},
 		route{"PUT", "/api/v1/me/notifications", authenticated(), s.handleMyNotificationsPut, opDoc{tag: "notifications", summary: "Choose event types and channels", body: "NotificationPrefs", status: 200, response: "NotificationSettings",
 			description: "Channels: email (your own address), telegram (telegram_chat_id), slack (slack_channel_id). Subscribing needs users.view or audit.view (403): the events are about other users."}},
+		route{"GET", "/api/v1/users/{id}/notifications", P(roster.PermUsersEdit), s.handleUserNotifications, opDoc{tag: "notifications", summary: "A user's notification settings (their card)", status: 200, response: "NotificationSettings",
+			description: "For administrators with users.edit who manage the user; another company's user is 404. catalog lists the event types enabled for notification."}},
+		route{"PUT", "/api/v1/users/{id}/notifications", P(roster.PermUsersEdit), s.handleUserNotificationsPut, opDoc{tag: "notifications", summary: "Set a user's Telegram chat ID, Slack channel ID and subscriptions", body: "NotificationPrefs", status: 200, response: "NotificationSettings",
+			description: "The rules of PUT /api/v1/me/notifications, applied to the user: subscribing needs the user to hold users.view or audit.view (403); a switched-off event type is a 422 (event_type_disabled). Logged as user.notifications_changed with you as the actor."}},
+		route{"GET", "/api/v1/notification-event-types", authenticated(), s.handleNotificationEventTypes, opDoc{tag: "notifications", summary: "The event catalog and which types are enabled for notification", status: 200, response: "NotificationEventTypes"}},
+		route{"PUT", "/api/v1/notification-event-types", authenticated(), s.handleNotificationEventTypesPut, opDoc{tag: "notifications", summary: "Choose the event types enabled for notification (Main administrator)", body: "NotificationEventTypesRequest", status: 200, response: "NotificationEventTypes",
+			description: "Installation-wide (seed 003, System > Event notifications). enabled lists the types to enable; every other catalog type is switched off: nobody can subscribe to it and its notifications are not delivered (subscriptions are kept and return when it is switched on). Only the Main administrator (403 otherwise). Logged as notification.event_types_changed."}},
 		route{"GET", "/api/v1/notifications/failed", P(roster.PermAuditView), s.handleFailedNotifications, opDoc{tag: "notifications", summary: "Notification deliveries whose last try failed", status: 200, response: "DeliveryList",
 			query:       []paramDoc{pLimit},
 			description: "job_state pending: it will be retried (exponential backoff); dead: given up after 5 tries. last_error says why."}},
@@ -568,8 +575,14 @@ type notificationSettings struct {
 	Channels []string                       `json:"channels"`
 }
 
-func writeNotificationSettings(w http.ResponseWriter, p *roster.NotificationPrefs) error {
-	return writeJSON(w, http.StatusOK, notificationSettings{NotificationPrefs: p, Catalog: roster.NotificationCatalog, Channels: roster.Channels})
+// writeNotificationSettings answers settings with the catalog a user may
+// subscribe to: the enabled event types.
+func (s *Server) writeNotificationSettings(w http.ResponseWriter, r *http.Request, p *roster.NotificationPrefs) error {
+	catalog, err := s.App.Notifications.Catalog(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, notificationSettings{NotificationPrefs: p, Catalog: catalog, Channels: roster.Channels})
 }
 
 func (s *Server) handleMyNotifications(w http.ResponseWriter, r *http.Request) error {
@@ -577,7 +590,65 @@ func (s *Server) handleMyNotifications(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	return writeNotificationSettings(w, p)
+	return s.writeNotificationSettings(w, r, p)
+}
+
+func (s *Server) handleUserNotifications(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.App.Notifications.ForUser(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return s.writeNotificationSettings(w, r, p)
+}
+
+func (s *Server) handleUserNotificationsPut(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var p roster.NotificationPrefs
+	if err := decodeJSON(r, &p); err != nil {
+		return err
+	}
+	saved, err := s.App.Notifications.SetForUser(r.Context(), id, p)
+	if err != nil {
+		return err
+	}
+	return s.writeNotificationSettings(w, r, saved)
+}
+
+func (s *Server) handleNotificationEventTypes(w http.ResponseWriter, r *http.Request) error {
+	types, err := s.App.Notifications.EventTypes(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"items": types})
+}
+
+// eventTypesRequest is the body of PUT /api/v1/notification-event-types.
+type eventTypesRequest struct {
+	Enabled *[]string `json:"enabled"`
+}
+
+func (s *Server) handleNotificationEventTypesPut(w http.ResponseWriter, r *http.Request) error {
+	var req eventTypesRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if req.Enabled == nil {
+		var v roster.Validation
+		v.Add("enabled", "required", "List the event types to enable (an empty list switches all off).")
+		return v.Err()
+	}
+	types, err := s.App.Notifications.SetEventTypes(r.Context(), *req.Enabled)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"items": types})
 }
 
 func (s *Server) handleMyNotificationsPut(w http.ResponseWriter, r *http.Request) error {
@@ -589,7 +660,7 @@ func (s *Server) handleMyNotificationsPut(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	return writeNotificationSettings(w, saved)
+	return s.writeNotificationSettings(w, r, saved)
 }
 
 func (s *Server) handleFailedNotifications(w http.ResponseWriter, r *http.Request) error {
@@ -624,6 +695,9 @@ func notificationSchemas() map[string]any {
 			"id": integer(), "company_id": integer(), "user_id": nullable("integer"), "event_id": integer(), "event_type": str(),
 			"channel": enum(roster.Channels...), "target": str(), "text": str(), "status": enum(roster.DeliveryPending, roster.DeliverySent, roster.DeliveryFailed),
 			"attempts": integer(), "last_error": str(), "job_state": str(), "created_at": dateTime(), "updated_at": dateTime()}),
-		"DeliveryList": obj([]string{"items"}, map[string]any{"items": arr(ref("Delivery"))}),
+		"NotificationEventTypes": obj([]string{"items"}, map[string]any{"items": arr(obj([]string{"type", "name", "enabled"},
+			map[string]any{"type": enum(catalog...), "name": str(), "enabled": boolean()}))}),
+		"NotificationEventTypesRequest": closed(obj([]string{"enabled"}, map[string]any{"enabled": arr(enum(catalog...))})),
+		"DeliveryList":                  obj([]string{"items"}, map[string]any{"items": arr(ref("Delivery"))}),
 	}
 }

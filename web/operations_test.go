@@ -97,6 +97,15 @@ func operationMatrixRows() []matrixRow {
 		matrixRow{"GET", "/api/v1/me/notifications", fixed("/api/v1/me/notifications", nil), w{401, 200, 200, 200, 200, 200, 200}},
 		matrixRow{"PUT", "/api/v1/me/notifications", fixed("/api/v1/me/notifications", map[string]any{
 			"subscriptions": []map[string]any{{"event_type": "user.blocked", "channels": []string{"email"}}}}), w{401, 200, 200, 200, 403, 200, 200}},
+		matrixRow{"GET", "/api/v1/users/{id}/notifications", func(e *env) (string, any) {
+			return path("/api/v1/users/%d/notifications", e.victim().ID), nil
+		}, w{401, 200, 200, 403, 403, 404, 200}},
+		matrixRow{"PUT", "/api/v1/users/{id}/notifications", func(e *env) (string, any) {
+			return path("/api/v1/users/%d/notifications", e.victim().ID), map[string]any{"telegram_chat_id": "42"}
+		}, w{401, 200, 200, 403, 403, 404, 200}},
+		matrixRow{"GET", "/api/v1/notification-event-types", fixed("/api/v1/notification-event-types", nil), w{401, 200, 200, 200, 200, 200, 200}},
+		matrixRow{"PUT", "/api/v1/notification-event-types", fixed("/api/v1/notification-event-types", map[string]any{
+			"enabled": []string{"user.blocked", "user.created"}}), w{401, 200, 403, 403, 403, 403, 403}},
 		matrixRow{"GET", "/api/v1/notifications/failed", fixed("/api/v1/notifications/failed", nil), w{401, 200, 200, 403, 403, 200, 200}},
 		matrixRow{"GET", "/api/v1/client-tags", fixed("/api/v1/client-tags", nil), w{401, 200, 200, 200, 200, 200, 200}},
 		matrixRow{"POST", "/api/v1/client-tags", func(e *env) (string, any) {

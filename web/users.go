@@ -74,13 +74,15 @@ type createUserRequest struct {
 	CompanyID   *int64            `json:"company_id"`
 	Credentials string            `json:"credentials"`
 	Password    string            `json:"password"`
+	SendEmail   bool              `json:"send_email"`
 	Lang        string            `json:"lang"`
 }
 
 // createdUser is a new user with the temporary password shown once.
 type createdUser struct {
 	*roster.User
-	TemporaryPassword string `json:"temporary_password,omitempty"`
+	TemporaryPassword   string `json:"temporary_password,omitempty"`
+	PasswordLinkEmailed bool   `json:"password_link_emailed,omitempty"`
 }
 
 // handleUserCreate adds a user (U4).
@@ -92,7 +94,7 @@ func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) error 
 	n := roster.NewUser{AuthMethod: req.AuthMethod, Email: req.Email, Login: req.Login,
 		FirstName: req.FirstName, MiddleName: req.MiddleName, LastName: req.LastName,
 		Phone: req.Phone, WorkPhone: req.WorkPhone, Position: req.Position,
-		RoleIDs: req.RoleIDs, Credentials: req.Credentials, Password: req.Password, Lang: req.Lang}
+		RoleIDs: req.RoleIDs, Credentials: req.Credentials, Password: req.Password, SendEmail: req.SendEmail, Lang: req.Lang}
 	if req.CompanyID != nil {
 		n.CompanyID = *req.CompanyID
 	}
@@ -100,7 +102,7 @@ func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, createdUser{User: u, TemporaryPassword: creds.TemporaryPassword})
+	return writeJSON(w, http.StatusCreated, createdUser{User: u, TemporaryPassword: creds.TemporaryPassword, PasswordLinkEmailed: creds.LinkEmailed})
 }
 
 // handleUserGet shows one user.
