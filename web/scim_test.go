@@ -101,7 +101,7 @@ func TestSCIMUsers(t *testing.T) {
 				{`name.familyName sw "Iva" or title eq "Agent"`, 2},
 				{`emails[type eq "work" and value ew "acme.example"]`, 1},
 				{`not (userName eq "boris") and userName co "petrova"`, 1},
-				{`phoneNumbers.value pr`, 1},
+				{`phoneNumbers.value pr and name.familyName eq "Petrova"`, 1},
 				{`active eq true and userName eq "boris"`, 1},
 				{`userName eq "nobody"`, 0},
 			} {

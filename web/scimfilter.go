@@ -12,7 +12,8 @@ import (
 // github.com/scim2/filter-parser/v2 and evaluated here against the JSON
 // representation of a resource, so that filtering sees exactly what a
 // client reads. Attribute names compare case-insensitively, and so do
-// string values (Roster's attributes are all caseExact false).
+// string values, except of id and externalId, which RFC 7643 makes
+// caseExact.
 
 // errInvalidFilter is a filter that does not parse.
 type scimFilterError struct{ msg string }
@@ -71,8 +72,9 @@ func MatchSCIMFilter(e filter.Expression, res map[string]any) bool {
 			}
 			return false
 		}
+		exact := caseExact(x.AttributePath)
 		for _, v := range vals {
-			if compare(v, x.Operator, x.CompareValue) {
+			if compare(v, x.Operator, x.CompareValue, exact) {
 				return true
 			}
 		}
@@ -133,6 +135,19 @@ func pathValues(res map[string]any, p filter.AttributePath) []any {
 	return out
 }
 
+// caseExact reports whether the attribute's values compare case-exactly:
+// id and externalId (RFC 7643 §3.1); every other Roster attribute is
+// caseExact false.
+func caseExact(p filter.AttributePath) bool {
+	if p.SubAttributeName() != "" {
+		return false
+	}
+	if uri := p.URI(); uri != "" && !strings.EqualFold(uri, scimUserSchema) && !strings.EqualFold(uri, scimGroupSchema) {
+		return false
+	}
+	return strings.EqualFold(p.AttributeName, "id") || strings.EqualFold(p.AttributeName, "externalId")
+}
+
 func present(v any) bool {
 	switch x := v.(type) {
 	case nil:
@@ -149,14 +164,16 @@ func present(v any) bool {
 
 // compare applies a comparison operator; values of different types never
 // match, except that ne matches them.
-func compare(v any, op filter.CompareOperator, want any) bool {
+func compare(v any, op filter.CompareOperator, want any, exact bool) bool {
 	switch a := v.(type) {
 	case string:
 		b, ok := want.(string)
 		if !ok {
 			return op == filter.NE
 		}
-		a, b = strings.ToLower(a), strings.ToLower(b)
+		if !exact {
+			a, b = strings.ToLower(a), strings.ToLower(b)
+		}
 		switch op {
 		case filter.EQ:
 			return a == b

@@ -23,10 +23,15 @@ func ApplySCIMPatch(res map[string]any, op, path string, value any) error {
 			return scimBad("invalidValue", "Without a path the value is an object of attributes.")
 		}
 		for k, v := range m {
-			if strings.EqualFold(k, scimUserSchema) || strings.EqualFold(k, scimGroupSchema) {
+			core := strings.EqualFold(k, scimUserSchema) || strings.EqualFold(k, scimGroupSchema)
+			if core || strings.EqualFold(k, scimEnterpriseSchema) {
 				if inner, ok := v.(map[string]any); ok {
 					for ik, iv := range inner {
-						if err := ApplySCIMPatch(res, op, ik, iv); err != nil {
+						p := ik
+						if !core {
+							p = scimEnterpriseSchema + ":" + ik
+						}
+						if err := ApplySCIMPatch(res, op, p, iv); err != nil {
 							return err
 						}
 					}
@@ -46,6 +51,28 @@ func ApplySCIMPatch(res map[string]any, op, path string, value any) error {
 	if op != "remove" && value == nil {
 		return scimBad("invalidValue", "%s needs a value.", op)
 	}
+	if uri := p.AttributePath.URI(); uri != "" && !strings.EqualFold(uri, scimUserSchema) && !strings.EqualFold(uri, scimGroupSchema) {
+		// An extension's attribute: it lives in the extension's object.
+		if !strings.EqualFold(uri, scimEnterpriseSchema) {
+			return scimBad("invalidPath", "Unknown schema %q in the path.", uri)
+		}
+		k := keyOf(res, uri)
+		ext, ok := res[k].(map[string]any)
+		if !ok {
+			if op == "remove" {
+				return nil
+			}
+			ext = map[string]any{}
+			res[k] = ext
+		}
+		p.AttributePath.URIPrefix = nil
+		return applyPath(ext, op, path, p, value)
+	}
+	return applyPath(res, op, path, p, value)
+}
+
+// applyPath applies one operation with a parsed path to res.
+func applyPath(res map[string]any, op, path string, p filter.Path, value any) error {
 	attr := p.AttributePath.AttributeName
 	key := keyOf(res, attr)
 	if p.ValueExpression == nil {
