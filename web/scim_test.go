@@ -193,7 +193,8 @@ func urlQuery(s string) string {
 // a filter that parses evaluates against a representative user.
 func FuzzSCIMFilter(f *testing.F) {
 	for _, s := range []string{`userName eq "a"`, `emails[type eq "work" and value co "@"]`, `not (active eq true) or title pr`,
-		`meta.lastModified gt "2020-01-01T00:00:00Z"`, `name.familyName sw "I"`, `x eq 1.5`, `userName eq`, `((a eq "b")`} {
+		`meta.lastModified gt "2020-01-01T00:00:00Z"`, `name.familyName sw "I"`, `x eq 1.5`, `userName eq`, `((a eq "b")`,
+		`emails[type eq "work"].value eq "a@b"`, `emails[type eq "w" or type eq "h"].value pr`, `x[a eq "]"].b sw "\"" and c pr`} {
 		f.Add(s)
 	}
 	res := map[string]any{"userName": "anna@acme.example", "active": true, "title": "Agent",
