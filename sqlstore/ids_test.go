@@ -124,12 +124,20 @@ var (
 		`ALTER TABLE companies ADD COLUMN plan TEXT NOT NULL DEFAULT 'standard'`,
 		`ALTER TABLE companies ADD COLUMN reseller BOOLEAN NOT NULL DEFAULT FALSE`,
 		`ALTER TABLE companies ADD COLUMN admins_appoint_admins BOOLEAN NOT NULL DEFAULT FALSE`,
+		`ALTER TABLE users ADD COLUMN external_id TEXT`,
+		`ALTER TABLE users ADD COLUMN employee_number TEXT`,
+		`ALTER TABLE users ADD COLUMN department TEXT`,
+		`ALTER TABLE users ADD COLUMN manager_id INTEGER`,
 	}
 	dropStandIns = []string{
 		`DROP TABLE webhooks`,
 		`ALTER TABLE companies DROP COLUMN plan`,
 		`ALTER TABLE companies DROP COLUMN reseller`,
 		`ALTER TABLE companies DROP COLUMN admins_appoint_admins`,
+		`ALTER TABLE users DROP COLUMN external_id`,
+		`ALTER TABLE users DROP COLUMN employee_number`,
+		`ALTER TABLE users DROP COLUMN department`,
+		`ALTER TABLE users DROP COLUMN manager_id`,
 	}
 )
 
@@ -152,7 +160,7 @@ func TestMigrationKeepsIDs(t *testing.T) {
 
 	// Data as a server at 0006 leaves it. Today's store also reads tables
 	// and columns that later migrations add (the webhooks a change goes
-	// to, the company's plan): stand-ins, dropped before migrating, let it
+	// to, the company's plan, the users' SCIM fields): stand-ins, dropped before migrating, let it
 	// write 0006's rows.
 	for _, ddl := range standIns {
 		_, err = s.DB().ExecContext(ctx, ddl)
