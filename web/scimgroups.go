@@ -254,6 +254,9 @@ func (s *Server) scimGroupChange(w http.ResponseWriter, r *http.Request, g *scim
 			return scimBad("invalidValue", "members holds objects with a value.")
 		}
 		raw := fmt.Sprint(lookup(m, "value"))
+		if n, isNum := lookup(m, "value").(float64); isNum {
+			raw = strconv.FormatFloat(n, 'f', -1, 64)
+		}
 		id, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || users[id] == nil {
 			return scimBad("invalidValue", "members: %q is not the id of a user of this company.", raw)
