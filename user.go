@@ -107,6 +107,15 @@ type User struct {
 	ClientTagIDs    []int64       `json:"client_tags"`
 	CountriesRule   CountriesRule `json:"countries_rule"`
 	MaskData        bool          `json:"mask_data"`
+
+	// Directory fields an identity provider sets through SCIM (issue 10):
+	// its own ID of the user (externalId) and the enterprise user
+	// extension's employee number, department and manager (a user of the
+	// same company). Empty and nil mean unset.
+	ExternalID     string `json:"external_id"`
+	EmployeeNumber string `json:"employee_number"`
+	Department     string `json:"department"`
+	ManagerID      *int64 `json:"manager_id"`
 }
 
 // DisplayName is the user's full name, or their e-mail or login when unnamed.
@@ -171,13 +180,17 @@ type NewUser struct {
 	// Lang is the language of the user's e-mail, "en" or "ru"; empty
 	// means English.
 	Lang string
+	// Directory fields (see User); ManagerID nil means none.
+	ExternalID, EmployeeNumber, Department string
+	ManagerID                              *int64
 }
 
 // Normalize trims fields, lower-cases e-mail and login and fills defaults.
 func (n *NewUser) Normalize() {
 	n.Email = NormalizeEmail(n.Email)
 	n.Login = NormalizeLogin(n.Login)
-	for _, p := range []*string{&n.FirstName, &n.MiddleName, &n.LastName, &n.Phone, &n.WorkPhone, &n.Position} {
+	for _, p := range []*string{&n.FirstName, &n.MiddleName, &n.LastName, &n.Phone, &n.WorkPhone, &n.Position,
+		&n.ExternalID, &n.EmployeeNumber, &n.Department} {
 		*p = strings.TrimSpace(*p)
 	}
 	if n.Credentials == "" {
@@ -220,6 +233,7 @@ func (n *NewUser) Validate() error {
 	ValidatePhone(&v, "phone", n.Phone)
 	ValidatePhone(&v, "work_phone", n.WorkPhone)
 	ValidateText(&v, "position", n.Position, 100)
+	validateDirectory(&v, &n.ExternalID, &n.EmployeeNumber, &n.Department)
 	if len(n.RoleIDs) == 0 {
 		v.Add("role_ids", "required", "Choose at least one role.")
 	}
@@ -267,6 +281,10 @@ type UserUpdate struct {
 	// transaction: a refused part leaves every part unchanged.
 	Access   *AccessUpdate
 	Operator *OperatorUpdate
+	// Directory fields (see User). ManagerID set to a pointer to 0 clears
+	// the manager.
+	ExternalID, EmployeeNumber, Department *string
+	ManagerID                              *int64
 	// Email, Login and AuthMethod never change after creation (SPEC U6):
 	// an update that sets them is refused, whatever their value.
 	Email, Login, AuthMethod *string
@@ -274,7 +292,8 @@ type UserUpdate struct {
 
 // Normalize trims every set field.
 func (u *UserUpdate) Normalize() {
-	for _, p := range []*string{u.FirstName, u.MiddleName, u.LastName, u.Phone, u.WorkPhone, u.Position} {
+	for _, p := range []*string{u.FirstName, u.MiddleName, u.LastName, u.Phone, u.WorkPhone, u.Position,
+		u.ExternalID, u.EmployeeNumber, u.Department} {
 		if p != nil {
 			*p = strings.TrimSpace(*p)
 		}
@@ -302,6 +321,7 @@ func (u *UserUpdate) Validate() error {
 	if u.Position != nil {
 		ValidateText(&v, "position", *u.Position, 100)
 	}
+	validateDirectory(&v, u.ExternalID, u.EmployeeNumber, u.Department)
 	for _, f := range []struct {
 		field, what string
 		p           *string
@@ -317,6 +337,24 @@ func (u *UserUpdate) Validate() error {
 		u.Operator.validate(&v)
 	}
 	return v.Err()
+}
+
+// validateDirectory checks the directory fields that are set.
+func validateDirectory(v *Validation, externalID, employeeNumber, department *string) {
+	if externalID != nil {
+		ValidateText(v, "external_id", *externalID, 255)
+	}
+	if employeeNumber != nil {
+		ValidateText(v, "employee_number", *employeeNumber, 64)
+	}
+	if department != nil {
+		ValidateText(v, "department", *department, 100)
+	}
+}
+
+// ChangesDirectory reports whether the update touches a directory field.
+func (u *UserUpdate) ChangesDirectory() bool {
+	return u.ExternalID != nil || u.EmployeeNumber != nil || u.Department != nil || u.ManagerID != nil
 }
 
 // ChangesName reports whether the update touches the name.
@@ -336,6 +374,10 @@ type UserFilter struct {
 	// Queue is a queue ID, or QueueNone for active users in no queue.
 	Queue string
 	IDs   []int64
+	// UserName matches the e-mail or the login exactly (case-insensitively);
+	// ExternalID the identity provider's ID exactly. SCIM clients look
+	// users up by these on every sync.
+	UserName, ExternalID string
 	// LastSignInBefore matches users whose last sign-in was before it;
 	// NeverSignedIn (true) those who never signed in, (false) those who
 	// did. Both set to "before T" and true match either: nobody who

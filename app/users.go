@@ -139,7 +139,8 @@ func (c *newUserChecker) check(ctx context.Context, n *roster.NewUser) (*roster.
 		CompanyID: n.CompanyID, AuthMethod: n.AuthMethod, Email: n.Email, Login: n.Login,
 		FirstName: n.FirstName, MiddleName: n.MiddleName, LastName: n.LastName,
 		Phone: n.Phone, WorkPhone: n.WorkPhone, Position: n.Position, CreatedBy: userIDPtr(c.a),
-		Lang: roster.NormalizeUserLang(n.Lang),
+		Lang:       roster.NormalizeUserLang(n.Lang),
+		ExternalID: n.ExternalID, EmployeeNumber: n.EmployeeNumber, Department: n.Department, ManagerID: n.ManagerID,
 	}
 	var v roster.Validation
 	var roleErr error

@@ -125,6 +125,10 @@ var (
 		`ALTER TABLE companies ADD COLUMN reseller BOOLEAN NOT NULL DEFAULT FALSE`,
 		`ALTER TABLE companies ADD COLUMN admins_appoint_admins BOOLEAN NOT NULL DEFAULT FALSE`,
 		`CREATE TABLE notification_disabled_types (event_type TEXT PRIMARY KEY)`,
+		`ALTER TABLE users ADD COLUMN external_id TEXT`,
+		`ALTER TABLE users ADD COLUMN employee_number TEXT`,
+		`ALTER TABLE users ADD COLUMN department TEXT`,
+		`ALTER TABLE users ADD COLUMN manager_id INTEGER`,
 	}
 	dropStandIns = []string{
 		`DROP TABLE webhooks`,
@@ -132,6 +136,10 @@ var (
 		`ALTER TABLE companies DROP COLUMN reseller`,
 		`ALTER TABLE companies DROP COLUMN admins_appoint_admins`,
 		`DROP TABLE notification_disabled_types`,
+		`ALTER TABLE users DROP COLUMN external_id`,
+		`ALTER TABLE users DROP COLUMN employee_number`,
+		`ALTER TABLE users DROP COLUMN department`,
+		`ALTER TABLE users DROP COLUMN manager_id`,
 	}
 )
 
@@ -154,7 +162,8 @@ func TestMigrationKeepsIDs(t *testing.T) {
 
 	// Data as a server at 0006 leaves it. Today's store also reads tables
 	// and columns that later migrations add (the webhooks a change goes
-	// to, the company's plan, the switched-off notification types): stand-ins, dropped before migrating, let it
+	// to, the company's plan, the switched-off notification types, the
+	// users' SCIM fields): stand-ins, dropped before migrating, let it
 	// write 0006's rows.
 	for _, ddl := range standIns {
 		_, err = s.DB().ExecContext(ctx, ddl)

@@ -19,7 +19,7 @@ const userColumns = `u.id, u.company_id, u.auth_method, u.email, u.login, u.firs
 	u.last_name, u.phone, u.work_phone, u.position, u.status, u.name_set_by_self, u.password_hash,
 	u.password_temporary, u.created_by, u.created_at, u.updated_at, u.last_login_at, u.invitation_expires_at,
 	u.lang, u.mfa_method, u.ip_allowlist, u.idle_timeout_seconds, u.locked_until, u.failed_logins, u.totp_secret,
-	u.totp_last_step`
+	u.totp_last_step, u.external_id, u.employee_number, u.department, u.manager_id`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -29,13 +29,19 @@ func scanUser(r rowScanner, more ...any) (*roster.User, error) {
 	var createdBy sql.NullInt64
 	var lastLogin, invExpires, lockedUntil sql.NullTime
 	var allowlist string
-	var idle sql.NullInt64
+	var idle, manager sql.NullInt64
+	var externalID, employeeNumber, department sql.NullString
 	err := r.Scan(append([]any{&u.ID, &u.CompanyID, &u.AuthMethod, &u.Email, &u.Login, &u.FirstName, &u.MiddleName,
 		&u.LastName, &u.Phone, &u.WorkPhone, &u.Position, &u.Status, &u.NameSetBySelf, &u.PasswordHash,
 		&u.PasswordTemporary, &createdBy, &u.CreatedAt, &u.UpdatedAt, &lastLogin, &invExpires,
-		&u.Lang, &u.MFAMethod, &allowlist, &idle, &lockedUntil, &u.FailedLogins, &u.TOTPSecret, &u.TOTPLastStep}, more...)...)
+		&u.Lang, &u.MFAMethod, &allowlist, &idle, &lockedUntil, &u.FailedLogins, &u.TOTPSecret, &u.TOTPLastStep,
+		&externalID, &employeeNumber, &department, &manager}, more...)...)
 	if err != nil {
 		return nil, err
+	}
+	u.ExternalID, u.EmployeeNumber, u.Department = externalID.String, employeeNumber.String, department.String
+	if manager.Valid {
+		u.ManagerID = &manager.Int64
 	}
 	scanCredentials(&u, allowlist, idle, lockedUntil)
 	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
@@ -376,6 +382,52 @@ func userFields(u *roster.User) map[string]any {
 	}
 }
 
+// directoryFields are the directory fields of u that are set, for the
+// creation event.
+func directoryFields(u *roster.User) map[string]any {
+	out := map[string]any{}
+	for k, v := range map[string]string{"external_id": u.ExternalID, "employee_number": u.EmployeeNumber, "department": u.Department} {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	if u.ManagerID != nil {
+		out["manager_id"] = *u.ManagerID
+	}
+	return out
+}
+
+// checkManager refuses a manager (when set and not 0) who is not a user of
+// company, or is the user self.
+func checkManager(ctx context.Context, tx *Tx, companyID, self int64, manager *int64) error {
+	if manager == nil || *manager == 0 {
+		return nil
+	}
+	refuse := func(msg string) error {
+		return &roster.Error{Code: roster.EINVALID, Message: msg,
+			Fields: []roster.FieldError{{Field: "manager_id", Code: "unknown_manager", Message: msg}}}
+	}
+	if *manager == self {
+		return refuse("A user is not their own manager.")
+	}
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = $1 AND company_id = $2`, *manager, companyID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return refuse("The manager is not a user of this company.")
+	}
+	if err != nil {
+		return fmt.Errorf("manager: %w", err)
+	}
+	return nil
+}
+
+func derefID(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
 func roleKeys(rs []roster.RoleRef) []string {
 	out := make([]string, 0, len(rs))
 	for _, r := range rs {
@@ -466,6 +518,9 @@ func createUser(ctx context.Context, tx *Tx, u *roster.User, roleIDs []int64, in
 	if err := checkUnique(ctx, tx, u.Email, u.Login); err != nil {
 		return err
 	}
+	if err := checkManager(ctx, tx, u.CompanyID, 0, u.ManagerID); err != nil {
+		return err
+	}
 	if u.Status == "" {
 		u.Status = roster.StatusActive
 		if invitationHash != nil {
@@ -484,12 +539,15 @@ func createUser(ctx context.Context, tx *Tx, u *roster.User, roleIDs []int64, in
 	}
 	err = tx.QueryRowContext(ctx, `INSERT INTO users (company_id, auth_method, email, login, first_name, middle_name,
 		last_name, phone, work_phone, position, status, name_set_by_self, password_hash, password_temporary,
-		created_by, created_at, updated_at, invitation_hash, invitation_expires_at, sort_name, search, lang)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18, $19, $20, $21)
+		created_by, created_at, updated_at, invitation_hash, invitation_expires_at, sort_name, search, lang,
+		external_id, employee_number, department, manager_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18, $19, $20, $21,
+		$22, $23, $24, $25)
 		RETURNING id`,
 		u.CompanyID, string(u.AuthMethod), u.Email, u.Login, u.FirstName, u.MiddleName, u.LastName, u.Phone,
 		u.WorkPhone, u.Position, string(u.Status), u.NameSetBySelf, u.PasswordHash, u.PasswordTemporary,
-		u.CreatedBy, tx.now, invitationHash, invExpiry, sortName(u), searchText(u), roster.NormalizeUserLang(u.Lang)).Scan(&u.ID)
+		u.CreatedBy, tx.now, invitationHash, invExpiry, sortName(u), searchText(u), roster.NormalizeUserLang(u.Lang),
+		nullString(u.ExternalID), nullString(u.EmployeeNumber), nullString(u.Department), u.ManagerID).Scan(&u.ID)
 	if c, ok := tx.s.d.uniqueViolation(err); ok {
 		if strings.Contains(c, "login") {
 			return roster.Conflict("login", "A user with this login already exists.")
@@ -511,6 +569,9 @@ func createUser(ctx context.Context, tx *Tx, u *roster.User, roleIDs []int64, in
 	}
 	after := userFields(u)
 	after["roles"] = roleKeys(u.Roles)
+	for k, v := range directoryFields(u) {
+		after[k] = v
+	}
 	if invitationHash != nil {
 		after["invitation_expires_at"] = u.InvitationExpiresAt
 	}
@@ -586,6 +647,21 @@ func updateUserFields(ctx context.Context, tx *Tx, u *roster.User, upd roster.Us
 	set("phone", &u.Phone, upd.Phone)
 	set("work_phone", &u.WorkPhone, upd.WorkPhone)
 	set("position", &u.Position, upd.Position)
+	set("external_id", &u.ExternalID, upd.ExternalID)
+	set("employee_number", &u.EmployeeNumber, upd.EmployeeNumber)
+	set("department", &u.Department, upd.Department)
+	if m := upd.ManagerID; m != nil && *m != derefID(u.ManagerID) {
+		if err := checkManager(ctx, tx, u.CompanyID, u.ID, m); err != nil {
+			return false, err
+		}
+		before["manager_id"], after["manager_id"] = u.ManagerID, *m
+		u.ManagerID = nil
+		if *m != 0 {
+			u.ManagerID = int64Ptr(*m)
+		} else {
+			after["manager_id"] = nil
+		}
+	}
 	if len(after) == 0 {
 		return false, nil
 	}
@@ -594,9 +670,11 @@ func updateUserFields(ctx context.Context, tx *Tx, u *roster.User, upd roster.Us
 	}
 	u.UpdatedAt = tx.now
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET first_name = $1, middle_name = $2, last_name = $3, phone = $4,
-		work_phone = $5, position = $6, name_set_by_self = $7, sort_name = $8, search = $9, updated_at = $10 WHERE id = $11`,
+		work_phone = $5, position = $6, name_set_by_self = $7, sort_name = $8, search = $9, updated_at = $10,
+		external_id = $12, employee_number = $13, department = $14, manager_id = $15 WHERE id = $11`,
 		u.FirstName, u.MiddleName, u.LastName, u.Phone, u.WorkPhone, u.Position, u.NameSetBySelf,
-		sortName(u), searchText(u), tx.now, u.ID); err != nil {
+		sortName(u), searchText(u), tx.now, u.ID,
+		nullString(u.ExternalID), nullString(u.EmployeeNumber), nullString(u.Department), u.ManagerID); err != nil {
 		return false, fmt.Errorf("update user: %w", err)
 	}
 	e := userEvent(roster.EventUserUpdated, u)
@@ -952,4 +1030,12 @@ func (s *Store) ResendInvitation(ctx context.Context, scope roster.Scope, id int
 		}
 		return writeEvent(ctx, tx, e)
 	})
+}
+
+// nullString stores an empty optional text column as NULL.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

@@ -115,8 +115,9 @@ func filterHash(scope roster.Scope, f roster.UserFilter) string {
 	if f.NeverSignedIn != nil {
 		never = strconv.FormatBool(*f.NeverSignedIn)
 	}
-	s := fmt.Sprintf("q=%s|st=%s|r=%s|inv=%s|c=%s|ids=%v|sort=%s|all=%t|scope=%v|queue=%s|before=%s|never=%s",
-		strings.ToLower(f.Query), f.Status, role, f.Invitation, company, ids, f.Sort, scope.All, cids, f.Queue, before, never)
+	s := fmt.Sprintf("q=%s|st=%s|r=%s|inv=%s|c=%s|ids=%v|sort=%s|all=%t|scope=%v|queue=%s|before=%s|never=%s|un=%q|ext=%q",
+		strings.ToLower(f.Query), f.Status, role, f.Invitation, company, ids, f.Sort, scope.All, cids, f.Queue, before, never,
+		strings.ToLower(f.UserName), f.ExternalID)
 	sum := sha256.Sum256([]byte(s))
 	return fmt.Sprintf("%x", sum[:8])
 }
@@ -148,6 +149,13 @@ func (s *Store) userFilterSQL(ctx context.Context, q querier, b *sqlBuilder, sco
 	if len(f.IDs) > 0 {
 		b.cond(`u.id IN (` + b.inInts(f.IDs) + `)`)
 	}
+	if f.UserName != "" {
+		n := strings.ToLower(strings.TrimSpace(f.UserName))
+		b.cond(`(u.email = ` + b.arg(n) + ` OR u.login = ` + b.arg(n) + `)`)
+	}
+	if f.ExternalID != "" {
+		b.cond(`u.external_id = ` + b.arg(f.ExternalID))
+	}
 	queueFilterSQL(b, f.Queue)
 	signInFilterSQL(b, f)
 	if term := strings.ToLower(strings.TrimSpace(f.Query)); term != "" {
@@ -172,7 +180,7 @@ func (s *Store) userFilterSQL(ctx context.Context, q querier, b *sqlBuilder, sco
 			b.where[scopeAt] = strings.Replace(b.where[scopeAt], "u.company_id", "(u.company_id + 0)", 1)
 		}
 		us.totalKnown = us.totalKnown && f.Status == "" && f.RoleID == nil && f.Invitation == "" && len(f.IDs) == 0 && f.Queue == "" &&
-			f.LastSignInBefore == nil && f.NeverSignedIn == nil
+			f.LastSignInBefore == nil && f.NeverSignedIn == nil && f.UserName == "" && f.ExternalID == ""
 		b.search = &us
 	}
 	return true, nil

@@ -468,6 +468,11 @@ func schemas() map[string]any {
 		"roles": arr(ref("RoleRef")), "created_by": nullable("integer"), "created_at": dateTime(), "updated_at": dateTime(),
 		"last_login_at": nullableDateTime(), "invitation_expires_at": dateTime(),
 		"name_set_by_self": boolean(), "password_change_required": boolean(),
+		// Directory fields, set by an identity provider through SCIM.
+		"external_id":     map[string]any{"type": "string", "description": "The identity provider's ID of the user (SCIM externalId); empty when unset."},
+		"employee_number": map[string]any{"type": "string", "description": "SCIM enterprise extension's employeeNumber; empty when unset."},
+		"department":      map[string]any{"type": "string", "description": "SCIM enterprise extension's department; empty when unset."},
+		"manager_id":      map[string]any{"type": []string{"integer", "null"}, "description": "SCIM enterprise extension's manager: a user of the same company."},
 	}
 	created := map[string]any{"temporary_password": map[string]any{"type": "string", "description": "Only with credentials generated; shown once."},
 		"password_link_emailed": map[string]any{"type": "boolean", "description": "Only with send_email: a link to set a password was e-mailed."}}

@@ -20,11 +20,13 @@ import (
 const (
 	scimUserSchema  = "urn:ietf:params:scim:schemas:core:2.0:User"
 	scimGroupSchema = "urn:ietf:params:scim:schemas:core:2.0:Group"
-	scimListSchema  = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-	scimErrorSchema = "urn:ietf:params:scim:api:messages:2.0:Error"
-	scimPatchSchema = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-	scimContentType = "application/scim+json"
-	scimMaxCount    = 200
+	// scimEnterpriseSchema is the enterprise user extension (RFC 7643 §4.3).
+	scimEnterpriseSchema = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+	scimListSchema       = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+	scimErrorSchema      = "urn:ietf:params:scim:api:messages:2.0:Error"
+	scimPatchSchema      = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+	scimContentType      = "application/scim+json"
+	scimMaxCount         = 200
 )
 
 // scimError is a SCIM error answer (RFC 7644 §3.12).
@@ -62,6 +64,10 @@ func (s *Server) scimHandler() http.Handler {
 	mux.Handle("DELETE /scim/v2/Users/{id}", h(s.scimUserDelete))
 	mux.Handle("GET /scim/v2/Groups", h(s.scimGroupList))
 	mux.Handle("GET /scim/v2/Groups/{id}", h(s.scimGroupGet))
+	mux.Handle("POST /scim/v2/Groups", h(s.scimGroupCreate))
+	mux.Handle("PUT /scim/v2/Groups/{id}", h(s.scimGroupPut))
+	mux.Handle("PATCH /scim/v2/Groups/{id}", h(s.scimGroupPatch))
+	mux.Handle("DELETE /scim/v2/Groups/{id}", h(s.scimGroupDelete))
 	mux.Handle("/scim/v2/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.scimRenderError(w, r, &scimError{http.StatusNotFound, "", "No such SCIM endpoint."})
 	}))
@@ -186,7 +192,9 @@ func (s *Server) scimResourceTypes(w http.ResponseWriter, r *http.Request) error
 		return map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:ResourceType"}, "id": id, "name": id,
 			"endpoint": endpoint, "schema": schema, "meta": map[string]any{"resourceType": "ResourceType", "location": base + "/ResourceTypes/" + id}}
 	}
-	items := []any{rt("User", "/Users", scimUserSchema), rt("Group", "/Groups", scimGroupSchema)}
+	user := rt("User", "/Users", scimUserSchema)
+	user["schemaExtensions"] = []any{map[string]any{"schema": scimEnterpriseSchema, "required": false}}
+	items := []any{user, rt("Group", "/Groups", scimGroupSchema)}
 	writeSCIM(w, http.StatusOK, scimList(items, len(items), 1))
 	return nil
 }
@@ -207,6 +215,7 @@ func (s *Server) scimSchemas(w http.ResponseWriter, r *http.Request) error {
 		"description": "A Roster user. userName is the e-mail address (or the login of a user without one).",
 		"attributes": []any{
 			attr("userName", "string", false, "immutable"),
+			attr("externalId", "string", false, "readWrite"),
 			attr("name", "complex", false, "readWrite", attr("givenName", "string", false, "readWrite"),
 				attr("middleName", "string", false, "readWrite"), attr("familyName", "string", false, "readWrite"),
 				attr("formatted", "string", false, "readOnly")),
@@ -222,9 +231,14 @@ func (s *Server) scimSchemas(w http.ResponseWriter, r *http.Request) error {
 	group := map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Schema"}, "id": scimGroupSchema, "name": "Group",
 		"description": "A Roster role of the company; its members are the users holding it.",
 		"attributes": []any{attr("displayName", "string", false, "readOnly"),
-			attr("members", "complex", true, "readOnly", attr("value", "string", false, "readOnly"), attr("display", "string", false, "readOnly"))},
+			attr("members", "complex", true, "readWrite", attr("value", "string", false, "immutable"), attr("display", "string", false, "readOnly"))},
 		"meta": map[string]any{"resourceType": "Schema", "location": s.scimBaseURL(r) + "/Schemas/" + scimGroupSchema}}
-	writeSCIM(w, http.StatusOK, scimList([]any{user, group}, 2, 1))
+	enterprise := map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Schema"}, "id": scimEnterpriseSchema,
+		"name": "EnterpriseUser", "description": "The enterprise user extension; manager.value is the id of a user of the same company.",
+		"attributes": []any{attr("employeeNumber", "string", false, "readWrite"), attr("department", "string", false, "readWrite"),
+			attr("manager", "complex", false, "readWrite", attr("value", "string", false, "readWrite"), attr("$ref", "reference", false, "readOnly"))},
+		"meta": map[string]any{"resourceType": "Schema", "location": s.scimBaseURL(r) + "/Schemas/" + scimEnterpriseSchema}}
+	writeSCIM(w, http.StatusOK, scimList([]any{user, group, enterprise}, 3, 1))
 	return nil
 }
 

@@ -101,7 +101,7 @@ func TestSCIMUsers(t *testing.T) {
 				{`name.familyName sw "Iva" or title eq "Agent"`, 2},
 				{`emails[type eq "work" and value ew "acme.example"]`, 1},
 				{`not (userName eq "boris") and userName co "petrova"`, 1},
-				{`phoneNumbers.value pr`, 1},
+				{`phoneNumbers.value pr and name.familyName eq "Petrova"`, 1},
 				{`active eq true and userName eq "boris"`, 1},
 				{`userName eq "nobody"`, 0},
 			} {
@@ -193,7 +193,8 @@ func urlQuery(s string) string {
 // a filter that parses evaluates against a representative user.
 func FuzzSCIMFilter(f *testing.F) {
 	for _, s := range []string{`userName eq "a"`, `emails[type eq "work" and value co "@"]`, `not (active eq true) or title pr`,
-		`meta.lastModified gt "2020-01-01T00:00:00Z"`, `name.familyName sw "I"`, `x eq 1.5`, `userName eq`, `((a eq "b")`} {
+		`meta.lastModified gt "2020-01-01T00:00:00Z"`, `name.familyName sw "I"`, `x eq 1.5`, `userName eq`, `((a eq "b")`,
+		`emails[type eq "work"].value eq "a@b"`, `emails[type eq "w" or type eq "h"].value pr`, `x[a eq "]"].b sw "\"" and c pr`} {
 		f.Add(s)
 	}
 	res := map[string]any{"userName": "anna@acme.example", "active": true, "title": "Agent",

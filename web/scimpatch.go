@@ -1,6 +1,8 @@
 package web
 
 import (
+	"reflect"
+	"slices"
 	"strings"
 
 	filter "github.com/scim2/filter-parser/v2"
@@ -23,10 +25,15 @@ func ApplySCIMPatch(res map[string]any, op, path string, value any) error {
 			return scimBad("invalidValue", "Without a path the value is an object of attributes.")
 		}
 		for k, v := range m {
-			if strings.EqualFold(k, scimUserSchema) || strings.EqualFold(k, scimGroupSchema) {
+			core := strings.EqualFold(k, scimUserSchema) || strings.EqualFold(k, scimGroupSchema)
+			if core || strings.EqualFold(k, scimEnterpriseSchema) {
 				if inner, ok := v.(map[string]any); ok {
 					for ik, iv := range inner {
-						if err := ApplySCIMPatch(res, op, ik, iv); err != nil {
+						p := ik
+						if !core {
+							p = scimEnterpriseSchema + ":" + ik
+						}
+						if err := ApplySCIMPatch(res, op, p, iv); err != nil {
 							return err
 						}
 					}
@@ -46,30 +53,75 @@ func ApplySCIMPatch(res map[string]any, op, path string, value any) error {
 	if op != "remove" && value == nil {
 		return scimBad("invalidValue", "%s needs a value.", op)
 	}
+	if uri := p.AttributePath.URI(); uri != "" && !strings.EqualFold(uri, scimUserSchema) && !strings.EqualFold(uri, scimGroupSchema) {
+		// An extension's attribute: it lives in the extension's object.
+		if !strings.EqualFold(uri, scimEnterpriseSchema) {
+			return scimBad("invalidPath", "Unknown schema %q in the path.", uri)
+		}
+		k := keyOf(res, uri)
+		ext, ok := res[k].(map[string]any)
+		if !ok {
+			if op == "remove" {
+				return nil
+			}
+			ext = map[string]any{}
+			res[k] = ext
+		}
+		p.AttributePath.URIPrefix = nil
+		return applyPath(ext, op, path, p, value)
+	}
+	return applyPath(res, op, path, p, value)
+}
+
+// applyPath applies one operation with a parsed path to res.
+func applyPath(res map[string]any, op, path string, p filter.Path, value any) error {
 	attr := p.AttributePath.AttributeName
 	key := keyOf(res, attr)
 	if p.ValueExpression == nil {
 		sub := p.AttributePath.SubAttributeName()
+		if _, list := value.([]any); sub == "" && !list && value != nil && scimMultiValued[strings.ToLower(attr)] {
+			// One value of a multi-valued attribute is a list of one.
+			value = []any{value}
+		}
 		if sub == "" {
 			switch op {
 			case "remove":
-				delete(res, key)
+				old, ok := res[key].([]any)
+				if !ok || value == nil {
+					delete(res, key)
+					return nil
+				}
+				// A remove with values (as OneLogin sends it) drops the
+				// elements equal to one of them.
+				var kept []any
+				for _, o := range old {
+					if !slices.ContainsFunc(asList(value), func(v any) bool { return reflect.DeepEqual(o, v) }) {
+						kept = append(kept, o)
+					}
+				}
+				if kept == nil {
+					delete(res, key)
+				} else {
+					res[key] = kept
+				}
 			case "add":
 				if old, ok := res[key].([]any); ok {
-					res[key] = append(old, asList(value)...)
-				} else if om, ok := res[key].(map[string]any); ok {
-					if vm, ok := value.(map[string]any); ok {
-						for k, v := range vm {
-							om[keyOf(om, k)] = v
+					// A value already there is not added again (RFC 7644 §3.5.2.1).
+					for _, v := range asList(value) {
+						if !slices.ContainsFunc(old, func(o any) bool { return reflect.DeepEqual(o, v) }) {
+							old = append(old, v)
 						}
-					} else {
-						res[key] = value
 					}
-				} else {
+					res[key] = old
+				} else if !mergeInto(res[key], value) {
 					res[key] = value
 				}
 			default:
-				res[key] = value
+				// A complex attribute's sub-attributes not in the value
+				// stay (RFC 7644 §3.5.2.3).
+				if !mergeInto(res[key], value) {
+					res[key] = value
+				}
 			}
 			return nil
 		}
@@ -116,17 +168,25 @@ func ApplySCIMPatch(res map[string]any, op, path string, value any) error {
 		kept = append(kept, m)
 	}
 	if !matched {
-		if op == "replace" {
+		switch {
+		case op == "replace":
+			return scimBad("noTarget", "No value matches %q.", path)
+		case op == "remove" || sub == "":
+			// Removing what is not there, or adding to nothing, changes
+			// nothing (identity providers retry); an empty list is no
+			// value (RFC 7643 §2.5).
+			if len(list) == 0 && op == "remove" {
+				delete(res, key)
+			}
+			return nil
+		}
+		// add with a sub-attribute: a new element from the filter's
+		// equality and the value; another filter says too little to make one.
+		ae, ok := p.ValueExpression.(*filter.AttributeExpression)
+		if !ok || ae.Operator != filter.EQ || ae.CompareValue == nil {
 			return scimBad("noTarget", "No value matches %q.", path)
 		}
-		if op == "add" && sub != "" {
-			// A new element from the filter's equality and the value.
-			el := map[string]any{sub: value}
-			if ae, ok := p.ValueExpression.(*filter.AttributeExpression); ok && ae.Operator == filter.EQ {
-				el[ae.AttributePath.AttributeName] = ae.CompareValue
-			}
-			kept = append(kept, el)
-		}
+		kept = append(kept, map[string]any{sub: value, ae.AttributePath.AttributeName: ae.CompareValue})
 	}
 	if kept == nil {
 		delete(res, key)
@@ -134,6 +194,25 @@ func ApplySCIMPatch(res map[string]any, op, path string, value any) error {
 		res[key] = kept
 	}
 	return nil
+}
+
+// scimMultiValued are the multi-valued attributes of the User and Group
+// schemas (RFC 7643 §4), lower-cased.
+var scimMultiValued = map[string]bool{"emails": true, "phonenumbers": true, "ims": true, "photos": true, "addresses": true,
+	"groups": true, "entitlements": true, "roles": true, "x509certificates": true, "members": true}
+
+// mergeInto copies the attributes of value into dst when both are
+// objects, and reports whether it did.
+func mergeInto(dst, value any) bool {
+	om, ok := dst.(map[string]any)
+	vm, vok := value.(map[string]any)
+	if !ok || !vok {
+		return false
+	}
+	for k, v := range vm {
+		om[keyOf(om, k)] = v
+	}
+	return true
 }
 
 // keyOf returns the key of m matching name case-insensitively, or name.

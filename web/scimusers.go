@@ -50,6 +50,24 @@ func (s *Server) scimUser(r *http.Request, u *roster.User) map[string]any {
 	if groups != nil {
 		res["groups"] = groups
 	}
+	if u.ExternalID != "" {
+		res["externalId"] = u.ExternalID
+	}
+	ent := map[string]any{}
+	if u.EmployeeNumber != "" {
+		ent["employeeNumber"] = u.EmployeeNumber
+	}
+	if u.Department != "" {
+		ent["department"] = u.Department
+	}
+	if u.ManagerID != nil {
+		mid := strconv.FormatInt(*u.ManagerID, 10)
+		ent["manager"] = map[string]any{"value": mid, "$ref": s.scimBaseURL(r) + "/Users/" + mid}
+	}
+	if len(ent) > 0 {
+		res["schemas"] = []any{scimUserSchema, scimEnterpriseSchema}
+		res[scimEnterpriseSchema] = ent
+	}
 	return res
 }
 
@@ -95,22 +113,58 @@ func (s *Server) scimTarget(r *http.Request) (*roster.User, error) {
 	return u, nil
 }
 
-// scimCompanyUsers returns every user of the token's company.
-func (s *Server) scimCompanyUsers(r *http.Request) ([]*roster.User, error) {
+// scimMaxScan bounds how many users one list request evaluates a filter
+// on in memory; a company with more must narrow the list with userName eq
+// or externalId eq, which the store applies.
+const scimMaxScan = 50000
+
+// scimCompanyUsers returns the users of the token's company that match f
+// (the conditions the store applies; see scimPushdown).
+func (s *Server) scimCompanyUsers(r *http.Request, f roster.UserFilter) ([]*roster.User, error) {
 	a := actorOf(r)
 	cid := a.Company.ID
 	var out []*roster.User
-	f := roster.UserFilter{CompanyID: &cid, Sort: "created_at", Limit: roster.MaxPageSize}
+	f.CompanyID, f.Sort, f.Limit = &cid, "created_at", roster.MaxPageSize
 	for {
 		page, err := s.App.Users.List(r.Context(), f)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, page.Items...)
+		if len(out) > scimMaxScan {
+			return nil, scimBad("tooMany", "The company has more than %d users; filter by userName eq or externalId eq.", scimMaxScan)
+		}
 		if page.NextCursor == "" || len(page.Items) == 0 {
 			return out, nil
 		}
 		f.Cursor = page.NextCursor
+	}
+}
+
+// scimPushdown copies the conditions of e that the store can apply into f:
+// userName eq and externalId eq, alone or under and. The store's match is
+// a superset of the filter's (userName eq matches the e-mail or the
+// login), and the whole filter still runs on what it returns.
+func scimPushdown(e filter.Expression, f *roster.UserFilter) {
+	switch x := e.(type) {
+	case *filter.LogicalExpression:
+		if x.Operator == filter.AND {
+			scimPushdown(x.Left, f)
+			scimPushdown(x.Right, f)
+		}
+	case *filter.AttributeExpression:
+		p := x.AttributePath
+		v, ok := x.CompareValue.(string)
+		if x.Operator != filter.EQ || !ok || v == "" || p.SubAttributeName() != "" ||
+			(p.URI() != "" && !strings.EqualFold(p.URI(), scimUserSchema)) {
+			return
+		}
+		switch {
+		case strings.EqualFold(p.AttributeName, "userName"):
+			f.UserName = v
+		case strings.EqualFold(p.AttributeName, "externalId"):
+			f.ExternalID = v
+		}
 	}
 }
 
@@ -123,22 +177,15 @@ func (s *Server) scimUserList(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	start, count := 1, scimMaxCount
-	if v := q.Get("startIndex"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return scimBad("invalidValue", "startIndex is a number.")
-		}
-		start = max(n, 1)
+	start, count, err := scimPaging(q)
+	if err != nil {
+		return err
 	}
-	if v := q.Get("count"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return scimBad("invalidValue", "count is a number.")
-		}
-		count = min(max(n, 0), scimMaxCount)
+	var pushed roster.UserFilter
+	if expr != nil {
+		scimPushdown(expr, &pushed)
 	}
-	users, err := s.scimCompanyUsers(r)
+	users, err := s.scimCompanyUsers(r, pushed)
 	if err != nil {
 		return err
 	}
@@ -249,6 +296,10 @@ func (s *Server) writeSCIMUser(w http.ResponseWriter, r *http.Request, status in
 // scimFields are the Roster fields a SCIM user representation sets.
 type scimFields struct {
 	UserName                   string
+	ExternalID                 string
+	EmployeeNumber, Department string
+	// Manager is the manager's user ID, 0 for none.
+	Manager                    int64
 	First, Middle, Last, Title string
 	Phone, WorkPhone           string
 	Active                     bool
@@ -276,6 +327,24 @@ func readSCIMUser(res map[string]any) (scimFields, error) {
 	}
 	if f.Password, err = str(lookup(res, "password"), "password"); err != nil {
 		return f, err
+	}
+	if f.ExternalID, err = str(lookup(res, "externalId"), "externalId"); err != nil {
+		return f, err
+	}
+	switch ent := lookup(res, scimEnterpriseSchema).(type) {
+	case nil:
+	case map[string]any:
+		if f.EmployeeNumber, err = str(lookup(ent, "employeeNumber"), "employeeNumber"); err != nil {
+			return f, err
+		}
+		if f.Department, err = str(lookup(ent, "department"), "department"); err != nil {
+			return f, err
+		}
+		if f.Manager, err = scimManager(lookup(ent, "manager")); err != nil {
+			return f, err
+		}
+	default:
+		return f, scimBad("invalidValue", "%s is an object.", scimEnterpriseSchema)
 	}
 	if n, ok := lookup(res, "name").(map[string]any); ok {
 		for _, p := range []struct {
@@ -318,6 +387,34 @@ func readSCIMUser(res map[string]any) (scimFields, error) {
 	return f, nil
 }
 
+// scimManager reads the enterprise extension's manager: an object whose
+// value is the manager's id, or (as Entra ID sends it) the bare id. Empty
+// means none.
+func scimManager(v any) (int64, error) {
+	if m, ok := v.(map[string]any); ok {
+		v = lookup(m, "value")
+	}
+	var s string
+	switch x := v.(type) {
+	case nil:
+		return 0, nil
+	case string:
+		s = strings.TrimSpace(x)
+	case float64:
+		s = strconv.FormatFloat(x, 'f', -1, 64)
+	default:
+		return 0, scimBad("invalidValue", "manager.value is the id of a user of this company.")
+	}
+	if s == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id < 1 {
+		return 0, scimBad("invalidValue", "manager.value %q is not the id of a user of this company.", s)
+	}
+	return id, nil
+}
+
 // scimComment is the comment of a block or unblock made through SCIM.
 func scimComment(r *http.Request, active bool) string {
 	verb := "Blocked"
@@ -345,7 +442,11 @@ func (s *Server) scimUserCreate(w http.ResponseWriter, r *http.Request) error {
 		return scimBad("invalidValue", "The company has no Employee role to give new users; add groups later.")
 	}
 	n := roster.NewUser{CompanyID: a.Company.ID, FirstName: f.First, MiddleName: f.Middle, LastName: f.Last,
-		Phone: f.Phone, WorkPhone: f.WorkPhone, Position: f.Title, RoleIDs: []int64{role.ID}}
+		Phone: f.Phone, WorkPhone: f.WorkPhone, Position: f.Title, RoleIDs: []int64{role.ID},
+		ExternalID: f.ExternalID, EmployeeNumber: f.EmployeeNumber, Department: f.Department}
+	if f.Manager != 0 {
+		n.ManagerID = &f.Manager
+	}
 	if strings.Contains(f.UserName, "@") {
 		n.AuthMethod, n.Email = roster.AuthEmail, f.UserName
 	} else {
@@ -387,8 +488,15 @@ func (s *Server) scimApply(r *http.Request, u *roster.User, f scimFields) (*rost
 	set(&upd.Position, f.Title, u.Position)
 	set(&upd.Phone, f.Phone, u.Phone)
 	set(&upd.WorkPhone, f.WorkPhone, u.WorkPhone)
+	set(&upd.ExternalID, f.ExternalID, u.ExternalID)
+	set(&upd.EmployeeNumber, f.EmployeeNumber, u.EmployeeNumber)
+	set(&upd.Department, f.Department, u.Department)
+	if f.Manager != derefID(u.ManagerID) {
+		upd.ManagerID = &f.Manager
+	}
 	var err error
-	if upd.FirstName != nil || upd.MiddleName != nil || upd.LastName != nil || upd.Position != nil || upd.Phone != nil || upd.WorkPhone != nil {
+	if upd.FirstName != nil || upd.MiddleName != nil || upd.LastName != nil || upd.Position != nil || upd.Phone != nil ||
+		upd.WorkPhone != nil || upd.ChangesDirectory() {
 		if u, err = s.App.Users.Update(ctx, u.ID, upd); err != nil {
 			return nil, err
 		}
@@ -444,11 +552,15 @@ func (s *Server) scimUserPatch(w http.ResponseWriter, r *http.Request) error {
 		return scimBad("invalidValue", "A PATCH needs Operations.")
 	}
 	res := normalized(s.scimUser(r, u))
+	groups, _ := json.Marshal(lookup(res, "groups"))
 	for _, op := range req.Operations {
 		v := normalizedValue(op.Value)
 		if err := ApplySCIMPatch(res, strings.ToLower(op.Op), op.Path, v); err != nil {
 			return err
 		}
+	}
+	if now, _ := json.Marshal(lookup(res, "groups")); string(now) != string(groups) {
+		return scimBad("mutability", "A user's groups are read-only (RFC 7643); change membership with PATCH /Groups/{id}.")
 	}
 	f, err := readSCIMUser(res)
 	if err != nil {
@@ -458,6 +570,13 @@ func (s *Server) scimUserPatch(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return s.writeSCIMUser(w, r, http.StatusOK, u)
+}
+
+func derefID(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
 
 // normalizedValue turns json.Number values into float64, as a filter
@@ -479,83 +598,4 @@ func (s *Server) scimUserDelete(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-// Groups are the company's roles, read-only here; a user's groups are in
-// their representation.
-func (s *Server) scimGroup(r *http.Request, g *roster.Role, members []*roster.User) map[string]any {
-	id := strconv.FormatInt(g.ID, 10)
-	ms := []any{}
-	for _, m := range members {
-		ms = append(ms, map[string]any{"value": strconv.FormatInt(m.ID, 10), "display": m.DisplayName(),
-			"$ref": s.scimBaseURL(r) + "/Users/" + strconv.FormatInt(m.ID, 10)})
-	}
-	return map[string]any{"schemas": []any{scimGroupSchema}, "id": id, "displayName": g.Name, "members": ms,
-		"meta": map[string]any{"resourceType": "Group", "location": s.scimBaseURL(r) + "/Groups/" + id}}
-}
-
-func (s *Server) scimGroups(r *http.Request) ([]map[string]any, error) {
-	a := actorOf(r)
-	roles, err := s.App.Roles.List(r.Context(), a.Company.ID)
-	if err != nil {
-		return nil, err
-	}
-	users, err := s.scimCompanyUsers(r)
-	if err != nil {
-		return nil, err
-	}
-	var out []map[string]any
-	for _, g := range roles {
-		if g.Key == roster.RoleMainAdmin {
-			continue
-		}
-		var members []*roster.User
-		for _, u := range users {
-			for _, ref := range u.Roles {
-				if ref.ID == g.ID {
-					members = append(members, u)
-				}
-			}
-		}
-		out = append(out, normalized(s.scimGroup(r, g, members)))
-	}
-	return out, nil
-}
-
-func (s *Server) scimGroupList(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	var expr filter.Expression
-	if q.Has("filter") {
-		var err error
-		if expr, err = ParseSCIMFilter(q.Get("filter")); err != nil {
-			return err
-		}
-	}
-	groups, err := s.scimGroups(r)
-	if err != nil {
-		return err
-	}
-	items := []any{}
-	for _, g := range groups {
-		if expr == nil || MatchSCIMFilter(expr, g) {
-			items = append(items, project(g, q.Get("attributes"), q.Get("excludedAttributes")))
-		}
-	}
-	writeSCIM(w, http.StatusOK, scimList(items, len(items), 1))
-	return nil
-}
-
-func (s *Server) scimGroupGet(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	groups, err := s.scimGroups(r)
-	if err != nil {
-		return err
-	}
-	for _, g := range groups {
-		if g["id"] == id {
-			writeSCIM(w, http.StatusOK, g)
-			return nil
-		}
-	}
-	return &scimError{http.StatusNotFound, "", "No such group."}
 }
