@@ -82,6 +82,10 @@ type UserService interface {
 	// BulkUsers applies a bulk action all or nothing; when any user is
 	// refused it changes nothing and returns ECONFLICT with Refusals.
 	BulkUsers(ctx context.Context, scope Scope, b BulkAction) (*BulkResult, error)
+	// BulkUsersInTurn applies bulk actions one after another in one
+	// transaction, all or nothing: a refusal in any of them changes
+	// nothing (ECONFLICT with Refusals).
+	BulkUsersInTurn(ctx context.Context, scope Scope, bs []BulkAction) ([]*BulkResult, error)
 	// UserPreference returns a user's own setting by name (such as
 	// PrefUsersView); "" when unset. SetUserPreference stores it, replacing
 	// the old value; an empty value removes it. Preferences are the user's

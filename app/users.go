@@ -702,6 +702,32 @@ func (s *Users) Bulk(ctx context.Context, b roster.BulkAction) (*roster.BulkResu
 	return res, nil
 }
 
+// BulkInTurn applies bulk actions one after another, all or nothing
+// together: a refusal in any of them changes nothing. SCIM's group
+// membership changes (removals, then additions) go through it.
+func (s *Users) BulkInTurn(ctx context.Context, bs ...roster.BulkAction) ([]*roster.BulkResult, error) {
+	var a *roster.Actor
+	for i := range bs {
+		var err error
+		if a, err = s.checkBulk(ctx, &bs[i], false); err != nil {
+			return nil, err
+		}
+	}
+	if a == nil {
+		return []*roster.BulkResult{}, nil
+	}
+	out, err := s.app.d.Users.BulkUsersInTurn(ctx, a.Scope, bs)
+	if err != nil {
+		return nil, err
+	}
+	for _, res := range out {
+		if res.UserIDs == nil {
+			res.UserIDs = []int64{}
+		}
+	}
+	return out, nil
+}
+
 // dedupe returns ids without repeats, in their first order.
 func dedupe(ids []int64) []int64 {
 	seen := make(map[int64]bool, len(ids))

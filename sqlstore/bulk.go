@@ -25,6 +25,33 @@ func (s *Store) BulkUsers(ctx context.Context, scope roster.Scope, ba roster.Bul
 	})
 }
 
+// BulkUsersInTurn applies bulk actions one after another in one
+// transaction, all or nothing. The users the actions name are locked
+// together first, in ascending id order.
+func (s *Store) BulkUsersInTurn(ctx context.Context, scope roster.Scope, bs []roster.BulkAction) ([]*roster.BulkResult, error) {
+	var ids []int64
+	for _, ba := range bs {
+		if err := ba.Validate(); err != nil {
+			return nil, err
+		}
+		ids = append(ids, ba.UserIDs...)
+	}
+	return writeResult(ctx, s, func(tx *Tx) ([]*roster.BulkResult, error) {
+		if err := lockUserRows(ctx, tx, ids); err != nil {
+			return nil, err
+		}
+		out := make([]*roster.BulkResult, 0, len(bs))
+		for _, ba := range bs {
+			res, err := bulkUsers(ctx, tx, scope, ba)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, res)
+		}
+		return out, nil
+	})
+}
+
 func bulkUsers(ctx context.Context, tx *Tx, scope roster.Scope, ba roster.BulkAction) (*roster.BulkResult, error) {
 	ids := dedupe(ba.UserIDs)
 	if ba.Filter != nil {

@@ -402,6 +402,40 @@ func TestBulk(t *testing.T) {
 	})
 }
 
+// TestBulkInTurn: actions applied in turn in one transaction; a refusal
+// in the second undoes the first.
+func TestBulkInTurn(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.ForEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		f := newFixture(t, s, nil)
+		admin := f.user(f.co.ID, "Adam", "Admin", "company_admin")
+		a := f.user(f.co.ID, "Al", "One", "dispatcher")
+		b := f.user(f.co.ID, "Bo", "Two", "employee")
+		ctx := f.actor(admin)
+		scope := roster.Scope{CompanyIDs: []int64{f.co.ID}}
+		manager, employee := f.roles["manager"].ID, f.roles["employee"].ID
+		_, err := s.BulkUsersInTurn(ctx, scope, []roster.BulkAction{
+			{Action: roster.BulkAddRole, RoleID: manager, UserIDs: []int64{a.ID}},
+			{Action: roster.BulkRemoveRole, RoleID: employee, UserIDs: []int64{b.ID}}, // Bo's only role
+		})
+		wantCode(t, err, roster.ECONFLICT)
+		if got, _ := s.UserByID(f.ctx, all, a.ID); got.HasRole("manager") {
+			t.Fatal("the first action stayed although the second was refused")
+		}
+		res, err := s.BulkUsersInTurn(ctx, scope, []roster.BulkAction{
+			{Action: roster.BulkAddRole, RoleID: manager, UserIDs: []int64{a.ID, b.ID}},
+			{Action: roster.BulkRemoveRole, RoleID: employee, UserIDs: []int64{b.ID}},
+		})
+		must(t, err)
+		if len(res) != 2 || res[0].Affected != 2 || res[1].Affected != 1 {
+			t.Fatalf("results = %+v", res)
+		}
+		if got, _ := s.UserByID(f.ctx, all, b.ID); !got.HasRole("manager") || got.HasRole("employee") {
+			t.Fatalf("Bo's roles: %+v", got.Roles)
+		}
+	})
+}
+
 func TestRoles(t *testing.T) {
 	t.Parallel()
 	sqlstoretest.ForEachEngine(t, func(t *testing.T, s *sqlstore.Store) {

@@ -15,9 +15,9 @@ import (
 
 // SCIM Groups are the company's roles (the Main administrator's excepted):
 // a group's members are the users holding the role. Membership changes
-// are role assignments through app.Users.Bulk (add_role, remove_role):
-// the same no-escalation rules, all or nothing per step, an event per
-// user. Roles themselves — their names and permissions — are made in
+// are role assignments through app.Users.BulkInTurn (remove_role, then
+// add_role, in one transaction): the same no-escalation rules, all or
+// nothing, an event per user. Roles themselves — their names and permissions — are made in
 // Roster: creating, renaming or deleting a group through SCIM is refused.
 
 // scimGroupState is a role with its members, as SCIM sees it.
@@ -237,12 +237,10 @@ func removeMembers(res map[string]any, v any) error {
 	return nil
 }
 
-// scimGroupChange makes the group's members those of res: removals
-// first, then additions, each one all-or-nothing bulk action. What
-// commonly refuses — an unknown member, the last role of a user, a role
-// the token may not grant (refused by the first step as by the second) —
-// refuses before anything changes; only a per-user refusal of the second
-// step (a user the token may not manage) leaves the first step done.
+// scimGroupChange makes the group's members those of res: removals, then
+// additions, in one all-or-nothing transaction (app.Users.BulkInTurn), so
+// any refusal — an unknown member, the last role of a user, a role the
+// token may not grant, a user it may not manage — changes nothing.
 func (s *Server) scimGroupChange(w http.ResponseWriter, r *http.Request, g *scimGroupState, users map[int64]*roster.User, res map[string]any) error {
 	if name, ok := lookup(res, "displayName").(string); ok && name != g.role.Name {
 		return scimBad("mutability", "A group's displayName is its Roster role's name, which changes only in Roster.")
@@ -285,17 +283,17 @@ func (s *Server) scimGroupChange(w http.ResponseWriter, r *http.Request, g *scim
 		return scimBad("mutability", "Nothing was changed. %s", strings.Join(last, " "))
 	}
 	comment := fmt.Sprintf("Group membership changed by SCIM provisioning (%s).", actorOf(r).Name())
+	var steps []roster.BulkAction
 	for _, step := range []struct {
 		action string
 		ids    []int64
 	}{{roster.BulkRemoveRole, remove}, {roster.BulkAddRole, add}} {
-		if len(step.ids) == 0 {
-			continue
+		if len(step.ids) > 0 {
+			steps = append(steps, roster.BulkAction{Action: step.action, UserIDs: step.ids, RoleID: g.role.ID, Comment: comment})
 		}
-		_, err := s.App.Users.Bulk(r.Context(), roster.BulkAction{Action: step.action, UserIDs: step.ids, RoleID: g.role.ID, Comment: comment})
-		if err != nil {
-			return scimRefusals(err)
-		}
+	}
+	if _, err := s.App.Users.BulkInTurn(r.Context(), steps...); err != nil {
+		return scimRefusals(err)
 	}
 	changed, _, err := s.scimGroupTargetByID(r, g.role.ID)
 	if err != nil {
