@@ -295,3 +295,37 @@ func TestResortNamesMigration(t *testing.T) {
 		}
 	})
 }
+
+// TestSearchFollowsUpdates: the search index follows a rename and a new
+// phone, and an update that leaves the searchable text alone (a position)
+// keeps the user findable (SQLite rewrites the index row only when the
+// text changes, migration 0021).
+func TestSearchFollowsUpdates(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.ForEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		f := newFixture(t, s, nil)
+		u := f.user(f.co.ID, "Zinaida", "Quartermaine", "employee")
+		scope := roster.Scope{CompanyIDs: []int64{f.co.ID}}
+		find := func(term string) bool {
+			t.Helper()
+			page, err := s.Users(f.ctx, scope, roster.UserFilter{Query: term, Limit: 10})
+			must(t, err)
+			return len(page.Items) == 1 && page.Items[0].ID == u.ID
+		}
+		pos := "Night shift lead"
+		_, err := s.UpdateUser(f.ctx, all, u.ID, roster.UserUpdate{Position: &pos})
+		must(t, err)
+		if !find("quartermaine") || !find("zinaida") {
+			t.Fatal("a position change lost the user from the search")
+		}
+		last, phone := "Featherstonehaugh", "+7 912 555 0199"
+		_, err = s.UpdateUser(f.ctx, all, u.ID, roster.UserUpdate{LastName: &last, Phone: &phone})
+		must(t, err)
+		if find("quartermaine") {
+			t.Error("the old last name still finds the user")
+		}
+		if !find("featherstone") || !find("9125550199") || !find("zinaida") {
+			t.Error("the new last name or phone does not find the user")
+		}
+	})
+}
