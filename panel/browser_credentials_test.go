@@ -90,9 +90,9 @@ func TestBrowserCredentials(t *testing.T) {
 	})
 }
 
-// TestCredentialScreenshots saves the credential screens in both
+// TestScreensCredentials saves the credential screens in both
 // languages to $ROSTER_PANEL_SCREENS; skipped when unset.
-func TestCredentialScreenshots(t *testing.T) {
+func TestScreensCredentials(t *testing.T) {
 	dir := os.Getenv("ROSTER_PANEL_SCREENS")
 	if dir == "" {
 		t.Skip("set ROSTER_PANEL_SCREENS=dir to save screenshots of every screen")

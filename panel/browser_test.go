@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/roster-app/roster"
+	"github.com/roster-app/roster/internal/ci"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -26,10 +27,7 @@ func chromiumPath(t *testing.T) string {
 		p = "/usr/lib/chromium/chromium"
 	}
 	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Chromium is required on CI: %v (apt-get install -y chromium, or set ROSTER_TEST_CHROMIUM)", err)
-		}
-		t.Skipf("browser tests skipped: no Chromium at %s (apt-get install -y chromium, or set ROSTER_TEST_CHROMIUM)", p)
+		ci.Missing(t, "Chromium for the browser tests: %v (apt-get install -y chromium, or set ROSTER_TEST_CHROMIUM)", err)
 	}
 	return p
 }

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"github.com/roster-app/roster/internal/ci"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -39,10 +40,7 @@ func TestEndToEnd(t *testing.T) {
 func freshPostgresDatabase(t *testing.T) string {
 	base := os.Getenv("ROSTER_TEST_POSTGRES_URL")
 	if base == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("PostgreSQL is required on CI: set ROSTER_TEST_POSTGRES_URL")
-		}
-		t.Skip("ROSTER_TEST_POSTGRES_URL is not set")
+		ci.Missing(t, "PostgreSQL: set ROSTER_TEST_POSTGRES_URL")
 	}
 	admin, err := sql.Open("pgx", base)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/roster-app/roster/internal/ci"
 	"io"
 	"net"
 	"net/http"
@@ -774,10 +775,7 @@ func TestMoveToPostgres(t *testing.T) {
 	dump := filepath.Join(t.TempDir(), "roster.dump")
 	for _, tool := range []string{"pg_dump", "pg_restore"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is required on CI", tool)
-			}
-			t.Skipf("%s is not installed", tool)
+			ci.Missing(t, "%s (apt-get install postgresql-client)", tool)
 		}
 	}
 	if out, err := exec.Command("pg_dump", "--format=custom", "--file", dump, first).CombinedOutput(); err != nil {

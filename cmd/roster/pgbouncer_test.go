@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/roster-app/roster/internal/ci"
 	"net"
 	"net/url"
 	"os"
@@ -27,10 +28,7 @@ func TestThroughPgBouncer(t *testing.T) {
 		pgbouncer = "/usr/sbin/pgbouncer"
 	}
 	if _, err := os.Stat(pgbouncer); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("pgbouncer is required on CI (apt-get install pgbouncer)")
-		}
-		t.Skip("pgbouncer is not installed")
+		ci.Missing(t, "pgbouncer (apt-get install pgbouncer)")
 	}
 	u, _ := url.Parse(direct)
 	port := startPgBouncer(t, pgbouncer, u.Hostname(), u.Port())
