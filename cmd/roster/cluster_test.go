@@ -24,9 +24,9 @@ type api struct {
 
 func newAPI(t *testing.T) *api { return &api{t: t, client: &http.Client{Timeout: 30 * time.Second}} }
 
-// call sends a JSON request as from address xff and returns status, headers and body.
-func (a *api) call(base, method, path, token, xff string, body any) (int, http.Header, []byte) {
-	a.t.Helper()
+// send sends a JSON request (as from address xff, when given) and returns
+// status, headers and body, or the transport error.
+func (a *api) send(base, method, path, token, xff string, body any) (int, http.Header, []byte, error) {
 	var r io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -44,35 +44,28 @@ func (a *api) call(base, method, path, token, xff string, body any) (int, http.H
 	}
 	resp, err := a.client.Do(req)
 	if err != nil {
-		a.t.Fatalf("%s %s%s: %v", method, base, path, err)
+		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, data
+	return resp.StatusCode, resp.Header, data, nil
 }
 
-// try is call for a request the test expects may fail (a server being
+// call is send for a request that must get an answer.
+func (a *api) call(base, method, path, token, xff string, body any) (int, http.Header, []byte) {
+	a.t.Helper()
+	st, h, data, err := a.send(base, method, path, token, xff, body)
+	if err != nil {
+		a.t.Fatalf("%s %s%s: %v", method, base, path, err)
+	}
+	return st, h, data
+}
+
+// try is send for a request the test expects may fail (a server being
 // killed): a transport error answers status 0.
 func (a *api) try(base, method, path, token, xff string, body any) (int, http.Header, []byte) {
-	var r io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		r = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, base+path, r)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := a.client.Do(req)
-	if err != nil {
-		return 0, nil, nil
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, data
+	st, h, data, _ := a.send(base, method, path, token, xff, body)
+	return st, h, data
 }
 
 // want is call that checks the status and decodes the answer into out.

@@ -7,7 +7,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"io"
+	"github.com/roster-app/roster/internal/ci"
 	"net"
 	"net/http"
 	"os"
@@ -33,10 +33,7 @@ import (
 // change that got a 2xx answer is on the new primary.
 func TestFailover(t *testing.T) {
 	if os.Getenv("ROSTER_TEST_POSTGRES_URL") == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("PostgreSQL is required on CI: set ROSTER_TEST_POSTGRES_URL")
-		}
-		t.Skip("ROSTER_TEST_POSTGRES_URL is not set")
+		ci.Missing(t, "PostgreSQL: set ROSTER_TEST_POSTGRES_URL")
 	}
 	bin := rosterBinary(t)
 	pg := newPGCluster(t)
@@ -57,7 +54,7 @@ func TestFailover(t *testing.T) {
 	employee := c.roleIDs(A, root, company.ID)["employee"]
 
 	// Every answer goes through one client whose timeout counts as a hang.
-	f := &failoverRun{t: t, client: &http.Client{Timeout: 10 * time.Second}, base: A, token: root,
+	f := &failoverRun{t: t, api: &api{t: t, client: &http.Client{Timeout: 10 * time.Second}}, base: A, token: root,
 		company: company.ID, role: employee, position: map[int64]int{}}
 	stop := make(chan struct{})
 	var writers sync.WaitGroup
@@ -123,7 +120,7 @@ func TestFailover(t *testing.T) {
 // failoverRun is the writers' shared record.
 type failoverRun struct {
 	t       *testing.T
-	client  *http.Client
+	api     *api // its client's timeout counts as a hang
 	base    string
 	token   string
 	company int64
@@ -137,26 +134,14 @@ type failoverRun struct {
 	seq         int
 }
 
-// do sends one request; a transport error or timeout answers status 0.
+// do sends one request; a transport error or timeout answers status 0
+// and fails the test.
 func (f *failoverRun) do(method, path string, body any) (int, http.Header, []byte) {
-	var r io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		r = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, f.base+path, r)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Authorization", "Bearer "+f.token)
-	resp, err := f.client.Do(req)
+	st, h, data, err := f.api.send(f.base, method, path, f.token, "", body)
 	if err != nil {
 		f.t.Errorf("%s %s: %v (a hang or a dropped connection)", method, path, err)
-		return 0, nil, nil
 	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, data
+	return st, h, data
 }
 
 func (f *failoverRun) newUser(prefix string) map[string]any {
@@ -365,10 +350,7 @@ func newPGCluster(t *testing.T) *pgCluster {
 	}
 	for _, b := range []string{"initdb", "postgres", "pg_basebackup"} {
 		if _, err := os.Stat(filepath.Join(bindir, b)); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("PostgreSQL server binaries are required on CI (set ROSTER_TEST_PG_BINDIR): %v", err)
-			}
-			t.Skipf("no PostgreSQL server binaries in %s (set ROSTER_TEST_PG_BINDIR)", bindir)
+			ci.Missing(t, "PostgreSQL's server binaries in %s (set ROSTER_TEST_PG_BINDIR): %v", bindir, err)
 		}
 	}
 	dir, err := os.MkdirTemp("", "roster-failover-")
