@@ -106,18 +106,15 @@ func (p *Panel) handleUserNotifications(w http.ResponseWriter, r *http.Request) 
 		if !ok {
 			return err
 		}
-		v, cerr := p.userCard(w, r, id)
-		if cerr != nil {
-			return cerr
-		}
-		if err := p.cardNotifications(r, v, &prefs); err != nil {
-			return err
-		}
-		if v.Notify != nil {
-			v.Notify.Errors = *fe
-		}
-		v.Open = "notifications"
-		return p.render(w, r, formStatus(err), "user", v)
+		return p.cardRefused(w, r, id, err, "notifications", func(v *userView) error {
+			if err := p.cardNotifications(r, v, &prefs); err != nil {
+				return err
+			}
+			if v.Notify != nil {
+				v.Notify.Errors = *fe
+			}
+			return nil
+		})
 	}
 	return p.redirect(w, r, "/users/"+strconv.FormatInt(id, 10)+"", "flash.user_notifications_saved", 0)
 }

@@ -106,13 +106,11 @@ func (p *Panel) handleUserAccess(w http.ResponseWriter, r *http.Request) error {
 		if !ok {
 			return err
 		}
-		v, cerr := p.userCard(w, r, id)
-		if cerr != nil {
-			return cerr
-		}
-		v.Errors, v.Open = *fe, "access"
-		v.Form["ip_allowlist"], v.Form["idle_timeout"] = r.PostFormValue("ip_allowlist"), idle
-		return p.render(w, r, http.StatusUnprocessableEntity, "user", v)
+		return p.cardRefused(w, r, id, err, "access", func(v *userView) error {
+			v.Errors = *fe
+			v.Form["ip_allowlist"], v.Form["idle_timeout"] = r.PostFormValue("ip_allowlist"), idle
+			return nil
+		})
 	}
 	return p.redirect(w, r, "/users/"+strconv.FormatInt(id, 10), "flash.access_saved", 0)
 }

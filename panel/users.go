@@ -795,6 +795,21 @@ func (p *Panel) handleUser(w http.ResponseWriter, r *http.Request) error {
 	return p.render(w, r, http.StatusOK, "user", v)
 }
 
+// cardRefused shows a user's card again after err refused the form of one
+// of its sections: the section open, and show filling in the errors and
+// what was posted.
+func (p *Panel) cardRefused(w http.ResponseWriter, r *http.Request, id int64, err error, section string, show func(v *userView) error) error {
+	v, cerr := p.userCard(w, r, id)
+	if cerr != nil {
+		return cerr
+	}
+	v.Open = section
+	if err := show(v); err != nil {
+		return err
+	}
+	return p.render(w, r, formStatus(err), "user", v)
+}
+
 // userAction runs one card action: the permission check, the change, and
 // either a redirect with a flash or the form again with its errors — the
 // action's confirmation (useractions.go) for the card's actions, the card
@@ -833,17 +848,15 @@ func (p *Panel) userAction(w http.ResponseWriter, r *http.Request, perm roster.P
 			}
 			return p.render(w, r, formStatus(err), "useraction", v)
 		}
-		v, cerr := p.userCard(w, r, id)
-		if cerr != nil {
-			return cerr
-		}
-		v.Errors, v.Open = *fe, section
-		for k := range v.Form {
-			if val, ok := r.PostForm[k]; ok {
-				v.Form[k] = val[0]
+		return p.cardRefused(w, r, id, err, section, func(v *userView) error {
+			v.Errors = *fe
+			for k := range v.Form {
+				if val, ok := r.PostForm[k]; ok {
+					v.Form[k] = val[0]
+				}
 			}
-		}
-		return p.render(w, r, formStatus(err), "user", v)
+			return nil
+		})
 	}
 	if ret := localPath(r.PostFormValue("return"), ""); ret != "" {
 		return p.redirect(w, r, ret, flashKey, 0)
