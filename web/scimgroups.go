@@ -107,17 +107,7 @@ func (s *Server) scimGroupList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if by := q.Get("sortBy"); by != "" {
-		if err := sortResources(matched, by, strings.EqualFold(q.Get("sortOrder"), "descending")); err != nil {
-			return scimBad("invalidValue", "%v", err)
-		}
-	}
-	items := []any{}
-	for i := start - 1; i < len(matched) && len(items) < count; i++ {
-		items = append(items, project(matched[i], q.Get("attributes"), q.Get("excludedAttributes")))
-	}
-	writeSCIM(w, http.StatusOK, scimList(items, len(matched), start))
-	return nil
+	return writeSCIMPage(w, q, matched, start, count)
 }
 
 // scimGroupTarget finds the group of the path's id, checking If-Match.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -196,6 +197,13 @@ func (s *Server) scimUserList(w http.ResponseWriter, r *http.Request) error {
 			matched = append(matched, res)
 		}
 	}
+	return writeSCIMPage(w, q, matched, start, count)
+}
+
+// writeSCIMPage answers a ListResponse of the matched resources: sorted as
+// sortBy and sortOrder ask, the page from start (1-based) of at most
+// count, each projected as attributes and excludedAttributes ask.
+func writeSCIMPage(w http.ResponseWriter, q url.Values, matched []map[string]any, start, count int) error {
 	if by := q.Get("sortBy"); by != "" {
 		if err := sortResources(matched, by, strings.EqualFold(q.Get("sortOrder"), "descending")); err != nil {
 			return scimBad("invalidValue", "%v", err)
