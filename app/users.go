@@ -607,6 +607,16 @@ func (s *Users) List(ctx context.Context, f roster.UserFilter) (*roster.UserPage
 	return s.app.d.Users.Users(ctx, a.Scope, f)
 }
 
+// IDs returns the IDs of the users in the actor's scope matching f, by
+// ID: at most max of them, or max+1 to tell that there are more.
+func (s *Users) IDs(ctx context.Context, f roster.UserFilter, max int) ([]int64, error) {
+	a, err := actor(ctx, roster.PermUsersView)
+	if err != nil {
+		return nil, err
+	}
+	return s.app.d.Users.UserIDs(ctx, a.Scope, f, max)
+}
+
 // bulkPermission is the permission each bulk action needs.
 var bulkPermission = map[string]roster.Permission{
 	roster.BulkAddRole:    roster.PermUsersRoles,

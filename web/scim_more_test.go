@@ -257,3 +257,111 @@ func TestSCIMGroups(t *testing.T) {
 		}
 	})
 }
+
+// TestSCIMBigGroups: Groups read per role, so they keep working in a
+// company with more users than a SCIM request may read (lowered here to
+// 5): a small group is named in full; a group bigger than that is read
+// with excludedAttributes=members and changed by PATCH, which answers 204.
+func TestSCIMBigGroups(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		e.server.SCIMMaxScan = 5
+		tok := *e.acmeServiceToken(roster.PermSCIMProvision, roster.PermClientsView, roster.PermCallsHandle).Token
+		var role struct {
+			ID int64 `json:"id"`
+		}
+		e.expect("POST", "/api/v1/roles", e.token("admin"), map[string]any{"name": "Night shift",
+			"permissions": []string{string(roster.PermClientsView)}}, 201).JSON(t, &role)
+		night := strconv.FormatInt(role.ID, 10)
+		employee := strconv.FormatInt(e.roleID(e.acme.ID, roster.RoleEmployee), 10)
+		for i := range 6 {
+			e.user(e.acme.ID, "staff"+strconv.Itoa(i), roster.RoleEmployee)
+		}
+		owl := e.user(e.acme.ID, "owl", roster.RoleEmployee)
+		e.expect("PUT", "/api/v1/users/"+strconv.FormatInt(owl.ID, 10)+"/roles", e.token("admin"),
+			map[string]any{"role_ids": []int64{role.ID}}, 200)
+		o := strconv.FormatInt(owl.ID, 10)
+		groupsOf := func(id string) []string {
+			t.Helper()
+			code, body, _ := e.scim("GET", "/scim/v2/Users/"+id, tok, nil)
+			if code != 200 {
+				t.Fatalf("user %s: %d %v", id, code, body)
+			}
+			var out []string
+			for _, g := range body["groups"].([]any) {
+				out = append(out, g.(map[string]any)["value"].(string))
+			}
+			return out
+		}
+
+		// A small group is named in full, display names included.
+		code, body, _ := e.scim("GET", "/scim/v2/Groups/"+night, tok, nil)
+		if ms, _ := body["members"].([]any); code != 200 || len(ms) != 1 || ms[0].(map[string]any)["display"] == nil {
+			t.Fatalf("small group: %d %v", code, body)
+		}
+		// The big one only without its members.
+		code, body, _ = e.scim("GET", "/scim/v2/Groups/"+employee, tok, nil)
+		if code != 400 || body["scimType"] != "tooMany" || !strings.Contains(body["detail"].(string), "excludedAttributes=members") {
+			t.Fatalf("big group with members: %d %v", code, body)
+		}
+		code, body, rec := e.scim("GET", "/scim/v2/Groups/"+employee+"?excludedAttributes=members", tok, nil)
+		etag := rec.Header().Get("ETag")
+		if code != 200 || body["members"] != nil || etag == "" || body["meta"].(map[string]any)["version"] != etag {
+			t.Fatalf("big group without members: %d %v %q", code, body, etag)
+		}
+		// Entra ID's lookup by name, and the whole list.
+		code, body, _ = e.scim("GET", "/scim/v2/Groups?excludedAttributes=members&filter="+urlQuery(`displayName eq "Employee"`), tok, nil)
+		if code != 200 || total(t, body) != 1 {
+			t.Errorf("by displayName: %d %v", code, body)
+		}
+		code, body, _ = e.scim("GET", "/scim/v2/Groups?excludedAttributes=members", tok, nil)
+		if code != 200 || total(t, body) < 3 {
+			t.Errorf("list: %d %v", code, body)
+		}
+		if code, body, _ = e.scim("GET", "/scim/v2/Groups", tok, nil); code != 400 || body["scimType"] != "tooMany" {
+			t.Errorf("list naming the big group's members: %d %v", code, body)
+		}
+
+		// Adding to the big group answers 204 with the new version.
+		code, _, rec = e.scim("PATCH", "/scim/v2/Groups/"+employee, tok, scimOps(
+			map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": o}}}), "If-Match", etag)
+		if code != 204 || rec.Header().Get("ETag") == "" || rec.Header().Get("ETag") == etag {
+			t.Fatalf("add to the big group: %d %q", code, rec.Header().Get("ETag"))
+		}
+		if g := groupsOf(o); len(g) != 2 {
+			t.Errorf("owl's groups after the add: %v", g)
+		}
+		if code, _, _ := e.scim("PATCH", "/scim/v2/Groups/"+employee, tok, scimOps(
+			map[string]any{"op": "remove", "path": `members[value eq "` + o + `"]`}), "If-Match", etag); code != 412 {
+			t.Errorf("stale If-Match: %d", code)
+		}
+		// Another company's user is refused, and nothing changes.
+		other := strconv.FormatInt(e.users["other"].ID, 10)
+		code, body, _ = e.scim("PATCH", "/scim/v2/Groups/"+employee, tok, scimOps(
+			map[string]any{"op": "remove", "path": `members[value eq "` + o + `"]`},
+			map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": other}}}))
+		if code != 400 || body["scimType"] != "invalidValue" || !strings.Contains(body["detail"].(string), other) {
+			t.Errorf("another company's user: %d %v", code, body)
+		}
+		if g := groupsOf(o); len(g) != 2 {
+			t.Errorf("owl's groups after a refused change: %v", g)
+		}
+		// Asked without the members, a change answers the group.
+		code, body, _ = e.scim("PATCH", "/scim/v2/Groups/"+employee+"?excludedAttributes=members", tok, scimOps(
+			map[string]any{"op": "remove", "path": `members[value eq "` + o + `"]`}))
+		if code != 200 || body["displayName"] != "Employee" || body["members"] != nil {
+			t.Errorf("remove from the big group: %d %v", code, body)
+		}
+		if g := groupsOf(o); len(g) != 1 || g[0] != night {
+			t.Errorf("owl's groups after the remove: %v", g)
+		}
+		// Users: a filter the store applies still works; one evaluated in
+		// memory over more users than the bound says how to narrow it.
+		code, body, _ = e.scim("GET", "/scim/v2/Users?filter="+urlQuery(`userName eq "owl"`), tok, nil)
+		if code != 200 || total(t, body) != 1 {
+			t.Errorf("userName eq: %d %v", code, body)
+		}
+		if code, body, _ = e.scim("GET", "/scim/v2/Users?filter="+urlQuery(`title pr`), tok, nil); code != 400 || body["scimType"] != "tooMany" {
+			t.Errorf("in-memory filter: %d %v", code, body)
+		}
+	})
+}

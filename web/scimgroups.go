@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,69 +22,123 @@ import (
 // nothing, an event per user. Roles themselves — their names and permissions — are made in
 // Roster: creating, renaming or deleting a group through SCIM is refused.
 
+// A group's members are read per role, never the whole company: their
+// IDs always (the version is made of them), the users themselves — for
+// their display names — only when the answer names the members. A group
+// of more than Deps.SCIMMaxScan members is read with
+// excludedAttributes=members (as Entra ID and Okta do) and changed by
+// PATCH, which needs only the IDs.
+
+// scimMaxMemberIDs bounds the member IDs one group reads.
+const scimMaxMemberIDs = 5_000_000
+
 // scimGroupState is a role with its members, as SCIM sees it.
 type scimGroupState struct {
-	role    *roster.Role
-	members []*roster.User
-}
-
-func (g *scimGroupState) memberIDs() []int64 {
-	ids := make([]int64, 0, len(g.members))
-	for _, m := range g.members {
-		ids = append(ids, m.ID)
-	}
-	slices.Sort(ids)
-	return ids
+	role *roster.Role
+	ids  []int64 // the members' IDs, ascending
+	// members are the users of ids, when they were read (withUsers).
+	members map[int64]*roster.User
 }
 
 // version is the group's ETag: it changes with the name and the members.
 func (g *scimGroupState) version() string {
-	sum := sha256.Sum256(fmt.Appendf(nil, "%d|%s|%v", g.role.ID, g.role.Name, g.memberIDs()))
+	sum := sha256.Sum256(fmt.Appendf(nil, "%d|%s|%v", g.role.ID, g.role.Name, g.ids))
 	return fmt.Sprintf(`W/"%x"`, sum[:8])
 }
 
 func (s *Server) scimGroup(r *http.Request, g *scimGroupState) map[string]any {
 	id := strconv.FormatInt(g.role.ID, 10)
-	ms := []any{}
-	for _, m := range g.members {
-		ms = append(ms, map[string]any{"value": strconv.FormatInt(m.ID, 10), "display": m.DisplayName(),
-			"$ref": s.scimBaseURL(r) + "/Users/" + strconv.FormatInt(m.ID, 10)})
+	base := s.scimBaseURL(r)
+	ms := make([]any, 0, len(g.ids))
+	for _, mid := range g.ids {
+		m := map[string]any{"value": strconv.FormatInt(mid, 10), "$ref": base + "/Users/" + strconv.FormatInt(mid, 10)}
+		if u := g.members[mid]; u != nil {
+			m["display"] = u.DisplayName()
+		}
+		ms = append(ms, m)
 	}
 	return normalized(map[string]any{"schemas": []any{scimGroupSchema}, "id": id, "displayName": g.role.Name, "members": ms,
-		"meta": map[string]any{"resourceType": "Group", "version": g.version(), "location": s.scimBaseURL(r) + "/Groups/" + id}})
+		"meta": map[string]any{"resourceType": "Group", "version": g.version(), "location": base + "/Groups/" + id}})
 }
 
-// scimGroups returns the company's groups with their members, and the
-// company's users by ID.
-func (s *Server) scimGroups(r *http.Request) ([]*scimGroupState, map[int64]*roster.User, error) {
-	a := actorOf(r)
-	roles, err := s.App.Roles.List(r.Context(), a.Company.ID)
-	if err != nil {
-		return nil, nil, err
-	}
-	users, err := s.scimCompanyUsers(r, roster.UserFilter{})
-	if err != nil {
-		return nil, nil, err
-	}
-	byID := make(map[int64]*roster.User, len(users))
-	for _, u := range users {
-		byID[u.ID] = u
-	}
-	var out []*scimGroupState
-	for _, role := range roles {
-		if role.Key == roster.RoleMainAdmin {
-			continue
+// groupTooBig refuses naming the members of a very big group.
+func (s *Server) groupTooBig() *scimError {
+	return scimBad("tooMany", "The group has more than %d members; read it with excludedAttributes=members and change it with PATCH.", s.SCIMMaxScan)
+}
+
+// isTooMany tells a 400 tooMany.
+func isTooMany(err error) bool {
+	var se *scimError
+	return errors.As(err, &se) && se.SCIMType == "tooMany"
+}
+
+// scimLoadGroup reads role's members: their IDs, and with withUsers the
+// users themselves.
+func (s *Server) scimLoadGroup(r *http.Request, role *roster.Role, withUsers bool) (*scimGroupState, error) {
+	cid, rid := actorOf(r).Company.ID, role.ID
+	f := roster.UserFilter{CompanyID: &cid, RoleID: &rid}
+	g := &scimGroupState{role: role}
+	if withUsers {
+		users, err := s.scimCompanyUsers(r, f, s.groupTooBig().Detail)
+		if err != nil {
+			return nil, err
 		}
-		g := &scimGroupState{role: role}
+		g.members = make(map[int64]*roster.User, len(users))
 		for _, u := range users {
-			if slices.ContainsFunc(u.Roles, func(ref roster.RoleRef) bool { return ref.ID == role.ID }) {
-				g.members = append(g.members, u)
+			g.members[u.ID] = u
+			g.ids = append(g.ids, u.ID)
+		}
+		slices.Sort(g.ids)
+		return g, nil
+	}
+	ids, err := s.App.Users.IDs(r.Context(), f, scimMaxMemberIDs)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) > scimMaxMemberIDs {
+		return nil, s.groupTooBig()
+	}
+	g.ids = ids
+	return g, nil
+}
+
+// scimRoles returns the company's roles that are groups: all but the
+// Main administrator's.
+func (s *Server) scimRoles(r *http.Request) ([]*roster.Role, error) {
+	roles, err := s.App.Roles.List(r.Context(), actorOf(r).Company.ID)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(roles, func(role *roster.Role) bool { return role.Key == roster.RoleMainAdmin }), nil
+}
+
+// namesMembers tells whether an answer shaped by the query's attributes
+// and excludedAttributes names the members, or its filter asks for their
+// display names: then the members are read with the users.
+func namesMembers(q url.Values) bool {
+	if displayFilter.MatchString(q.Get("filter")) {
+		return true
+	}
+	has := func(list string, names ...string) bool {
+		for _, a := range strings.Split(list, ",") {
+			a = strings.TrimPrefix(strings.TrimSpace(a), scimGroupSchema+":")
+			if slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(a, n) }) {
+				return true
 			}
 		}
-		out = append(out, g)
+		return false
 	}
-	return out, byID, nil
+	if q.Get("attributes") != "" {
+		return has(q.Get("attributes"), "members", "members.display")
+	}
+	return !has(q.Get("excludedAttributes"), "members", "members.display")
 }
+
+var (
+	displayFilter = regexp.MustCompile(`(?i)members(\.|\[[^\]]*)display`)
+	// membersOrMeta finds a filter that needs the members read first.
+	membersOrMeta = regexp.MustCompile(`(?i)members|meta`)
+)
 
 func (s *Server) scimGroupList(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
@@ -93,47 +149,65 @@ func (s *Server) scimGroupList(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	groups, _, err := s.scimGroups(r)
-	if err != nil {
-		return err
-	}
-	var matched []map[string]any
-	for _, g := range groups {
-		if res := s.scimGroup(r, g); expr == nil || MatchSCIMFilter(expr, res) {
-			matched = append(matched, res)
-		}
-	}
 	start, count, err := scimPaging(q)
 	if err != nil {
 		return err
+	}
+	roles, err := s.scimRoles(r)
+	if err != nil {
+		return err
+	}
+	// A filter on neither the members nor meta (displayName eq, as
+	// identity providers send) picks the roles before any member is read.
+	early := expr != nil && !membersOrMeta.MatchString(q.Get("filter"))
+	withUsers := namesMembers(q)
+	var matched []map[string]any
+	for _, role := range roles {
+		if early && !MatchSCIMFilter(expr, s.scimGroup(r, &scimGroupState{role: role})) {
+			continue
+		}
+		g, err := s.scimLoadGroup(r, role, withUsers)
+		if err != nil {
+			return err
+		}
+		if res := s.scimGroup(r, g); expr == nil || MatchSCIMFilter(expr, res) {
+			matched = append(matched, res)
+		}
 	}
 	return writeSCIMPage(w, q, matched, start, count)
 }
 
 // scimGroupTarget finds the group of the path's id, checking If-Match.
-func (s *Server) scimGroupTarget(r *http.Request) (*scimGroupState, map[int64]*roster.User, error) {
+func (s *Server) scimGroupTarget(r *http.Request, withUsers bool) (*scimGroupState, error) {
 	id, err := scimID(r)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	groups, users, err := s.scimGroups(r)
+	g, err := s.scimGroupByID(r, id, withUsers)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	for _, g := range groups {
-		if g.role.ID != id {
-			continue
-		}
-		if m := r.Header.Get("If-Match"); m != "" && m != "*" && !strings.Contains(m, g.version()) {
-			return nil, nil, &scimError{http.StatusPreconditionFailed, "", "The group changed since you read it (If-Match does not match meta.version)."}
-		}
-		return g, users, nil
+	if m := r.Header.Get("If-Match"); m != "" && m != "*" && !strings.Contains(m, g.version()) {
+		return nil, &scimError{http.StatusPreconditionFailed, "", "The group changed since you read it (If-Match does not match meta.version)."}
 	}
-	return nil, nil, &scimError{http.StatusNotFound, "", "No such group."}
+	return g, nil
+}
+
+func (s *Server) scimGroupByID(r *http.Request, id int64, withUsers bool) (*scimGroupState, error) {
+	roles, err := s.scimRoles(r)
+	if err != nil {
+		return nil, err
+	}
+	for _, role := range roles {
+		if role.ID == id {
+			return s.scimLoadGroup(r, role, withUsers)
+		}
+	}
+	return nil, &scimError{http.StatusNotFound, "", "No such group."}
 }
 
 func (s *Server) scimGroupGet(w http.ResponseWriter, r *http.Request) error {
-	g, _, err := s.scimGroupTarget(r)
+	g, err := s.scimGroupTarget(r, namesMembers(r.URL.Query()))
 	if err != nil {
 		return err
 	}
@@ -156,14 +230,14 @@ func (s *Server) scimGroupCreate(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) scimGroupDelete(w http.ResponseWriter, r *http.Request) error {
-	if _, _, err := s.scimGroupTarget(r); err != nil {
+	if _, err := s.scimGroupTarget(r, false); err != nil {
 		return err
 	}
 	return errGroupsManagedInRoster
 }
 
 func (s *Server) scimGroupPut(w http.ResponseWriter, r *http.Request) error {
-	g, users, err := s.scimGroupTarget(r)
+	g, err := s.scimGroupTarget(r, false)
 	if err != nil {
 		return err
 	}
@@ -171,11 +245,14 @@ func (s *Server) scimGroupPut(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeSCIM(r, &res); err != nil {
 		return err
 	}
-	return s.scimGroupChange(w, r, g, users, normalized(res))
+	return s.scimGroupChange(w, r, g, normalized(res))
 }
 
+// scimGroupPatch applies the operations to the group as its members'
+// values (IDs): a value filter in a path (members[value eq "7"]) sees
+// value, not display.
 func (s *Server) scimGroupPatch(w http.ResponseWriter, r *http.Request) error {
-	g, users, err := s.scimGroupTarget(r)
+	g, err := s.scimGroupTarget(r, false)
 	if err != nil {
 		return err
 	}
@@ -201,7 +278,7 @@ func (s *Server) scimGroupPatch(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	return s.scimGroupChange(w, r, g, users, res)
+	return s.scimGroupChange(w, r, g, res)
 }
 
 // removeMembers drops the members whose value is listed in v.
@@ -230,12 +307,14 @@ func removeMembers(res map[string]any, v any) error {
 // scimGroupChange makes the group's members those of res: removals, then
 // additions, in one all-or-nothing transaction (app.Users.BulkInTurn), so
 // any refusal — an unknown member, the last role of a user, a role the
-// token may not grant, a user it may not manage — changes nothing.
-func (s *Server) scimGroupChange(w http.ResponseWriter, r *http.Request, g *scimGroupState, users map[int64]*roster.User, res map[string]any) error {
+// token may not grant, a user it may not manage — changes nothing. Only
+// the users added are looked up; a change adds or removes at most
+// roster.MaxBulkUsers members.
+func (s *Server) scimGroupChange(w http.ResponseWriter, r *http.Request, g *scimGroupState, res map[string]any) error {
 	if name, ok := lookup(res, "displayName").(string); ok && name != g.role.Name {
 		return scimBad("mutability", "A group's displayName is its Roster role's name, which changes only in Roster.")
 	}
-	want := map[int64]bool{}
+	want := map[int64]string{}
 	for _, el := range asList(lookup(res, "members")) {
 		m, ok := el.(map[string]any)
 		if !ok {
@@ -246,31 +325,28 @@ func (s *Server) scimGroupChange(w http.ResponseWriter, r *http.Request, g *scim
 			raw = strconv.FormatFloat(n, 'f', -1, 64)
 		}
 		id, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil || users[id] == nil {
+		if err != nil || id < 1 {
 			return scimBad("invalidValue", "members: %q is not the id of a user of this company.", raw)
 		}
-		want[id] = true
+		want[id] = raw
 	}
 	var add, remove []int64
 	for id := range want {
-		if !slices.ContainsFunc(g.members, func(u *roster.User) bool { return u.ID == id }) {
+		if _, member := slices.BinarySearch(g.ids, id); !member {
 			add = append(add, id)
 		}
 	}
-	for _, u := range g.members {
-		if !want[u.ID] {
-			remove = append(remove, u.ID)
+	for _, id := range g.ids {
+		if _, ok := want[id]; !ok {
+			remove = append(remove, id)
 		}
+	}
+	if max(len(add), len(remove)) > roster.MaxBulkUsers {
+		return scimBad("invalidValue", "One change adds or removes at most %d members; send it in parts.", roster.MaxBulkUsers)
 	}
 	slices.Sort(add)
-	var last []string
-	for _, id := range remove {
-		if len(users[id].Roles) == 1 {
-			last = append(last, fmt.Sprintf("user %d: this is the user's only role; give them another first.", id))
-		}
-	}
-	if len(last) > 0 {
-		return scimBad("mutability", "Nothing was changed. %s", strings.Join(last, " "))
+	if err := s.scimCompanyHas(r, add, want); err != nil {
+		return err
 	}
 	comment := fmt.Sprintf("Group membership changed by SCIM provisioning (%s).", actorOf(r).Name())
 	var steps []roster.BulkAction
@@ -285,24 +361,38 @@ func (s *Server) scimGroupChange(w http.ResponseWriter, r *http.Request, g *scim
 	if _, err := s.App.Users.BulkInTurn(r.Context(), steps...); err != nil {
 		return scimRefusals(err)
 	}
-	changed, _, err := s.scimGroupTargetByID(r, g.role.ID)
+	changed, err := s.scimGroupByID(r, g.role.ID, namesMembers(r.URL.Query()))
+	if isTooMany(err) {
+		// RFC 7644 3.5.2 lets a change answer 204: the group is too big
+		// to name its members.
+		if changed, err = s.scimGroupByID(r, g.role.ID, false); err == nil {
+			w.Header().Set("ETag", changed.version())
+			w.WriteHeader(http.StatusNoContent)
+		}
+		return err
+	}
 	if err != nil {
 		return err
 	}
 	return s.writeSCIMGroup(w, r, changed)
 }
 
-func (s *Server) scimGroupTargetByID(r *http.Request, id int64) (*scimGroupState, map[int64]*roster.User, error) {
-	groups, users, err := s.scimGroups(r)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, g := range groups {
-		if g.role.ID == id {
-			return g, users, nil
+// scimCompanyHas checks that every ID of ids (ascending) is a user of the
+// token's company, naming the first that is not by its value in raw.
+func (s *Server) scimCompanyHas(r *http.Request, ids []int64, raw map[int64]string) error {
+	cid := actorOf(r).Company.ID
+	for chunk := range slices.Chunk(ids, 1000) {
+		found, err := s.App.Users.IDs(r.Context(), roster.UserFilter{CompanyID: &cid, IDs: chunk}, len(chunk))
+		if err != nil {
+			return err
+		}
+		for _, id := range chunk {
+			if _, ok := slices.BinarySearch(found, id); !ok {
+				return scimBad("invalidValue", "members: %q is not the id of a user of this company.", raw[id])
+			}
 		}
 	}
-	return nil, nil, &scimError{http.StatusNotFound, "", "No such group."}
+	return nil
 }
 
 // scimRefusals turns a bulk action's per-user refusals into a SCIM error

@@ -114,14 +114,15 @@ func (s *Server) scimTarget(r *http.Request) (*roster.User, error) {
 	return u, nil
 }
 
-// scimMaxScan bounds how many users one list request evaluates a filter
-// on in memory; a company with more must narrow the list with userName eq
-// or externalId eq, which the store applies.
-const scimMaxScan = 50000
+// DefaultSCIMMaxScan is how many users one SCIM list request evaluates a
+// filter on in memory; a company with more must narrow the list with
+// userName eq or externalId eq, which the store applies.
+const DefaultSCIMMaxScan = 50000
 
 // scimCompanyUsers returns the users of the token's company that match f
-// (the conditions the store applies; see scimPushdown).
-func (s *Server) scimCompanyUsers(r *http.Request, f roster.UserFilter) ([]*roster.User, error) {
+// (the conditions the store applies; see scimPushdown). More than
+// Deps.SCIMMaxScan of them is a 400 tooMany with the detail tooMany.
+func (s *Server) scimCompanyUsers(r *http.Request, f roster.UserFilter, tooMany string) ([]*roster.User, error) {
 	a := actorOf(r)
 	cid := a.Company.ID
 	var out []*roster.User
@@ -132,8 +133,8 @@ func (s *Server) scimCompanyUsers(r *http.Request, f roster.UserFilter) ([]*rost
 			return nil, err
 		}
 		out = append(out, page.Items...)
-		if len(out) > scimMaxScan {
-			return nil, scimBad("tooMany", "The company has more than %d users; filter by userName eq or externalId eq.", scimMaxScan)
+		if len(out) > s.SCIMMaxScan {
+			return nil, scimBad("tooMany", "%s", tooMany)
 		}
 		if page.NextCursor == "" || len(page.Items) == 0 {
 			return out, nil
@@ -186,7 +187,8 @@ func (s *Server) scimUserList(w http.ResponseWriter, r *http.Request) error {
 	if expr != nil {
 		scimPushdown(expr, &pushed)
 	}
-	users, err := s.scimCompanyUsers(r, pushed)
+	users, err := s.scimCompanyUsers(r, pushed,
+		fmt.Sprintf("The company has more than %d users; filter by userName eq or externalId eq.", s.SCIMMaxScan))
 	if err != nil {
 		return err
 	}

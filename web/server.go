@@ -45,6 +45,10 @@ type Deps struct {
 	// MaxImportBytes bounds a users import upload; DefaultMaxImportBytes
 	// when zero.
 	MaxImportBytes int64
+	// SCIMMaxScan bounds the users one SCIM request reads to evaluate a
+	// filter or to name a group's members (DefaultSCIMMaxScan): beyond it
+	// the request is a 400 tooMany that says how to narrow it.
+	SCIMMaxScan int
 	// Ready says whether this instance should get traffic, for /readyz:
 	// nil when the database answers and its schema is current, else an
 	// error whose roster.ErrorMessage says why. Nil Ready means always ready.
@@ -93,6 +97,9 @@ func NewServer(d Deps) *Server {
 	}
 	if d.MaxImportBytes <= 0 {
 		d.MaxImportBytes = DefaultMaxImportBytes
+	}
+	if d.SCIMMaxScan <= 0 {
+		d.SCIMMaxScan = DefaultSCIMMaxScan
 	}
 	if d.Credentials == nil {
 		d.Credentials, _ = d.Users.(roster.CredentialService)
