@@ -17,3 +17,13 @@ func (s *Store) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // RetryAttempts is how many times Write runs a transaction at most.
 const RetryAttempts = retryAttempts
+
+// BatchCommits is how many batches the SQLite store has committed.
+func (s *Store) BatchCommits() int64 { return s.batch.commits.Load() }
+
+// QueuedWrites is how many write transactions wait for a batch.
+func (s *Store) QueuedWrites() int {
+	s.batch.mu.Lock()
+	defer s.batch.mu.Unlock()
+	return len(s.batch.queue)
+}

@@ -56,7 +56,8 @@ func TestSearchMatchesLike(t *testing.T) {
 		var big int64
 		must(t, s.DB().QueryRowContext(ctx, `SELECT id FROM companies WHERE name = $1`, sqlstore.BigCompanyName).Scan(&big))
 		scope := roster.Scope{CompanyIDs: []int64{big}}
-		for _, term := range []string{"ova", "kuzn", "кузн", "ivan", "ив", "824", "-1", "@corp", "na.", "zzqx", "5 0"} {
+		estimated := map[string]bool{}
+		for _, term := range []string{"ova", "kuzn", "кузн", "ivan", "ив", "824", "-1", "@corp", "na.", "zzqx", "5 0", "+7 9", "exa"} {
 			want := map[int64]bool{}
 			// An all-digit term also matches the user with that ID.
 			rows, err := s.DB().QueryContext(ctx, `SELECT id FROM users WHERE company_id = $1
@@ -83,6 +84,13 @@ func TestSearchMatchesLike(t *testing.T) {
 				if !p.TotalEstimated && !p.TotalCapped && p.Total != len(want) {
 					t.Errorf("%q: total %d, want %d", term, p.Total, len(want))
 				}
+				// An estimate (of a common term) is close to the truth.
+				if p.TotalEstimated && (p.Total < len(want)/2 || p.Total > 2*len(want)) {
+					t.Errorf("%q: estimated total %d, true %d", term, p.Total, len(want))
+				}
+				if f.Cursor == "" {
+					estimated[term] = p.TotalEstimated
+				}
 				if p.NextCursor == "" {
 					break
 				}
@@ -90,6 +98,11 @@ func TestSearchMatchesLike(t *testing.T) {
 			}
 			if len(got) != len(want) {
 				t.Errorf("%q: %d users found, want %d", term, len(got), len(want))
+			}
+			// SQLite estimates the total of a term with more than 1,000
+			// matches in a company.
+			if s.Dialect() == "sqlite" && estimated[term] != (len(want) > 1000) {
+				t.Errorf("%q: %d matches, total estimated: %v", term, len(want), estimated[term])
 			}
 			for id := range want {
 				if !got[id] {

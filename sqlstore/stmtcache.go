@@ -207,11 +207,20 @@ func (p *pool) Close() error {
 	return p.DB.Close()
 }
 
+// context is ctx, without its cancellation when tx is detached.
+func (tx *Tx) context(ctx context.Context) context.Context {
+	if tx.detached {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
 // The statements of a write transaction are the writer pool's cached
 // statements bound to the transaction's connection (Tx.StmtContext reuses
 // the statement already prepared on that connection).
 
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = tx.context(ctx)
 	if c := tx.s.db.stmts; c != nil {
 		if cs, ok := c.lookup(query); ok {
 			defer c.put(cs)
@@ -222,6 +231,7 @@ func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 }
 
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = tx.context(ctx)
 	if c := tx.s.db.stmts; c != nil {
 		if cs, ok := c.lookup(query); ok {
 			defer c.put(cs)
@@ -232,6 +242,7 @@ func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql
 }
 
 func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = tx.context(ctx)
 	if c := tx.s.db.stmts; c != nil {
 		if cs, ok := c.lookup(query); ok {
 			defer c.put(cs)

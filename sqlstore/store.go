@@ -62,6 +62,7 @@ type Store struct {
 	log   *slog.Logger
 
 	actors *roster.ActorCache
+	batch  *batcher // SQLite's group commit; nil on PostgreSQL
 
 	secretsMu sync.Mutex
 	secrets   map[string][]byte
@@ -80,6 +81,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{db: newPool(w, cache), d: d, clock: cfg.Clock, log: cfg.Logger, secrets: map[string][]byte{},
 		actors: roster.NewActorCache()}
 	s.rdb = s.db
+	if d.name == dialectSQLite {
+		s.batch = &batcher{s: s}
+	}
 	if r != w {
 		s.rdb = newPool(r, cache)
 	}
@@ -138,6 +142,9 @@ type Tx struct {
 	now   time.Time
 	actor *roster.Actor
 	s     *Store
+	// detached runs the statements without their contexts' cancellation
+	// (a batch shares the transaction; see batcher).
+	detached bool
 }
 
 // begin opens a write transaction; only write and the migration runner
@@ -167,6 +174,9 @@ func (tx *Tx) commit() error {
 // (or from arguments it does not change in a way a second run would see).
 func (s *Store) write(ctx context.Context, fn func(tx *Tx) error) error {
 	err := s.retry(ctx, func() error {
+		if s.batch != nil {
+			return s.batch.do(ctx, fn)
+		}
 		tx, err := s.begin(ctx)
 		if err != nil {
 			return err

@@ -601,25 +601,27 @@ func (s *Store) UpdateUser(ctx context.Context, scope roster.Scope, id int64, up
 		if err != nil {
 			return nil, err
 		}
-		changed, err := updateUserFields(ctx, tx, u, upd)
-		if err != nil {
+		// updateUserFields leaves u as it wrote it; the other parts are
+		// read back.
+		if _, err := updateUserFields(ctx, tx, u, upd); err != nil {
 			return nil, err
 		}
+		reread := false
 		if upd.Access != nil {
 			c, err := setUserAccess(ctx, tx, u, *upd.Access)
 			if err != nil {
 				return nil, err
 			}
-			changed = changed || c
+			reread = reread || c
 		}
 		if upd.Operator != nil {
 			c, err := updateOperator(ctx, tx, u, *upd.Operator)
 			if err != nil {
 				return nil, err
 			}
-			changed = changed || c
+			reread = reread || c
 		}
-		if !changed {
+		if !reread {
 			return u, nil
 		}
 		return findUser(ctx, tx, scope, id)
@@ -669,9 +671,11 @@ func updateUserFields(ctx context.Context, tx *Tx, u *roster.User, upd roster.Us
 		u.NameSetBySelf = true
 	}
 	u.UpdatedAt = tx.now
+	// version is bumped here, which the users_version trigger would do
+	// with a second write of the row on SQLite.
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET first_name = $1, middle_name = $2, last_name = $3, phone = $4,
 		work_phone = $5, position = $6, name_set_by_self = $7, sort_name = $8, search = $9, updated_at = $10,
-		external_id = $12, employee_number = $13, department = $14, manager_id = $15 WHERE id = $11`,
+		external_id = $12, employee_number = $13, department = $14, manager_id = $15, version = version + 1 WHERE id = $11`,
 		u.FirstName, u.MiddleName, u.LastName, u.Phone, u.WorkPhone, u.Position, u.NameSetBySelf,
 		sortName(u), searchText(u), tx.now, u.ID,
 		nullString(u.ExternalID), nullString(u.EmployeeNumber), nullString(u.Department), u.ManagerID); err != nil {

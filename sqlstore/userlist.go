@@ -249,10 +249,13 @@ func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilt
 		return page, err
 	}
 	from, idCol := "users u", "u.id"
+	if us := b.search; us != nil && us.fts {
+		from = ftsJoin
+	}
 	if us := b.search; us != nil && us.creationOrder {
 		if us.fts {
 			// The index gives the matches in creation order only.
-			from, idCol = "users_fts f CROSS JOIN users u ON u.id = f.rowid & 4294967295", "f.rowid"
+			idCol = "f.rowid"
 		}
 		if sorted {
 			page.Sort = "created_at"
@@ -478,7 +481,7 @@ func (s *Store) userIDs(ctx context.Context, q querier, scope roster.Scope, f ro
 	}
 	from := "users u"
 	if b.search != nil && b.search.fts {
-		from = "users_fts f CROSS JOIN users u ON u.id = f.rowid & 4294967295"
+		from = ftsJoin
 	}
 	rows, err := q.QueryContext(ctx, `SELECT u.id FROM `+from+b.whereSQL()+` ORDER BY u.id LIMIT `+b.arg(max+1), b.args...)
 	if err != nil {
