@@ -151,6 +151,19 @@ func (b *batcher) runTx(jobs []*batchJob, errs []error) error {
 	}
 	tx := &Tx{Tx: sqlTx, s: b.s, detached: true}
 	defer tx.Rollback()
+	if len(jobs) == 1 {
+		// Alone: the transaction is the job's, no savepoint needed.
+		j := jobs[0]
+		if err := j.ctx.Err(); err != nil {
+			errs[0] = fmt.Errorf("begin: %w", err)
+			return nil
+		}
+		tx.now, tx.actor = b.s.now(), roster.ActorFromContext(j.ctx)
+		if errs[0] = runJob(j, tx); errs[0] != nil {
+			return nil
+		}
+		return b.commit(tx)
+	}
 	for i, j := range jobs {
 		if err := j.ctx.Err(); err != nil {
 			errs[i] = fmt.Errorf("begin: %w", err)
@@ -169,6 +182,10 @@ func (b *batcher) runTx(jobs []*batchJob, errs []error) error {
 			return fmt.Errorf("release savepoint: %w", err)
 		}
 	}
+	return b.commit(tx)
+}
+
+func (b *batcher) commit(tx *Tx) error {
 	if err := tx.commit(); err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func TestWriteBatches(t *testing.T) {
 				case 5:
 					return boom
 				case 7:
-					return insert(tx, 6) // a duplicate key, after a good insert
+					return insert(tx, 7) // a duplicate key, after a good insert
 				case 9:
 					panic("write 9 broke")
 				}
