@@ -268,7 +268,7 @@ func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilt
 	case cur == nil && b.search != nil && b.search.totalKnown:
 		page.Total, page.TotalCapped, page.TotalEstimated = b.search.total, b.search.totalCapped, b.search.totalEstimated
 	case cur == nil:
-		page.Total, page.TotalCapped, err = countUsers(ctx, s.rdb, from, &b)
+		page.Total, page.TotalCapped, err = s.countUsers(ctx, from, &b)
 		if err != nil {
 			return nil, err
 		}
@@ -373,7 +373,7 @@ func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilt
 func (s *Store) userRows(ctx context.Context, from string, b *sqlBuilder, order string, limit int) ([]*roster.User, []string, error) {
 	query := `SELECT ` + userColumns + `, u.sort_name FROM ` + from + b.whereSQL() +
 		` ORDER BY ` + order + ` LIMIT ` + strconv.Itoa(limit)
-	rows, err := s.rdb.QueryContext(ctx, query, b.args...)
+	rows, err := s.rdb.QueryContext(ctx, query, s.d.planFor(b.args)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("users: %w", err)
 	}
@@ -448,11 +448,10 @@ type scanPlus struct {
 func (p scanPlus) Scan(dest ...any) error { return p.rs.Scan(append(dest, p.extra)...) }
 
 // countUsers counts the users matching b's conditions, up to totalCap.
-func countUsers(ctx context.Context, q querier, from string, b *sqlBuilder) (int, bool, error) {
-	args := slices.Clone(b.args)
+func (s *Store) countUsers(ctx context.Context, from string, b *sqlBuilder) (int, bool, error) {
 	var n int
-	err := q.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+from+b.whereSQL()+
-		` LIMIT `+strconv.Itoa(totalCap+1)+`) t`, args...).Scan(&n)
+	err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+from+b.whereSQL()+
+		` LIMIT `+strconv.Itoa(totalCap+1)+`) t`, s.d.planFor(b.args)...).Scan(&n)
 	if err != nil {
 		return 0, false, fmt.Errorf("count users: %w", err)
 	}
@@ -483,7 +482,7 @@ func (s *Store) userIDs(ctx context.Context, q querier, scope roster.Scope, f ro
 	if b.search != nil && b.search.fts {
 		from = ftsJoin
 	}
-	rows, err := q.QueryContext(ctx, `SELECT u.id FROM `+from+b.whereSQL()+` ORDER BY u.id LIMIT `+b.arg(max+1), b.args...)
+	rows, err := q.QueryContext(ctx, `SELECT u.id FROM `+from+b.whereSQL()+` ORDER BY u.id LIMIT `+b.arg(max+1), s.d.planFor(b.args)...)
 	if err != nil {
 		return nil, fmt.Errorf("user ids: %w", err)
 	}

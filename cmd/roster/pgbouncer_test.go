@@ -115,7 +115,7 @@ auth_file = %s
 pool_mode = transaction
 default_pool_size = 4
 max_client_conn = 500
-ignore_startup_parameters = extra_float_digits,jit,plan_cache_mode
+ignore_startup_parameters = extra_float_digits,jit
 logfile = %s
 `, host, port, free, filepath.Join(dir, "users.txt"), filepath.Join(dir, "pgbouncer.log"))
 	must(t, os.WriteFile(filepath.Join(dir, "users.txt"), []byte(`"postgres" ""`+"\n"), 0o644))
