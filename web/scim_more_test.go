@@ -125,15 +125,37 @@ func TestSCIMEnterpriseAndExternalID(t *testing.T) {
 	})
 }
 
+// scimValues reads the SCIM resource at path and returns the values of its
+// multi-valued attribute attr (a group's members, a user's groups).
+func (e *env) scimValues(path, token, attr string) []string {
+	e.t.Helper()
+	code, body, _ := e.scim("GET", path, token, nil)
+	if code != 200 {
+		e.t.Fatalf("GET %s: %d %v", path, code, body)
+	}
+	var out []string
+	for _, el := range body[attr].([]any) {
+		out = append(out, el.(map[string]any)["value"].(string))
+	}
+	return out
+}
+
+// nightShift creates Acme's custom role "Night shift" and returns its id.
+func (e *env) nightShift() int64 {
+	e.t.Helper()
+	var role struct {
+		ID int64 `json:"id"`
+	}
+	e.expect("POST", "/api/v1/roles", e.token("admin"), map[string]any{"name": "Night shift",
+		"permissions": []string{string(roster.PermClientsView)}}, 201).JSON(e.t, &role)
+	return role.ID
+}
+
 func TestSCIMGroups(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
 		tok := *e.acmeServiceToken(roster.PermSCIMProvision, roster.PermClientsView, roster.PermCallsHandle).Token
-		var role struct {
-			ID int64 `json:"id"`
-		}
-		e.expect("POST", "/api/v1/roles", e.token("admin"), map[string]any{"name": "Night shift",
-			"permissions": []string{string(roster.PermClientsView)}}, 201).JSON(t, &role)
-		night := strconv.FormatInt(role.ID, 10)
+		nightID := e.nightShift()
+		night := strconv.FormatInt(nightID, 10)
 		employee := strconv.FormatInt(e.roleID(e.acme.ID, roster.RoleEmployee), 10)
 		admins := strconv.FormatInt(e.roleID(e.acme.ID, roster.RoleCompanyAdmin), 10)
 		mk := func(name string) string {
@@ -145,18 +167,7 @@ func TestSCIMGroups(t *testing.T) {
 			return body["id"].(string)
 		}
 		a, b := mk("alla"), mk("bella")
-		members := func(g string) []string {
-			t.Helper()
-			code, body, _ := e.scim("GET", "/scim/v2/Groups/"+g, tok, nil)
-			if code != 200 {
-				t.Fatalf("group %s: %d %v", g, code, body)
-			}
-			var out []string
-			for _, m := range body["members"].([]any) {
-				out = append(out, m.(map[string]any)["value"].(string))
-			}
-			return out
-		}
+		members := func(g string) []string { t.Helper(); return e.scimValues("/scim/v2/Groups/"+g, tok, "members") }
 		has := func(list []string, id string) bool {
 			for _, x := range list {
 				if x == id {
@@ -266,32 +277,17 @@ func TestSCIMBigGroups(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
 		e.server.SCIMMaxScan = 5
 		tok := *e.acmeServiceToken(roster.PermSCIMProvision, roster.PermClientsView, roster.PermCallsHandle).Token
-		var role struct {
-			ID int64 `json:"id"`
-		}
-		e.expect("POST", "/api/v1/roles", e.token("admin"), map[string]any{"name": "Night shift",
-			"permissions": []string{string(roster.PermClientsView)}}, 201).JSON(t, &role)
-		night := strconv.FormatInt(role.ID, 10)
+		nightID := e.nightShift()
+		night := strconv.FormatInt(nightID, 10)
 		employee := strconv.FormatInt(e.roleID(e.acme.ID, roster.RoleEmployee), 10)
 		for i := range 6 {
 			e.user(e.acme.ID, "staff"+strconv.Itoa(i), roster.RoleEmployee)
 		}
 		owl := e.user(e.acme.ID, "owl", roster.RoleEmployee)
 		e.expect("PUT", "/api/v1/users/"+strconv.FormatInt(owl.ID, 10)+"/roles", e.token("admin"),
-			map[string]any{"role_ids": []int64{role.ID}}, 200)
+			map[string]any{"role_ids": []int64{nightID}}, 200)
 		o := strconv.FormatInt(owl.ID, 10)
-		groupsOf := func(id string) []string {
-			t.Helper()
-			code, body, _ := e.scim("GET", "/scim/v2/Users/"+id, tok, nil)
-			if code != 200 {
-				t.Fatalf("user %s: %d %v", id, code, body)
-			}
-			var out []string
-			for _, g := range body["groups"].([]any) {
-				out = append(out, g.(map[string]any)["value"].(string))
-			}
-			return out
-		}
+		groupsOf := func(id string) []string { t.Helper(); return e.scimValues("/scim/v2/Users/"+id, tok, "groups") }
 
 		// A small group is named in full, display names included.
 		code, body, _ := e.scim("GET", "/scim/v2/Groups/"+night, tok, nil)
