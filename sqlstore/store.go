@@ -370,8 +370,11 @@ func (s *Store) migrate(ctx context.Context, upTo int) error {
 }
 
 // migrationLock is the PostgreSQL advisory lock that makes several
-// instances migrating at once wait for each other.
-const migrationLock = `SELECT pg_advisory_xact_lock(7245917)`
+// instances migrating at once wait for each other. It is taken per schema
+// (the first of the search path): instances of one installation share it,
+// and databases that hold several installations side by side, one per
+// schema (as the tests do), migrate them in parallel.
+const migrationLock = `SELECT pg_advisory_xact_lock(7245917, hashtext(current_schema()))`
 
 // applyMigration applies m unless it was applied, in one transaction with
 // its record in schema_migrations.

@@ -25,39 +25,44 @@ type rowScanner interface{ Scan(dest ...any) error }
 
 // scanUser scans userColumns, and then into more, the columns after them.
 func scanUser(r rowScanner, more ...any) (*roster.User, error) {
-	var u roster.User
-	var createdBy sql.NullInt64
-	var lastLogin, invExpires, lockedUntil sql.NullTime
-	var allowlist string
-	var idle, manager sql.NullInt64
-	var externalID, employeeNumber, department sql.NullString
-	err := r.Scan(append([]any{&u.ID, &u.CompanyID, &u.AuthMethod, &u.Email, &u.Login, &u.FirstName, &u.MiddleName,
+	// One allocation for the nullable columns and one for the
+	// destinations, with room for more and for one column scanPlus adds:
+	// a page of users is scanned row after row.
+	var n struct {
+		createdBy, idle, manager               sql.NullInt64
+		lastLogin, invExpires, lockedUntil     sql.NullTime
+		allowlist                              string
+		externalID, employeeNumber, department sql.NullString
+	}
+	u := &roster.User{}
+	dest := make([]any, 0, 33+len(more))
+	dest = append(dest, &u.ID, &u.CompanyID, &u.AuthMethod, &u.Email, &u.Login, &u.FirstName, &u.MiddleName,
 		&u.LastName, &u.Phone, &u.WorkPhone, &u.Position, &u.Status, &u.NameSetBySelf, &u.PasswordHash,
-		&u.PasswordTemporary, &createdBy, &u.CreatedAt, &u.UpdatedAt, &lastLogin, &invExpires,
-		&u.Lang, &u.MFAMethod, &allowlist, &idle, &lockedUntil, &u.FailedLogins, &u.TOTPSecret, &u.TOTPLastStep,
-		&externalID, &employeeNumber, &department, &manager}, more...)...)
-	if err != nil {
+		&u.PasswordTemporary, &n.createdBy, &u.CreatedAt, &u.UpdatedAt, &n.lastLogin, &n.invExpires,
+		&u.Lang, &u.MFAMethod, &n.allowlist, &n.idle, &n.lockedUntil, &u.FailedLogins, &u.TOTPSecret, &u.TOTPLastStep,
+		&n.externalID, &n.employeeNumber, &n.department, &n.manager)
+	if err := r.Scan(append(dest, more...)...); err != nil {
 		return nil, err
 	}
-	u.ExternalID, u.EmployeeNumber, u.Department = externalID.String, employeeNumber.String, department.String
-	if manager.Valid {
-		u.ManagerID = &manager.Int64
+	u.ExternalID, u.EmployeeNumber, u.Department = n.externalID.String, n.employeeNumber.String, n.department.String
+	if n.manager.Valid {
+		u.ManagerID = &n.manager.Int64
 	}
-	scanCredentials(&u, allowlist, idle, lockedUntil)
+	scanCredentials(u, n.allowlist, n.idle, n.lockedUntil)
 	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
-	if createdBy.Valid {
-		u.CreatedBy = &createdBy.Int64
+	if n.createdBy.Valid {
+		u.CreatedBy = &n.createdBy.Int64
 	}
-	if lastLogin.Valid {
-		t := lastLogin.Time.UTC()
+	if n.lastLogin.Valid {
+		t := n.lastLogin.Time.UTC()
 		u.LastLoginAt = &t
 	}
-	if invExpires.Valid && u.Status == roster.StatusInvited {
-		t := invExpires.Time.UTC()
+	if n.invExpires.Valid && u.Status == roster.StatusInvited {
+		t := n.invExpires.Time.UTC()
 		u.InvitationExpiresAt = &t
 	}
 	u.Roles = []roster.RoleRef{}
-	return &u, nil
+	return u, nil
 }
 
 // sortName is the key users are ordered by name with (roster.User.SortName):
