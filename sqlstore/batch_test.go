@@ -10,8 +10,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roster-app/roster/sqlstore"
 	"github.com/roster-app/roster/sqlstore/sqlstoretest"
 )
+
+// batchTable creates the table the batch tests write to.
+func batchTable(t *testing.T, s *sqlstore.Store) {
+	t.Helper()
+	if _, err := s.DB().Exec(`CREATE TABLE batch_test (n INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // TestWriteBatches: on SQLite the write transactions of concurrent callers
 // share one commit, and each keeps the guarantees of a transaction of its
@@ -20,9 +29,7 @@ import (
 func TestWriteBatches(t *testing.T) {
 	s := sqlstoretest.Open(t, sqlstoretest.SQLite)
 	ctx := context.Background()
-	if _, err := s.DB().Exec(`CREATE TABLE batch_test (n INTEGER PRIMARY KEY)`); err != nil {
-		t.Fatal(err)
-	}
+	batchTable(t, s)
 	insert := func(tx *sql.Tx, n int) error {
 		_, err := tx.Exec(`INSERT INTO batch_test (n) VALUES ($1)`, n)
 		return err
@@ -137,9 +144,7 @@ func TestWriteBatches(t *testing.T) {
 func TestWriteBatchesConcurrent(t *testing.T) {
 	s := sqlstoretest.Open(t, sqlstoretest.SQLite)
 	ctx := context.Background()
-	if _, err := s.DB().Exec(`CREATE TABLE batch_test (n INTEGER PRIMARY KEY)`); err != nil {
-		t.Fatal(err)
-	}
+	batchTable(t, s)
 	commits := s.BatchCommits()
 	const workers, each = 16, 50
 	var wg sync.WaitGroup

@@ -358,7 +358,7 @@ func (d dialect) searchPostgres(ctx context.Context, q querier, b *sqlBuilder, l
 		return userSearch{}, fmt.Errorf("search sample: %w", err)
 	}
 	if sampled == pgSample && matched > pgCommonInSample {
-		size, err := companySizeEstimate(ctx, q, company)
+		size, err := d.companySizeEstimate(ctx, q, company)
 		if err != nil {
 			return userSearch{}, err
 		}
@@ -389,10 +389,10 @@ func (d dialect) planFor(args []any) []any {
 
 // companySizeEstimate is the planner's estimate of a company's users, from
 // the column statistics: no rows are read.
-func companySizeEstimate(ctx context.Context, q querier, company int64) (int, error) {
+func (d dialect) companySizeEstimate(ctx context.Context, q querier, company int64) (int, error) {
 	var plan string
 	if err := q.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 FROM users u WHERE u.company_id = $1`,
-		dialect{name: dialectPostgres}.planFor([]any{company})...).Scan(&plan); err != nil {
+		d.planFor([]any{company})...).Scan(&plan); err != nil {
 		return 0, fmt.Errorf("company size estimate: %w", err)
 	}
 	var p []struct {

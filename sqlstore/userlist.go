@@ -251,12 +251,12 @@ func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilt
 	from, idCol := "users u", "u.id"
 	if us := b.search; us != nil && us.fts {
 		from = ftsJoin
-	}
-	if us := b.search; us != nil && us.creationOrder {
-		if us.fts {
+		if us.creationOrder {
 			// The index gives the matches in creation order only.
 			idCol = "f.rowid"
 		}
+	}
+	if us := b.search; us != nil && us.creationOrder {
 		if sorted {
 			page.Sort = "created_at"
 			if strings.HasPrefix(f.Sort, "-") {

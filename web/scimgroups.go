@@ -119,19 +119,15 @@ func namesMembers(q url.Values) bool {
 	if displayFilter.MatchString(q.Get("filter")) {
 		return true
 	}
-	has := func(list string, names ...string) bool {
-		for _, a := range strings.Split(list, ",") {
-			a = strings.TrimPrefix(strings.TrimSpace(a), scimGroupSchema+":")
-			if slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(a, n) }) {
-				return true
-			}
-		}
-		return false
+	has := func(param string) bool {
+		return slices.ContainsFunc(attributeList(q.Get(param)), func(a string) bool {
+			return strings.EqualFold(a, "members") || strings.EqualFold(a, "members.display")
+		})
 	}
 	if q.Get("attributes") != "" {
-		return has(q.Get("attributes"), "members", "members.display")
+		return has("attributes")
 	}
-	return !has(q.Get("excludedAttributes"), "members", "members.display")
+	return !has("excludedAttributes")
 }
 
 var (

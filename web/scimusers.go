@@ -219,22 +219,25 @@ func writeSCIMPage(w http.ResponseWriter, q url.Values, matched []map[string]any
 	return nil
 }
 
+// attributeList splits an attributes or excludedAttributes parameter into
+// attribute names without the core schema URIs.
+func attributeList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		p = strings.TrimPrefix(strings.TrimPrefix(p, scimUserSchema+":"), scimGroupSchema+":")
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // project keeps the attributes asked for (or drops the excluded ones);
 // id, schemas and meta always stay. Names may be sub-attributes
 // ("name.givenName") and may carry the core schema URI.
 func project(res map[string]any, attributes, excluded string) map[string]any {
-	split := func(s string) []string {
-		var out []string
-		for _, p := range strings.Split(s, ",") {
-			p = strings.TrimSpace(p)
-			p = strings.TrimPrefix(strings.TrimPrefix(p, scimUserSchema+":"), scimGroupSchema+":")
-			if p != "" {
-				out = append(out, p)
-			}
-		}
-		return out
-	}
-	if attrs := split(attributes); len(attrs) > 0 {
+	if attrs := attributeList(attributes); len(attrs) > 0 {
 		out := map[string]any{}
 		for _, k := range []string{"id", "schemas", "meta"} {
 			if v, ok := res[k]; ok {
@@ -265,7 +268,7 @@ func project(res map[string]any, attributes, excluded string) map[string]any {
 		}
 		return out
 	}
-	for _, a := range split(excluded) {
+	for _, a := range attributeList(excluded) {
 		top, sub, _ := strings.Cut(a, ".")
 		for k, v := range res {
 			if !strings.EqualFold(k, top) || k == "id" || k == "schemas" || k == "meta" {
