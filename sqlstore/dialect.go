@@ -610,8 +610,28 @@ func (d dialect) loadUsers(ctx context.Context, s *Store, g *fakeUsers, firstID 
 	if err := s.write(ctx, func(tx *Tx) error { return loadUsersSQLite(ctx, tx, g, firstID) }); err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, `ANALYZE`); err != nil {
+	return analyzeSQLite(ctx, s.db)
+}
+
+// analyzeSQLite gathers the planner's statistics, keeping only the
+// per-index row counts (sqlite_stat1). The samples of sqlite_stat4 let
+// the planner look at a statement's bound values, and SQLite then
+// prepares the statement again whenever they change: with them, a search
+// spent 15% of its CPU re-preparing its own statements and those inside
+// the trigram index, and ran 20% slower (181/172 against 211/217 req/s
+// in alternating runs of roster bench).
+func analyzeSQLite(ctx context.Context, db *pool) error {
+	if _, err := db.ExecContext(ctx, `ANALYZE`); err != nil {
 		return fmt.Errorf("analyze: %w", err)
+	}
+	var stat4 int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_stat4'`).Scan(&stat4); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	if stat4 > 0 {
+		if _, err := db.ExecContext(ctx, `DELETE FROM sqlite_stat4`); err != nil {
+			return fmt.Errorf("analyze: drop samples: %w", err)
+		}
 	}
 	return nil
 }
