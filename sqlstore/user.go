@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -101,30 +102,40 @@ func digitsOnly(s string) string {
 	return b.String()
 }
 
-// loadRoles fills the roles of users in one query per chunk.
+// loadRoles fills in what users hold beyond their row (userLists: roles,
+// queues, client tags, operations fields), in one statement per 500 users.
+// A user whose row is gone gets empty lists.
 func loadRoles(ctx context.Context, q querier, users []*roster.User) error {
 	byID := make(map[int64]*roster.User, len(users))
 	ids := make([]int64, 0, len(users))
+	var none userLists
 	for _, u := range users {
 		byID[u.ID] = u
 		ids = append(ids, u.ID)
+		if err := none.apply(u); err != nil {
+			return err
+		}
 	}
 	for len(ids) > 0 {
 		n := min(len(ids), 500)
 		var b sqlBuilder
-		rows, err := q.QueryContext(ctx, `SELECT ur.user_id, r.id, r.key, r.name FROM user_roles ur
-			JOIN roles r ON r.id = ur.role_id WHERE ur.user_id IN (`+b.inInts(ids[:n])+`) ORDER BY r.system DESC, r.name, r.id`, b.args...)
+		lists := userListsSQL(&b)
+		rows, err := q.QueryContext(ctx, `SELECT u.id, `+lists+` FROM users u `+userOpsJoins+`
+			WHERE u.id IN (`+b.inInts(ids[:n])+`)`, b.args...)
 		if err != nil {
 			return fmt.Errorf("load user roles: %w", err)
 		}
 		for rows.Next() {
-			var uid int64
-			var r roster.RoleRef
-			if err := rows.Scan(&uid, &r.ID, &r.Key, &r.Name); err != nil {
+			var id int64
+			var l userLists
+			if err := rows.Scan(append([]any{&id}, l.dest()...)...); err != nil {
 				rows.Close()
 				return fmt.Errorf("load user roles: %w", err)
 			}
-			byID[uid].Roles = append(byID[uid].Roles, r)
+			if err := l.apply(byID[id]); err != nil {
+				rows.Close()
+				return err
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -132,7 +143,7 @@ func loadRoles(ctx context.Context, q querier, users []*roster.User) error {
 		}
 		ids = ids[n:]
 	}
-	return loadUserOps(ctx, q, users)
+	return nil
 }
 
 // onUser locks a user in scope (lockUser) whom the actor may manage
@@ -193,12 +204,9 @@ func findUser(ctx context.Context, q querier, scope roster.Scope, id int64) (*ro
 
 // queryUser is findUser with a locking clause (dialect.lock) for the row.
 //
-// One user is read in one statement, with what loadRoles and loadUserOps
-// add to a list of users (five statements) folded in: roles, queues and
-// client tags as lists in one text column each, separated by control
-// characters that Roster's text rules keep out of every name
-// (roster.CheckText). Reading a user is what nearly every request does
-// (the target of GET, PATCH and every action; the actor on a cache miss).
+// One user is read in one statement, with its lists (userListsSQL).
+// Reading a user is what nearly every request does (the target of GET,
+// PATCH and every action; the actor on a cache miss).
 func queryUser(ctx context.Context, q querier, scope roster.Scope, id int64, lock string) (*roster.User, error) {
 	if lock != "" {
 		// Lock first, read after: the subqueries of one statement would see
@@ -217,32 +225,61 @@ func queryUser(ctx context.Context, q querier, scope roster.Scope, id int64, loc
 		}
 	}
 	var b sqlBuilder
-	unit, record := b.arg(unitSep), b.arg(recordSep)
+	lists := userListsSQL(&b)
 	b.cond("u.id = " + b.arg(id))
 	if !b.scopeCond(scope, "u.company_id") {
 		return nil, notFound("User")
 	}
-	row := q.QueryRowContext(ctx, `SELECT `+userColumns+`,
-		(SELECT string_agg(CAST(r.id AS TEXT) || `+unit+` || r.key || `+unit+` || r.name, `+record+` ORDER BY r.system DESC, r.name, r.id)
-			FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id),
-		(SELECT string_agg(CAST(g.id AS TEXT) || `+unit+` || g.name, `+record+` ORDER BY g.name, g.id)
-			FROM work_group_members m JOIN work_groups g ON g.id = m.group_id WHERE g.kind = 'queue' AND m.user_id = u.id),
-		(SELECT string_agg(CAST(t.tag_id AS TEXT), `+record+` ORDER BY t.tag_id) FROM user_client_tags t WHERE t.user_id = u.id),
-		`+userOpsColumns+`
-		FROM users u `+userOpsJoins+b.whereSQL(), b.args...)
-	var roles, queues, tags sql.NullString
-	var ops userOps
-	u, err := scanUser(row, append([]any{&roles, &queues, &tags}, ops.dest()...)...)
+	row := q.QueryRowContext(ctx, `SELECT `+userColumns+`, `+lists+` FROM users u `+userOpsJoins+b.whereSQL(), b.args...)
+	var l userLists
+	u, err := scanUser(row, l.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("User")
 	} else if err != nil {
 		return nil, fmt.Errorf("user %d: %w", id, err)
 	}
-	if err := splitUserLists(u, roles.String, queues.String, tags.String); err != nil {
+	if err := l.apply(u); err != nil {
 		return nil, fmt.Errorf("user %d: %w", id, err)
 	}
-	ops.apply(u)
 	return u, nil
+}
+
+// userListsSQL are the columns, on users u joined with userOpsJoins, of
+// what a user holds beyond their row (userLists): roles, queues and
+// client tags as lists in one text column each, separated by control
+// characters that Roster's text rules keep out of every name
+// (roster.CheckText), then the operations fields (userOpsColumns).
+func userListsSQL(b *sqlBuilder) string {
+	unit, record := b.arg(unitSep), b.arg(recordSep)
+	// No ORDER BY inside the aggregates: SQLite sorts each one in a
+	// sorter of its own, per user; splitUserLists orders the lists.
+	return `(SELECT string_agg(CASE WHEN r.system THEN '1' ELSE '0' END || ` + unit + ` || CAST(r.id AS TEXT) || ` + unit + ` || r.key || ` + unit + ` || r.name, ` + record + `)
+			FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id),
+		(SELECT string_agg(CAST(g.id AS TEXT) || ` + unit + ` || g.name, ` + record + `)
+			FROM work_group_members m JOIN work_groups g ON g.id = m.group_id WHERE g.kind = 'queue' AND m.user_id = u.id),
+		(SELECT string_agg(CAST(t.tag_id AS TEXT), ` + record + `) FROM user_client_tags t WHERE t.user_id = u.id),
+		` + userOpsColumns
+}
+
+// userLists is one row of userListsSQL.
+type userLists struct {
+	roles, queues, tags sql.NullString
+	ops                 userOps
+}
+
+// dest are the scan destinations of userListsSQL.
+func (l *userLists) dest() []any {
+	return append([]any{&l.roles, &l.queues, &l.tags}, l.ops.dest()...)
+}
+
+// apply sets u's roles, queues, client tags and operations fields; u's
+// status must be set (userOps.apply).
+func (l *userLists) apply(u *roster.User) error {
+	if err := splitUserLists(u, l.roles.String, l.queues.String, l.tags.String); err != nil {
+		return err
+	}
+	l.ops.apply(u)
+	return nil
 }
 
 // The separators of queryUser's lists: C0 controls, which no stored text
@@ -252,17 +289,39 @@ const (
 	recordSep = "\x1e"
 )
 
-// splitUserLists fills u's roles, queues and client tags from queryUser's
-// list columns.
+// splitUserLists fills u's roles, queues and client tags from the list
+// columns of userListsSQL: roles system first, then by name and ID;
+// queues by name and ID; tags by ID. Names compare byte by byte, the same
+// on both engines.
 func splitUserLists(u *roster.User, roles, queues, tags string) error {
 	u.Roles, u.Queues, u.ClientTagIDs = []roster.RoleRef{}, []roster.GroupRef{}, []int64{}
+	type role struct {
+		roster.RoleRef
+		system bool
+	}
+	var rs []role
 	for rec := range splitNonEmpty(roles, recordSep) {
 		f := strings.Split(rec, unitSep)
-		id, err := strconv.ParseInt(f[0], 10, 64)
-		if len(f) != 3 || err != nil {
+		if len(f) != 4 {
 			return fmt.Errorf("malformed role %q", rec)
 		}
-		u.Roles = append(u.Roles, roster.RoleRef{ID: id, Key: f[1], Name: f[2]})
+		id, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			return fmt.Errorf("malformed role %q", rec)
+		}
+		rs = append(rs, role{roster.RoleRef{ID: id, Key: f[2], Name: f[3]}, f[0] == "1"})
+	}
+	slices.SortFunc(rs, func(a, b role) int {
+		if a.system != b.system {
+			if a.system {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
+	})
+	for _, r := range rs {
+		u.Roles = append(u.Roles, r.RoleRef)
 	}
 	for rec := range splitNonEmpty(queues, recordSep) {
 		idText, name, ok := strings.Cut(rec, unitSep)
@@ -272,6 +331,9 @@ func splitUserLists(u *roster.User, roles, queues, tags string) error {
 		}
 		u.Queues = append(u.Queues, roster.GroupRef{ID: id, Name: name})
 	}
+	slices.SortFunc(u.Queues, func(a, b roster.GroupRef) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
+	})
 	for rec := range splitNonEmpty(tags, recordSep) {
 		id, err := strconv.ParseInt(rec, 10, 64)
 		if err != nil {
@@ -279,6 +341,7 @@ func splitUserLists(u *roster.User, roles, queues, tags string) error {
 		}
 		u.ClientTagIDs = append(u.ClientTagIDs, id)
 	}
+	slices.Sort(u.ClientTagIDs)
 	return nil
 }
 
