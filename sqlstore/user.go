@@ -735,18 +735,42 @@ func updateUserFields(ctx context.Context, tx *Tx, u *roster.User, upd roster.Us
 	if len(after) == 0 {
 		return false, nil
 	}
-	if nameChanged && self {
-		u.NameSetBySelf = true
-	}
 	u.UpdatedAt = tx.now
-	// version is bumped here, which the users_version trigger would do
-	// with a second write of the row on SQLite.
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET first_name = $1, middle_name = $2, last_name = $3, phone = $4,
-		work_phone = $5, position = $6, name_set_by_self = $7, sort_name = $8, search = $9, updated_at = $10,
-		external_id = $12, employee_number = $13, department = $14, manager_id = $15, version = version + 1 WHERE id = $11`,
-		u.FirstName, u.MiddleName, u.LastName, u.Phone, u.WorkPhone, u.Position, u.NameSetBySelf,
-		sortName(u), searchText(u), tx.now, u.ID,
-		nullString(u.ExternalID), nullString(u.EmployeeNumber), nullString(u.Department), u.ManagerID); err != nil {
+	// Only the changed columns are written: SQLite rewrites every index
+	// holding a column the SET list names, changed or not, and the trigram
+	// index when search is named. version is bumped here, which the
+	// users_version trigger would do with a second write of the row.
+	var b sqlBuilder
+	cols := make([]string, 0, 8)
+	setCol := func(col string, v any) { cols = append(cols, col+` = `+b.arg(v)) }
+	for _, f := range []struct {
+		name string
+		v    any
+	}{
+		{"first_name", u.FirstName}, {"middle_name", u.MiddleName}, {"last_name", u.LastName},
+		{"phone", u.Phone}, {"work_phone", u.WorkPhone}, {"position", u.Position},
+		{"external_id", nullString(u.ExternalID)}, {"employee_number", nullString(u.EmployeeNumber)},
+		{"department", nullString(u.Department)}, {"manager_id", u.ManagerID},
+	} {
+		if _, ok := after[f.name]; ok {
+			setCol(f.name, f.v)
+		}
+	}
+	if nameChanged {
+		if self {
+			u.NameSetBySelf = true
+			setCol("name_set_by_self", true)
+		}
+		setCol("sort_name", sortName(u))
+	}
+	_, phone := after["phone"]
+	_, workPhone := after["work_phone"]
+	if nameChanged || phone || workPhone {
+		setCol("search", searchText(u))
+	}
+	setCol("updated_at", tx.now)
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET `+strings.Join(cols, ", ")+`, version = version + 1
+		WHERE id = `+b.arg(u.ID), b.args...); err != nil {
 		return false, fmt.Errorf("update user: %w", err)
 	}
 	e := userEvent(roster.EventUserUpdated, u)

@@ -327,5 +327,13 @@ func TestSearchFollowsUpdates(t *testing.T) {
 		if !find("featherstone") || !find("9125550199") || !find("zinaida") {
 			t.Error("the new last name or phone does not find the user")
 		}
+		// An update writes only the columns it changes; a work phone alone
+		// still rewrites the searchable text.
+		work := "+7 495 111 2233"
+		_, err = s.UpdateUser(f.ctx, all, u.ID, roster.UserUpdate{WorkPhone: &work})
+		must(t, err)
+		if !find("4951112233") || !find("featherstone") {
+			t.Error("a new work phone does not find the user")
+		}
 	})
 }
