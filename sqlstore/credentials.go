@@ -182,7 +182,7 @@ func acceptInvitation(ctx context.Context, tx *Tx, hash []byte, passwordHash, fi
 	}
 	before := map[string]any{"status": string(u.Status), "first_name": u.FirstName, "last_name": u.LastName}
 	u.FirstName, u.LastName = firstName, lastName
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, password_temporary = FALSE, status = $2,
+	if _, err := tx.ExecContext(ctx, updateUsers+`password_hash = $1, password_temporary = FALSE, status = $2,
 		first_name = $3, last_name = $4, name_set_by_self = TRUE, invitation_hash = NULL, invitation_accepted_at = $5,
 		sort_name = $6, search = $7, updated_at = $5 WHERE id = $8`,
 		passwordHash, string(roster.StatusActive), firstName, lastName, tx.now, sortName(u), searchText(u), u.ID); err != nil {
@@ -226,7 +226,7 @@ func startPasswordReset(ctx context.Context, tx *Tx, userID int64, hash []byte, 
 // earlier one, with its event.
 func setResetToken(ctx context.Context, tx *Tx, u *roster.User, hash []byte, expiry time.Time) error {
 	expiry = expiry.UTC().Truncate(time.Microsecond)
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET reset_hash = $1, reset_expires_at = $2 WHERE id = $3`, hash, expiry, u.ID); err != nil {
+	if _, err := tx.ExecContext(ctx, updateUsers+`reset_hash = $1, reset_expires_at = $2 WHERE id = $3`, hash, expiry, u.ID); err != nil {
 		return fmt.Errorf("start password reset: %w", err)
 	}
 	e := userEvent(roster.EventPasswordResetSent, u)
@@ -279,7 +279,7 @@ func resetPassword(ctx context.Context, tx *Tx, hash []byte, passwordHash string
 		// The e-mail proves the address as well as an invitation does.
 		status = roster.StatusActive
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, password_temporary = FALSE, status = $2,
+	if _, err := tx.ExecContext(ctx, updateUsers+`password_hash = $1, password_temporary = FALSE, status = $2,
 		reset_hash = NULL, reset_expires_at = NULL, invitation_hash = NULL, failed_logins = 0, locked_until = NULL,
 		updated_at = $3 WHERE id = $4`, passwordHash, string(status), tx.now, u.ID); err != nil {
 		return nil, fmt.Errorf("reset password: %w", err)
@@ -499,9 +499,9 @@ func recordUserFailure(ctx context.Context, tx *Tx, f roster.FailedLogin, out ro
 		return err
 	}
 	if !f.NotAGuess {
-		q, args := `UPDATE users SET failed_logins = $1 WHERE id = $2`, []any{out.AccountFailures, u.ID}
+		q, args := updateUsers+`failed_logins = $1 WHERE id = $2`, []any{out.AccountFailures, u.ID}
 		if out.Scope == roster.ScopeAccount {
-			q, args = `UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3`, []any{out.AccountFailures, *out.LockedUntil, u.ID}
+			q, args = updateUsers+`failed_logins = $1, locked_until = $2 WHERE id = $3`, []any{out.AccountFailures, *out.LockedUntil, u.ID}
 		}
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("count failure: %w", err)
@@ -570,7 +570,7 @@ func clearLoginFailures(ctx context.Context, tx *Tx, key []byte, userID int64, a
 
 // clearUserLock resets the copy of the account-wide counter on a user row.
 func clearUserLock(ctx context.Context, tx *Tx, userID int64) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL
+	if _, err := tx.ExecContext(ctx, updateUsers+`failed_logins = 0, locked_until = NULL
 		WHERE id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)`, userID); err != nil {
 		return fmt.Errorf("clear failures: %w", err)
 	}
@@ -623,7 +623,7 @@ func unlockUser(ctx context.Context, tx *Tx, scope roster.Scope, id int64) (*ros
 	if err := unlockAccount(ctx, tx, u); err != nil {
 		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET updated_at = $1 WHERE id = $2`, tx.now, u.ID); err != nil {
+	if _, err := tx.ExecContext(ctx, updateUsers+`updated_at = $1 WHERE id = $2`, tx.now, u.ID); err != nil {
 		return nil, fmt.Errorf("unlock: %w", err)
 	}
 	if err := unlockEvent(ctx, tx, u, "administrator"); err != nil {
@@ -753,7 +753,7 @@ func setUnlockToken(ctx context.Context, tx *Tx, u *roster.User, hash []byte, ex
 
 // SetPendingTOTP stores an encrypted secret being enrolled.
 func (s *Store) SetPendingTOTP(ctx context.Context, userID int64, encSecret string) error {
-	if _, err := s.exec(ctx, `UPDATE users SET totp_pending_secret = $1 WHERE id = $2`, encSecret, userID); err != nil {
+	if _, err := s.exec(ctx, updateUsers+`totp_pending_secret = $1 WHERE id = $2`, encSecret, userID); err != nil {
 		return fmt.Errorf("pending TOTP: %w", err)
 	}
 	return nil
@@ -783,7 +783,7 @@ func confirmTOTP(ctx context.Context, tx *Tx, userID int64, step int64, recovery
 	if err != nil {
 		return err
 	}
-	r, err := tx.ExecContext(ctx, `UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = '',
+	r, err := tx.ExecContext(ctx, updateUsers+`totp_secret = totp_pending_secret, totp_pending_secret = '',
 		totp_last_step = $1, mfa_method = $2, updated_at = $3 WHERE id = $4 AND totp_pending_secret <> ''`,
 		step, roster.MFATOTP, tx.now, u.ID)
 	if err != nil {
@@ -837,7 +837,7 @@ func replaceUserRecoveryCodes(ctx context.Context, tx *Tx, userID int64, hashes 
 
 // UseTOTPStep records step as used if it is later than the stored one.
 func (s *Store) UseTOTPStep(ctx context.Context, userID int64, step int64) (bool, error) {
-	r, err := s.exec(ctx, `UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, step, userID)
+	r, err := s.exec(ctx, updateUsers+`totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, step, userID)
 	if err != nil {
 		return false, fmt.Errorf("use TOTP step: %w", err)
 	}
@@ -916,7 +916,7 @@ func setMFAMethod(ctx context.Context, tx *Tx, scope roster.Scope, id int64, met
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET mfa_method = $1, totp_secret = '', totp_pending_secret = '',
+	if _, err := tx.ExecContext(ctx, updateUsers+`mfa_method = $1, totp_secret = '', totp_pending_secret = '',
 		updated_at = $2 WHERE id = $3`, method, tx.now, u.ID); err != nil {
 		return nil, fmt.Errorf("set MFA method: %w", err)
 	}
@@ -1055,7 +1055,7 @@ func setUserAccess(ctx context.Context, tx *Tx, u *roster.User, upd roster.Acces
 	if u.IdleTimeoutSeconds != nil {
 		idle = *u.IdleTimeoutSeconds
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET ip_allowlist = $1, idle_timeout_seconds = $2, lang = $3,
+	if _, err := tx.ExecContext(ctx, updateUsers+`ip_allowlist = $1, idle_timeout_seconds = $2, lang = $3,
 		updated_at = $4 WHERE id = $5`, strings.Join(u.IPAllowlist, "\n"), idle, u.Lang, tx.now, u.ID); err != nil {
 		return false, fmt.Errorf("set access: %w", err)
 	}

@@ -105,7 +105,7 @@ func (s *Store) WarnDormant(ctx context.Context, userID int64, idleBefore time.T
 		} else if err != nil {
 			return false, fmt.Errorf("warn dormant user: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET dormant_warned_at = $1 WHERE id = $2`, tx.now, userID); err != nil {
+		if _, err := tx.ExecContext(ctx, updateUsers+`dormant_warned_at = $1 WHERE id = $2`, tx.now, userID); err != nil {
 			return false, fmt.Errorf("warn dormant user: %w", err)
 		}
 		e := userEvent(roster.EventUserDormantWarned, u)

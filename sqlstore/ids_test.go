@@ -129,6 +129,7 @@ var (
 		`ALTER TABLE users ADD COLUMN employee_number TEXT`,
 		`ALTER TABLE users ADD COLUMN department TEXT`,
 		`ALTER TABLE users ADD COLUMN manager_id INTEGER`,
+		`ALTER TABLE users ADD COLUMN version INTEGER NOT NULL DEFAULT 0`,
 	}
 	dropStandIns = []string{
 		`DROP TABLE webhooks`,
@@ -140,6 +141,7 @@ var (
 		`ALTER TABLE users DROP COLUMN employee_number`,
 		`ALTER TABLE users DROP COLUMN department`,
 		`ALTER TABLE users DROP COLUMN manager_id`,
+		`ALTER TABLE users DROP COLUMN version`,
 	}
 )
 
@@ -163,7 +165,7 @@ func TestMigrationKeepsIDs(t *testing.T) {
 	// Data as a server at 0006 leaves it. Today's store also reads tables
 	// and columns that later migrations add (the webhooks a change goes
 	// to, the company's plan, the switched-off notification types, the
-	// users' SCIM fields): stand-ins, dropped before migrating, let it
+	// users' SCIM fields and version): stand-ins, dropped before migrating, let it
 	// write 0006's rows.
 	for _, ddl := range standIns {
 		_, err = s.DB().ExecContext(ctx, ddl)

@@ -179,7 +179,7 @@ func (s *Store) PurgeJobs(ctx context.Context, before time.Time) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("purge jobs: %w", err)
 	}
-	if _, err := s.exec(ctx, `UPDATE users SET reset_hash = NULL, reset_expires_at = NULL
+	if _, err := s.exec(ctx, updateUsers+`reset_hash = NULL, reset_expires_at = NULL
 		WHERE reset_hash IS NOT NULL AND reset_expires_at < $1`, s.now()); err != nil {
 		return 0, fmt.Errorf("purge reset tokens: %w", err)
 	}

@@ -15,6 +15,13 @@ import (
 	"github.com/roster-app/roster"
 )
 
+// updateUsers starts every UPDATE of users rows: the statement bumps the
+// row's version itself (the actor cache's staleness check). The
+// users_version trigger bumps it for a statement that does not, but on
+// SQLite only with a second write of the row. TestUpdatesBumpVersion
+// holds the package's statements to it.
+const updateUsers = `UPDATE users SET version = version + 1, `
+
 // userColumns is the select list scanned by scanUser, on alias u.
 const userColumns = `u.id, u.company_id, u.auth_method, u.email, u.login, u.first_name, u.middle_name,
 	u.last_name, u.phone, u.work_phone, u.position, u.status, u.name_set_by_self, u.password_hash,
@@ -738,8 +745,7 @@ func updateUserFields(ctx context.Context, tx *Tx, u *roster.User, upd roster.Us
 	u.UpdatedAt = tx.now
 	// Only the changed columns are written: SQLite rewrites every index
 	// holding a column the SET list names, changed or not, and the trigram
-	// index when search is named. version is bumped here, which the
-	// users_version trigger would do with a second write of the row.
+	// index when search is named.
 	var b sqlBuilder
 	cols := make([]string, 0, 8)
 	setCol := func(col string, v any) { cols = append(cols, col+` = `+b.arg(v)) }
@@ -769,8 +775,7 @@ func updateUserFields(ctx context.Context, tx *Tx, u *roster.User, upd roster.Us
 		setCol("search", searchText(u))
 	}
 	setCol("updated_at", tx.now)
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET `+strings.Join(cols, ", ")+`, version = version + 1
-		WHERE id = `+b.arg(u.ID), b.args...); err != nil {
+	if _, err := tx.ExecContext(ctx, updateUsers+strings.Join(cols, ", ")+` WHERE id = `+b.arg(u.ID), b.args...); err != nil {
 		return false, fmt.Errorf("update user: %w", err)
 	}
 	e := userEvent(roster.EventUserUpdated, u)
@@ -878,7 +883,7 @@ func setUserBlocked(ctx context.Context, tx *Tx, u *roster.User, comment string,
 		}
 	}
 	u.UpdatedAt = tx.now
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET status = $1, updated_at = $2 WHERE id = $3`, string(u.Status), tx.now, u.ID); err != nil {
+	if _, err := tx.ExecContext(ctx, updateUsers+`status = $1, updated_at = $2 WHERE id = $3`, string(u.Status), tx.now, u.ID); err != nil {
 		return false, fmt.Errorf("set status: %w", err)
 	}
 	e := userEvent(typ, u)
@@ -993,7 +998,7 @@ func addUserRole(ctx context.Context, tx *Tx, userID, roleID int64) error {
 
 func touchUser(ctx context.Context, tx *Tx, u *roster.User) error {
 	u.UpdatedAt = tx.now
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET updated_at = $1 WHERE id = $2`, tx.now, u.ID); err != nil {
+	if _, err := tx.ExecContext(ctx, updateUsers+`updated_at = $1 WHERE id = $2`, tx.now, u.ID); err != nil {
 		return fmt.Errorf("touch user: %w", err)
 	}
 	return nil
@@ -1007,7 +1012,7 @@ func (s *Store) SetPassword(ctx context.Context, scope roster.Scope, id int64, h
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, password_temporary = $2, updated_at = $3 WHERE id = $4`,
+		if _, err := tx.ExecContext(ctx, updateUsers+`password_hash = $1, password_temporary = $2, updated_at = $3 WHERE id = $4`,
 			hash, temporary, tx.now, u.ID); err != nil {
 			return fmt.Errorf("set password: %w", err)
 		}
@@ -1043,11 +1048,11 @@ func (s *Store) ChangeOwnPassword(ctx context.Context, userID int64, hash string
 		status := u.Status
 		if status == roster.StatusInvited {
 			status = roster.StatusActive
-			if _, err := tx.ExecContext(ctx, `UPDATE users SET invitation_accepted_at = $1, invitation_hash = NULL WHERE id = $2`, tx.now, u.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, updateUsers+`invitation_accepted_at = $1, invitation_hash = NULL WHERE id = $2`, tx.now, u.ID); err != nil {
 				return fmt.Errorf("accept invitation: %w", err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, password_temporary = FALSE, status = $2, updated_at = $3 WHERE id = $4`,
+		if _, err := tx.ExecContext(ctx, updateUsers+`password_hash = $1, password_temporary = FALSE, status = $2, updated_at = $3 WHERE id = $4`,
 			hash, string(status), tx.now, u.ID); err != nil {
 			return fmt.Errorf("change password: %w", err)
 		}
@@ -1073,7 +1078,7 @@ func (s *Store) RecordSignIn(ctx context.Context, userID int64) error {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET last_login_at = $1 WHERE id = $2`, tx.now, u.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, updateUsers+`last_login_at = $1 WHERE id = $2`, tx.now, u.ID); err != nil {
 			return fmt.Errorf("record sign-in: %w", err)
 		}
 		return writeEvent(ctx, tx, selfEvent(tx, roster.EventSignIn, u))
@@ -1115,7 +1120,7 @@ func (s *Store) ResendInvitation(ctx context.Context, scope roster.Scope, id int
 		if u.Status != roster.StatusInvited {
 			return roster.Errorf(roster.ECONFLICT, "This user has no pending invitation.")
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET invitation_hash = $1, invitation_expires_at = $2, updated_at = $3 WHERE id = $4`,
+		if _, err := tx.ExecContext(ctx, updateUsers+`invitation_hash = $1, invitation_expires_at = $2, updated_at = $3 WHERE id = $4`,
 			hash, expiry, tx.now, u.ID); err != nil {
 			return fmt.Errorf("resend invitation: %w", err)
 		}
