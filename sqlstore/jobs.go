@@ -84,11 +84,21 @@ func claimJobs(ctx context.Context, tx *Tx, worker string, kinds []string, limit
 	if tx.s.d.name == dialectPostgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
+	// The due jobs are the pending ones whose time has come and the running
+	// ones whose lease ran out. Each is read in (run_at, id) order from
+	// jobs_due and stops at limit: as one condition with OR, both engines
+	// read and sorted every due job on each claim, so a backlog (a CSV
+	// import's invitations) made each claim slower than the last.
+	kindIn, n := `kind IN (`+strings.Join(ps, ", ")+`)`, b.arg(limit)
 	q := `UPDATE jobs SET state = 'running', locked_by = ` + pWorker + `, locked_until = ` + pUntil + `,
 		attempts = attempts + 1, updated_at = ` + pNow + `
-		WHERE id IN (SELECT id FROM jobs WHERE kind IN (` + strings.Join(ps, ", ") + `)
-			AND ((state = 'pending' AND run_at <= ` + pNow + `) OR (state = 'running' AND locked_until <= ` + pNow + `))
-			ORDER BY run_at, id LIMIT ` + b.arg(limit) + lock + `)
+		WHERE id IN (SELECT id FROM (
+			SELECT id, run_at FROM (SELECT id, run_at FROM jobs WHERE state = 'pending' AND run_at <= ` + pNow + ` AND ` + kindIn + `
+				ORDER BY run_at, id LIMIT ` + n + lock + `) pending
+			UNION ALL
+			SELECT id, run_at FROM (SELECT id, run_at FROM jobs WHERE state = 'running' AND locked_until <= ` + pNow + ` AND ` + kindIn + `
+				ORDER BY run_at, id LIMIT ` + n + lock + `) expired
+		) due ORDER BY run_at, id LIMIT ` + n + `)
 		RETURNING ` + jobColumns
 	rows, err := tx.QueryContext(ctx, q, b.args...)
 	if err != nil {
