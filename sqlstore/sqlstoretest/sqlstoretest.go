@@ -106,7 +106,7 @@ func OpenClock(tb testing.TB, engine string) (*sqlstore.Store, *Clock) {
 		if err != nil {
 			tb.Fatalf("migrated SQLite database: %v", err)
 		}
-		if err := os.WriteFile(filepath.Join(cfg.DataDir, "roster.db"), db, 0o600); err != nil {
+		if err := os.WriteFile(sqlstore.SQLitePath(cfg.DataDir), db, 0o600); err != nil {
 			tb.Fatal(err)
 		}
 	case Postgres:
@@ -147,10 +147,10 @@ var migratedSQLite = sync.OnceValues(func() ([]byte, error) {
 	if err := s.Migrate(ctx); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	// One self-contained file, with nothing left in a WAL.
+	// A backup is one self-contained file, with nothing left in a WAL.
 	file := filepath.Join(dir, "migrated.db")
-	if _, err := s.DB().ExecContext(ctx, `VACUUM INTO '`+file+`'`); err != nil {
-		return nil, fmt.Errorf("copy: %w", err)
+	if _, err := sqlstore.BackupSQLite(ctx, dir, file); err != nil {
+		return nil, err
 	}
 	return os.ReadFile(file)
 })
