@@ -188,8 +188,7 @@ func applyBulk(ctx context.Context, tx *Tx, u *roster.User, ba roster.BulkAction
 	if err := touchUser(ctx, tx, u); err != nil {
 		return err
 	}
-	u.Roles = nil
-	if err := loadRoles(ctx, tx, []*roster.User{u}); err != nil {
+	if err := loadUserLists(ctx, tx, []*roster.User{u}); err != nil {
 		return err
 	}
 	e := userEvent(roster.EventUserRolesChanged, u)
@@ -241,7 +240,7 @@ func queryUsers(ctx context.Context, q querier, scope roster.Scope, ids []int64,
 			return nil, fmt.Errorf("users by id: %w", err)
 		}
 	}
-	return out, loadRoles(ctx, q, all)
+	return out, loadUserLists(ctx, q, all)
 }
 
 // appointsAdmin reports whether r is the Company administrator role, whose

@@ -567,7 +567,7 @@ func (d dialect) setSortNames(ctx context.Context, tx *sql.Tx, ids []int64, name
 		return nil
 	}
 	if d.name == dialectPostgres {
-		_, err := tx.ExecContext(ctx, `UPDATE users u SET version = version + 1, sort_name = v.s FROM unnest($1::bigint[], $2::text[]) AS v(id, s) WHERE u.id = v.id`, ids, names)
+		_, err := tx.ExecContext(ctx, updateUsers+`sort_name = v.s FROM unnest($1::bigint[], $2::text[]) AS v(id, s) WHERE users.id = v.id`, ids, names)
 		return err
 	}
 	st, err := tx.PrepareContext(ctx, updateUsers+`sort_name = $1 WHERE id = $2`)

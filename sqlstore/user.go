@@ -109,10 +109,10 @@ func digitsOnly(s string) string {
 	return b.String()
 }
 
-// loadRoles fills in what users hold beyond their row (userLists: roles,
+// loadUserLists fills in what users hold beyond their row (userLists: roles,
 // queues, client tags, operations fields), in one statement per 500 users.
 // A user whose row is gone gets empty lists.
-func loadRoles(ctx context.Context, q querier, users []*roster.User) error {
+func loadUserLists(ctx context.Context, q querier, users []*roster.User) error {
 	byID := make(map[int64]*roster.User, len(users))
 	ids := make([]int64, 0, len(users))
 	var none userLists
@@ -130,14 +130,14 @@ func loadRoles(ctx context.Context, q querier, users []*roster.User) error {
 		rows, err := q.QueryContext(ctx, `SELECT u.id, `+lists+` FROM users u `+userOpsJoins+`
 			WHERE u.id IN (`+b.inInts(ids[:n])+`)`, b.args...)
 		if err != nil {
-			return fmt.Errorf("load user roles: %w", err)
+			return fmt.Errorf("load user lists: %w", err)
 		}
 		for rows.Next() {
 			var id int64
 			var l userLists
 			if err := rows.Scan(append([]any{&id}, l.dest()...)...); err != nil {
 				rows.Close()
-				return fmt.Errorf("load user roles: %w", err)
+				return fmt.Errorf("load user lists: %w", err)
 			}
 			if err := l.apply(byID[id]); err != nil {
 				rows.Close()
@@ -146,7 +146,7 @@ func loadRoles(ctx context.Context, q querier, users []*roster.User) error {
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("load user roles: %w", err)
+			return fmt.Errorf("load user lists: %w", err)
 		}
 		ids = ids[n:]
 	}
@@ -237,16 +237,23 @@ func queryUser(ctx context.Context, q querier, scope roster.Scope, id int64, loc
 	if !b.scopeCond(scope, "u.company_id") {
 		return nil, notFound("User")
 	}
-	row := q.QueryRowContext(ctx, `SELECT `+userColumns+`, `+lists+` FROM users u `+userOpsJoins+b.whereSQL(), b.args...)
+	return scanUserWithLists(q.QueryRowContext(ctx, `SELECT `+userColumns+`, `+lists+` FROM users u `+userOpsJoins+b.whereSQL(), b.args...),
+		"user "+strconv.FormatInt(id, 10))
+}
+
+// scanUserWithLists scans a row of userColumns then userListsSQL; no row
+// is ENOTFOUND, another error is wrapped with what.
+func scanUserWithLists(row *sql.Row, what string) (*roster.User, error) {
 	var l userLists
 	u, err := scanUser(row, l.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("User")
-	} else if err != nil {
-		return nil, fmt.Errorf("user %d: %w", id, err)
 	}
-	if err := l.apply(u); err != nil {
-		return nil, fmt.Errorf("user %d: %w", id, err)
+	if err == nil {
+		err = l.apply(u)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return u, nil
 }
@@ -371,17 +378,11 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (*roster.Us
 	if name == "" {
 		return nil, notFound("User")
 	}
-	u, err := scanUser(s.rdb.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u
-		WHERE (u.email = $1 AND u.email <> '') OR (u.login = $1 AND u.login <> '')`, name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("User")
-	} else if err != nil {
-		return nil, fmt.Errorf("user by username: %w", err)
-	}
-	if err := loadRoles(ctx, s.rdb, []*roster.User{u}); err != nil {
-		return nil, err
-	}
-	return u, nil
+	var b sqlBuilder
+	lists := userListsSQL(&b)
+	p := b.arg(name)
+	return scanUserWithLists(s.rdb.QueryRowContext(ctx, `SELECT `+userColumns+`, `+lists+` FROM users u `+userOpsJoins+`
+		WHERE (u.email = `+p+` AND u.email <> '') OR (u.login = `+p+` AND u.login <> '')`, b.args...), "user by username")
 }
 
 // UserPermissions returns the union of the permissions of the user's roles.
@@ -975,8 +976,7 @@ func setUserRoles(ctx context.Context, tx *Tx, u *roster.User, roleIDs []int64) 
 	if err := touchUser(ctx, tx, u); err != nil {
 		return nil, err
 	}
-	u.Roles = nil
-	if err := loadRoles(ctx, tx, []*roster.User{u}); err != nil {
+	if err := loadUserLists(ctx, tx, []*roster.User{u}); err != nil {
 		return nil, err
 	}
 	e := userEvent(roster.EventUserRolesChanged, u)

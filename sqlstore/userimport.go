@@ -49,7 +49,7 @@ func (s *Store) UsersByUsernames(ctx context.Context, names []string) (map[strin
 		}
 		names = names[n:]
 	}
-	if err := loadRoles(ctx, s.rdb, found); err != nil {
+	if err := loadUserLists(ctx, s.rdb, found); err != nil {
 		return nil, err
 	}
 	return out, nil

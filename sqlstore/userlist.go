@@ -363,7 +363,7 @@ func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilt
 			}
 		}
 	}
-	if err := loadRoles(ctx, s.rdb, page.Items); err != nil {
+	if err := loadUserLists(ctx, s.rdb, page.Items); err != nil {
 		return nil, err
 	}
 	return page, nil
