@@ -267,6 +267,11 @@ func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilt
 	switch {
 	case cur == nil && b.search != nil && b.search.totalKnown:
 		page.Total, page.TotalCapped, page.TotalEstimated = b.search.total, b.search.totalCapped, b.search.totalEstimated
+	case cur == nil && unfiltered(f):
+		page.Total, page.TotalCapped, err = s.scopeUserCount(ctx, scope, f.CompanyID)
+		if err != nil {
+			return nil, err
+		}
 	case cur == nil:
 		page.Total, page.TotalCapped, err = s.countUsers(ctx, from, &b)
 		if err != nil {
@@ -453,6 +458,35 @@ func (s *Store) countUsers(ctx context.Context, from string, b *sqlBuilder) (int
 	err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+from+b.whereSQL()+
 		` LIMIT `+strconv.Itoa(totalCap+1)+`) t`, s.d.planFor(b.args)...).Scan(&n)
 	if err != nil {
+		return 0, false, fmt.Errorf("count users: %w", err)
+	}
+	if n > totalCap {
+		return totalCap, true, nil
+	}
+	return n, false, nil
+}
+
+// unfiltered reports whether f selects every user of its scope (and
+// company), whose number the companies' user counts already hold.
+func unfiltered(f roster.UserFilter) bool {
+	return f.Query == "" && f.Status == "" && f.RoleID == nil && f.Invitation == "" && len(f.IDs) == 0 &&
+		f.UserName == "" && f.ExternalID == "" && f.Queue == "" && f.LastSignInBefore == nil && f.NeverSignedIn == nil
+}
+
+// scopeUserCount is the number of users in scope (narrowed to company when
+// given), up to totalCap, from the companies' user counts (addUserCount):
+// one row per company read, where counting the users of a 100,000-user
+// company to totalCap took a quarter of a first page's time.
+func (s *Store) scopeUserCount(ctx context.Context, scope roster.Scope, company *int64) (int, bool, error) {
+	if company != nil {
+		scope = scope.Narrow(*company)
+	}
+	var b sqlBuilder
+	if !b.scopeCond(scope, "c.id") {
+		return 0, false, nil
+	}
+	var n int
+	if err := s.rdb.QueryRowContext(ctx, `SELECT coalesce(sum(c.user_count), 0) FROM companies c`+b.whereSQL(), b.args...).Scan(&n); err != nil {
 		return 0, false, fmt.Errorf("count users: %w", err)
 	}
 	if n > totalCap {

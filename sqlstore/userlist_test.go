@@ -337,3 +337,53 @@ func TestSearchFollowsUpdates(t *testing.T) {
 		}
 	})
 }
+
+// TestUnfilteredTotal checks the total of a list without filters, which
+// comes from the companies' user counts, against the users themselves:
+// one company, a company asked for in a wider scope, several companies,
+// every company, and after a delete.
+func TestUnfilteredTotal(t *testing.T) {
+	t.Parallel()
+	sqlstoretest.ForEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		f := newFixture(t, s, nil)
+		other := f.company("Other", nil)
+		var mine []*roster.User
+		for i := range 3 {
+			mine = append(mine, f.user(f.co.ID, "Ann", fmt.Sprintf("Total %d", i), "employee"))
+		}
+		f.user(other.ID, "Bob", "Total", "employee")
+		f.user(other.ID, "Cid", "Total", "employee")
+		total := func(scope roster.Scope, company *int64) int {
+			t.Helper()
+			p, err := s.Users(f.ctx, scope, roster.UserFilter{CompanyID: company, Limit: 1})
+			must(t, err)
+			if p.TotalCapped || p.TotalEstimated {
+				t.Fatalf("scope %+v: total %d capped %t estimated %t", scope, p.Total, p.TotalCapped, p.TotalEstimated)
+			}
+			return p.Total
+		}
+		all := roster.Scope{All: true}
+		everyone, err := s.UserIDs(f.ctx, all, roster.UserFilter{}, 1000)
+		must(t, err)
+		for _, tc := range []struct {
+			name    string
+			scope   roster.Scope
+			company *int64
+			want    int
+		}{
+			{"one company", roster.Scope{CompanyIDs: []int64{f.co.ID}}, nil, 3},
+			{"company in a wider scope", roster.Scope{CompanyIDs: []int64{f.co.ID, other.ID}}, &other.ID, 2},
+			{"company outside the scope", roster.Scope{CompanyIDs: []int64{f.co.ID}}, &other.ID, 0},
+			{"two companies", roster.Scope{CompanyIDs: []int64{f.co.ID, other.ID}}, nil, 5},
+			{"every company", all, nil, len(everyone)},
+		} {
+			if got := total(tc.scope, tc.company); got != tc.want {
+				t.Errorf("%s: total %d, want %d", tc.name, got, tc.want)
+			}
+		}
+		must(t, s.DeleteUser(f.ctx, all, mine[0].ID))
+		if got := total(roster.Scope{CompanyIDs: []int64{f.co.ID}}, nil); got != 2 {
+			t.Errorf("after a delete: total %d, want 2", got)
+		}
+	})
+}
