@@ -206,8 +206,8 @@ type copyPlan struct {
 
 // planCopy compares the schemas and orders the tables. The two must hold
 // the same tables with the same columns, apart from SQLite's virtual
-// tables (the FTS5 search index) and their shadow tables, which PostgreSQL
-// does without, and PostgreSQL's generated columns, which it computes.
+// tables (the FTS5 search index), their shadow tables and the search
+// index's name order (nameOrderTables), which PostgreSQL does without, and PostgreSQL's generated columns, which it computes.
 func planCopy(ctx context.Context, src querier, dst *sql.DB) (*copyPlan, error) {
 	srcCols, err := sqliteColumns(ctx, src)
 	if err != nil {
@@ -374,7 +374,7 @@ func sqliteColumns(ctx context.Context, q querier) (map[string]*sqliteTable, err
 			return nil, err
 		}
 		switch {
-		case strings.HasPrefix(name, "sqlite_"), name == "schema_migrations":
+		case strings.HasPrefix(name, "sqlite_"), name == "schema_migrations", slices.Contains(nameOrderTables, name):
 		case strings.HasPrefix(strings.ToUpper(strings.TrimSpace(ddl)), "CREATE VIRTUAL TABLE"):
 			virtual = append(virtual, name)
 		default:

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roster-app/roster"
@@ -66,6 +67,10 @@ type Store struct {
 
 	secretsMu sync.Mutex
 	secrets   map[string][]byte
+
+	// nameOrder says whether the schema has SQLite's name order
+	// (nameorder.go): nameOrderYes, nameOrderNo or 0 for not known yet.
+	nameOrder atomic.Int32
 }
 
 // Open opens the database and checks that it answers. It does not migrate:
@@ -173,6 +178,7 @@ func (tx *Tx) commit() error {
 // its effects inside tx, and derive what it writes from what it reads in tx
 // (or from arguments it does not change in a way a second run would see).
 func (s *Store) write(ctx context.Context, fn func(tx *Tx) error) error {
+	fn = s.withNamesPlaced(ctx, fn)
 	err := s.retry(ctx, func() error {
 		if s.batch != nil {
 			return s.batch.do(ctx, fn)
@@ -366,6 +372,7 @@ func (s *Store) migrate(ctx context.Context, upTo int) error {
 			s.log.Info("applied migration", "name", m.name, "dialect", s.d.name)
 		}
 	}
+	s.nameOrder.Store(0) // the schema changed: look again
 	return s.write(ctx, func(tx *Tx) error { return syncSystemRows(ctx, tx) })
 }
 

@@ -124,7 +124,7 @@ func filterHash(scope roster.Scope, f roster.UserFilter) string {
 
 // userFilterSQL adds the filter's conditions on alias u to b; it reports
 // false when nothing can match (an empty scope).
-func (s *Store) userFilterSQL(ctx context.Context, q querier, b *sqlBuilder, scope roster.Scope, f roster.UserFilter, now time.Time, byName bool) (bool, error) {
+func (s *Store) userFilterSQL(ctx context.Context, q querier, b *sqlBuilder, scope roster.Scope, f roster.UserFilter, now time.Time, order string) (bool, error) {
 	if f.CompanyID != nil {
 		scope = scope.Narrow(*f.CompanyID)
 	}
@@ -163,7 +163,7 @@ func (s *Store) userFilterSQL(ctx context.Context, q querier, b *sqlBuilder, sco
 		if !scope.All && len(scope.CompanyIDs) == 1 {
 			company = scope.CompanyIDs[0]
 		}
-		us, err := s.d.search(ctx, q, b, term, company, byName)
+		us, err := s.d.search(ctx, q, b, term, company, order)
 		if err != nil {
 			return false, err
 		}
@@ -244,25 +244,21 @@ func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilt
 	// the search may find too costly (then the page comes in creation order).
 	sorted := strings.TrimPrefix(page.Sort, "-") != "created_at"
 	var b sqlBuilder
-	ok, err := s.userFilterSQL(ctx, s.rdb, &b, scope, f, s.now(), sorted)
+	ok, err := s.userFilterSQL(ctx, s.rdb, &b, scope, f, s.now(), page.Sort)
 	if err != nil || !ok {
 		return page, err
 	}
-	from, idCol := "users u", "u.id"
-	if us := b.search; us != nil && us.fts {
-		from = ftsJoin
-		if us.creationOrder {
-			// The index gives the matches in creation order only.
-			idCol = "f.rowid"
+	if us := b.search; us != nil && us.creationOrder && sorted {
+		page.Sort = "created_at"
+		if strings.HasPrefix(f.Sort, "-") {
+			page.Sort = "-created_at"
 		}
 	}
-	if us := b.search; us != nil && us.creationOrder {
-		if sorted {
-			page.Sort = "created_at"
-			if strings.HasPrefix(f.Sort, "-") {
-				page.Sort = "-created_at"
-			}
-		}
+	from := "users u"
+	cols, idCol := s.d.sortColumns(page.Sort), "u.id"
+	if us := b.search; us != nil && us.fts {
+		// The trigram index gives the matches in name order.
+		from, cols, idCol = nameFTSJoin, nil, "f.rowid"
 	}
 	switch {
 	case cur == nil && b.search != nil && b.search.totalKnown:
@@ -281,7 +277,6 @@ func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilt
 		page.Total, page.TotalCapped, page.TotalEstimated = cur.Total, cur.Capped, cur.Estimated
 	}
 
-	cols := s.d.sortColumns(page.Sort)
 	desc := strings.HasPrefix(page.Sort, "-")
 	back := cur != nil && cur.Back
 	orderBy := func(descending bool) string {
@@ -297,27 +292,27 @@ func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilt
 	first := b // the query without the cursor's condition
 	first.where, first.args = slices.Clone(b.where), slices.Clone(b.args)
 	if cur != nil {
-		lastID := cur.ID
-		if idCol == "f.rowid" {
-			lastID |= b.search.company << 32
-		}
-		keys, vals := append(slices.Clone(cols), idCol), append(cur.sortValues(page.Sort), lastID)
-		ps := make([]string, len(vals))
-		for i, v := range vals {
-			ps[i] = b.arg(v)
-		}
 		// Going back reads the page before the cursor in reverse order.
 		cmp := ">"
 		if desc != back {
 			cmp = "<"
 		}
-		cond := `(` + strings.Join(keys, ", ") + `) ` + cmp + ` (` + strings.Join(ps, ", ") + `)`
-		if len(cols) > 0 {
-			// SQLite seeks an expression index (the last sign-in's) by a
-			// row value only when the first key is also bounded alone.
-			cond = cols[0] + ` ` + cmp + `= ` + ps[0] + ` AND ` + cond
+		if us := b.search; us != nil && us.fts {
+			b.cond(nameCursorCond(&b, us.company, cur.Name, cur.ID, cmp))
+		} else {
+			keys, vals := append(slices.Clone(cols), idCol), append(cur.sortValues(page.Sort), cur.ID)
+			ps := make([]string, len(vals))
+			for i, v := range vals {
+				ps[i] = b.arg(v)
+			}
+			cond := `(` + strings.Join(keys, ", ") + `) ` + cmp + ` (` + strings.Join(ps, ", ") + `)`
+			if len(cols) > 0 {
+				// SQLite seeks an expression index (the last sign-in's) by a
+				// row value only when the first key is also bounded alone.
+				cond = cols[0] + ` ` + cmp + `= ` + ps[0] + ` AND ` + cond
+			}
+			b.cond(cond)
 		}
-		b.cond(cond)
 	}
 	items, names, err := s.userRows(ctx, from, &b, orderBy(desc != back), f.Limit+1)
 	if err != nil {
@@ -508,15 +503,11 @@ func (s *Store) userIDs(ctx context.Context, q querier, scope roster.Scope, f ro
 	}
 	var b sqlBuilder
 	ids := []int64{}
-	ok, err := s.userFilterSQL(ctx, q, &b, scope, f, s.now(), false)
+	ok, err := s.userFilterSQL(ctx, q, &b, scope, f, s.now(), "created_at")
 	if err != nil || !ok {
 		return ids, err
 	}
-	from := "users u"
-	if b.search != nil && b.search.fts {
-		from = ftsJoin
-	}
-	rows, err := q.QueryContext(ctx, `SELECT u.id FROM `+from+b.whereSQL()+` ORDER BY u.id LIMIT `+b.arg(max+1), s.d.planFor(b.args)...)
+	rows, err := q.QueryContext(ctx, `SELECT u.id FROM users u`+b.whereSQL()+` ORDER BY u.id LIMIT `+b.arg(max+1), s.d.planFor(b.args)...)
 	if err != nil {
 		return nil, fmt.Errorf("user ids: %w", err)
 	}

@@ -168,74 +168,80 @@ func TestUserFiltersAndPaging(t *testing.T) {
 			t.Errorf("out-of-scope company gave %d users", p.Total)
 		}
 		// Sort orders, and paging visits each user exactly once, forwards
-		// and back, each page knowing its offset.
-		total := len(names) + 3
-		for _, sort := range roster.UserSorts {
-			var seen []*roster.User
-			var pages []*roster.UserPage
-			cur := ""
-			for {
-				p := list(roster.UserFilter{Sort: sort, Limit: 4, Cursor: cur})
-				if p.Total != total {
-					t.Fatalf("%s: total %d", sort, p.Total)
-				}
-				if p.Offset != 4*len(pages) || (p.PrevCursor == "") != (len(pages) == 0) {
-					t.Fatalf("%s: page %d has offset %d, previous %q", sort, len(pages), p.Offset, p.PrevCursor)
-				}
-				pages = append(pages, p)
-				seen = append(seen, p.Items...)
-				if cur = p.NextCursor; cur == "" {
-					break
-				}
+		// and back, each page knowing its offset: the whole list, and a
+		// search (the logins "userN" of all but the three invited).
+		for _, q := range []string{"", "user"} {
+			total := len(names) + 3
+			if q != "" {
+				total = len(names)
 			}
-			for i := len(pages) - 1; i > 0; i-- {
-				p := list(roster.UserFilter{Sort: sort, Limit: 4, Cursor: pages[i].PrevCursor})
-				if !slices.Equal(ids(p.Items), ids(pages[i-1].Items)) || p.Offset != pages[i-1].Offset || p.Total != total {
-					t.Fatalf("%s: back from page %d gave %v at %d, want %v at %d", sort, i, ids(p.Items), p.Offset, ids(pages[i-1].Items), pages[i-1].Offset)
-				}
-				if (p.PrevCursor == "") != (i == 1) || p.NextCursor == "" {
-					t.Fatalf("%s: back page %d: previous %q, next %q", sort, i-1, p.PrevCursor, p.NextCursor)
-				}
-				if n := list(roster.UserFilter{Sort: sort, Limit: 4, Cursor: p.NextCursor}); !slices.Equal(ids(n.Items), ids(pages[i].Items)) {
-					t.Fatalf("%s: forward again from page %d gave %v, want %v", sort, i-1, ids(n.Items), ids(pages[i].Items))
-				}
-			}
-			if len(seen) != total {
-				t.Fatalf("%s: paged %d users, want %d", sort, len(seen), total)
-			}
-			got := ids(seen)
-			slices.Sort(got)
-			if len(slices.Compact(got)) != total {
-				t.Fatalf("%s: a user was seen twice", sort)
-			}
-			key := func(u *roster.User) string {
-				name := strings.ToLower(strings.TrimSpace(u.LastName + " " + u.FirstName))
-				if name == "" {
-					name = u.Username()
-				}
-				id := fmt.Sprintf("%09d", u.ID)
-				switch strings.TrimPrefix(sort, "-") {
-				case "name":
-					return name + "\x00" + id
-				case "status":
-					return string(u.Status) + "\x00" + name + "\x00" + id
-				case "last_login_at":
-					at := time.Time{}
-					if u.LastLoginAt != nil {
-						at = *u.LastLoginAt
+			for _, sort := range roster.UserSorts {
+				var seen []*roster.User
+				var pages []*roster.UserPage
+				cur := ""
+				for {
+					p := list(roster.UserFilter{Query: q, Sort: sort, Limit: 4, Cursor: cur})
+					if p.Total != total {
+						t.Fatalf("%q %s: total %d", q, sort, p.Total)
 					}
-					return at.UTC().Format("2006-01-02T15:04:05.000000") + id
+					if p.Offset != 4*len(pages) || (p.PrevCursor == "") != (len(pages) == 0) {
+						t.Fatalf("%q %s: page %d has offset %d, previous %q", q, sort, len(pages), p.Offset, p.PrevCursor)
+					}
+					pages = append(pages, p)
+					seen = append(seen, p.Items...)
+					if cur = p.NextCursor; cur == "" {
+						break
+					}
 				}
-				return u.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000") + id
-			}
-			for i := 1; i < len(seen); i++ {
-				a, b := key(seen[i-1]), key(seen[i])
-				if (sort[0] == '-') == (a < b) {
-					t.Fatalf("%s: %q before %q", sort, a, b)
+				for i := len(pages) - 1; i > 0; i-- {
+					p := list(roster.UserFilter{Query: q, Sort: sort, Limit: 4, Cursor: pages[i].PrevCursor})
+					if !slices.Equal(ids(p.Items), ids(pages[i-1].Items)) || p.Offset != pages[i-1].Offset || p.Total != total {
+						t.Fatalf("%q %s: back from page %d gave %v at %d, want %v at %d", q, sort, i, ids(p.Items), p.Offset, ids(pages[i-1].Items), pages[i-1].Offset)
+					}
+					if (p.PrevCursor == "") != (i == 1) || p.NextCursor == "" {
+						t.Fatalf("%q %s: back page %d: previous %q, next %q", q, sort, i-1, p.PrevCursor, p.NextCursor)
+					}
+					if n := list(roster.UserFilter{Query: q, Sort: sort, Limit: 4, Cursor: p.NextCursor}); !slices.Equal(ids(n.Items), ids(pages[i].Items)) {
+						t.Fatalf("%q %s: forward again from page %d gave %v, want %v", q, sort, i-1, ids(n.Items), ids(pages[i].Items))
+					}
 				}
-			}
-			if sort == "name" && (seen[0].ID != made[3].ID && seen[0].ID != made[4].ID) {
-				t.Errorf("name order starts with %s, want Bob Abbot", seen[0].DisplayName())
+				if len(seen) != total {
+					t.Fatalf("%q %s: paged %d users, want %d", q, sort, len(seen), total)
+				}
+				got := ids(seen)
+				slices.Sort(got)
+				if len(slices.Compact(got)) != total {
+					t.Fatalf("%q %s: a user was seen twice", q, sort)
+				}
+				key := func(u *roster.User) string {
+					name := strings.ToLower(strings.TrimSpace(u.LastName + " " + u.FirstName))
+					if name == "" {
+						name = u.Username()
+					}
+					id := fmt.Sprintf("%09d", u.ID)
+					switch strings.TrimPrefix(sort, "-") {
+					case "name":
+						return name + "\x00" + id
+					case "status":
+						return string(u.Status) + "\x00" + name + "\x00" + id
+					case "last_login_at":
+						at := time.Time{}
+						if u.LastLoginAt != nil {
+							at = *u.LastLoginAt
+						}
+						return at.UTC().Format("2006-01-02T15:04:05.000000") + id
+					}
+					return u.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000") + id
+				}
+				for i := 1; i < len(seen); i++ {
+					a, b := key(seen[i-1]), key(seen[i])
+					if (sort[0] == '-') == (a < b) {
+						t.Fatalf("%q %s: %q before %q", q, sort, a, b)
+					}
+				}
+				if sort == "name" && (seen[0].ID != made[3].ID && seen[0].ID != made[4].ID) {
+					t.Errorf("%q: name order starts with %s, want Bob Abbot", q, seen[0].DisplayName())
+				}
 			}
 		}
 		// Cursors are sealed and bound to their query.
