@@ -34,8 +34,8 @@ type rowScanner interface{ Scan(dest ...any) error }
 // scanUser scans userColumns, and then into more, the columns after them.
 func scanUser(r rowScanner, more ...any) (*roster.User, error) {
 	// One allocation for the nullable columns and one for the
-	// destinations, with room for more and for one column scanPlus adds:
-	// a page of users is scanned row after row.
+	// destinations, with room for more: a page of users is scanned row
+	// after row.
 	var n struct {
 		createdBy, idle, manager               sql.NullInt64
 		lastLogin, invExpires, lockedUntil     sql.NullTime

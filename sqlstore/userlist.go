@@ -363,34 +363,69 @@ func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilt
 			}
 		}
 	}
-	if err := loadUserLists(ctx, s.rdb, page.Items); err != nil {
-		return nil, err
-	}
 	return page, nil
 }
 
-// userRows reads users with their sort_name.
+// userRows reads a page of users with their lists and sort_name. The
+// page's IDs come first, in order (from an index alone where one serves
+// the order and the filter), then the users themselves in one statement
+// with their lists: the page's rows are read and decoded once. A user
+// deleted between the two statements is left out.
 func (s *Store) userRows(ctx context.Context, from string, b *sqlBuilder, order string, limit int) ([]*roster.User, []string, error) {
-	query := `SELECT ` + userColumns + `, u.sort_name FROM ` + from + b.whereSQL() +
-		` ORDER BY ` + order + ` LIMIT ` + strconv.Itoa(limit)
-	rows, err := s.rdb.QueryContext(ctx, query, s.d.planFor(b.args)...)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT u.id FROM `+from+b.whereSQL()+
+		` ORDER BY `+order+` LIMIT `+strconv.Itoa(limit), s.d.planFor(b.args)...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("users: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("users: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("users: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, nil, nil
+	}
+	var ub sqlBuilder
+	lists := userListsSQL(&ub)
+	rows, err = s.rdb.QueryContext(ctx, `SELECT `+userColumns+`, `+lists+`, u.sort_name FROM users u `+userOpsJoins+
+		` WHERE u.id IN (`+ub.inInts(ids)+`)`, ub.args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("users: %w", err)
 	}
 	defer rows.Close()
-	var items []*roster.User
-	var names []string
+	type found struct {
+		u    *roster.User
+		name string
+	}
+	byID := make(map[int64]found, len(ids))
 	for rows.Next() {
+		var l userLists
 		var name string
-		u, err := scanUser(scanPlus{rows, &name})
+		u, err := scanUser(rows, append(l.dest(), &name)...)
+		if err == nil {
+			err = l.apply(u)
+		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("users: %w", err)
 		}
-		items = append(items, u)
-		names = append(names, name)
+		byID[u.ID] = found{u, name}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("users: %w", err)
+	}
+	items, names := make([]*roster.User, 0, len(ids)), make([]string, 0, len(ids))
+	for _, id := range ids {
+		if f, ok := byID[id]; ok {
+			items, names = append(items, f.u), append(names, f.name)
+		}
 	}
 	return items, names, nil
 }
@@ -438,14 +473,6 @@ func resortNames(ctx context.Context, d dialect, tx *Tx) error {
 		}
 	}
 }
-
-// scanPlus scans a user row followed by extra columns.
-type scanPlus struct {
-	rs    rowScanner
-	extra *string
-}
-
-func (p scanPlus) Scan(dest ...any) error { return p.rs.Scan(append(dest, p.extra)...) }
 
 // countUsers counts the users matching b's conditions, up to totalCap.
 func (s *Store) countUsers(ctx context.Context, from string, b *sqlBuilder) (int, bool, error) {
