@@ -447,9 +447,9 @@ func (d dialect) search(ctx context.Context, q querier, b *sqlBuilder, term stri
 	// lowered text. A statement with "LIKE ?" is prepared again on every
 	// run (the LIKE optimisation depends on the pattern's value), which
 	// cost a search more than a third of its time in the SQL parser.
-	like := `instr(u.search, ` + b.arg(term) + `) > 0`
+	like := func() string { return `instr(u.search, ` + b.arg(term) + `) > 0` }
 	if len([]rune(term)) < 3 {
-		return userSearch{cond: like}, nil
+		return userSearch{cond: like()}, nil
 	}
 	match := `"` + strings.ReplaceAll(term, `"`, `""`) + `"`
 	if company == 0 {
@@ -460,9 +460,9 @@ func (d dialect) search(ctx context.Context, q querier, b *sqlBuilder, term stri
 			return userSearch{}, err
 		}
 		if len(ids) > ftsCandidateLimit {
-			return userSearch{cond: like}, nil
+			return userSearch{cond: like()}, nil
 		}
-		return userSearch{cond: idList(ids, like)}, nil
+		return userSearch{cond: idList(ids, like())}, nil
 	}
 	lo, hi := nameRowidRange(company)
 	// Counting to totalCap walks at most 10,001 entries of the index:
@@ -477,10 +477,13 @@ func (d dialect) search(ctx context.Context, q querier, b *sqlBuilder, term stri
 	switch {
 	case byName && (n > nameSortMax || !isDigits(term)):
 		// The statement's text is the same for every term: prepared once.
+		// No recheck of the text: the index's matches are the matches
+		// (those it counted), and the page's IDs come from the index
+		// alone, without reading a user's row.
 		us.fts = true
-		us.cond = `users_fts MATCH ` + b.arg(match) + ` AND f.rowid BETWEEN ` + b.arg(lo) + ` AND ` + b.arg(hi) + ` AND ` + like
+		us.cond = `users_fts MATCH ` + b.arg(match) + ` AND f.rowid BETWEEN ` + b.arg(lo) + ` AND ` + b.arg(hi)
 	case n > nameSortMax:
-		us.cond, us.creationOrder = like, true
+		us.cond, us.creationOrder = like(), true
 	default:
 		// An id list, which SQLite sorts in any order; for a term of digits
 		// userFilterSQL adds the user of that ID.
@@ -490,7 +493,7 @@ func (d dialect) search(ctx context.Context, q querier, b *sqlBuilder, term stri
 		if err != nil {
 			return userSearch{}, err
 		}
-		us.cond = idList(ids, like)
+		us.cond = idList(ids, like())
 	}
 	return us, nil
 }

@@ -53,9 +53,13 @@ func nameRowidRange(company int64) (lo, hi int64) {
 }
 
 // nameFTSJoin reads users through the trigram index's matches (alias f),
-// by way of their positions (alias o).
+// by way of their positions (alias o). The users join is a LEFT JOIN so
+// that SQLite leaves it out of a query that reads no column of u: a page
+// of a search without other filters is read from the two indexes alone
+// (userFilterSQL puts its company condition on o). Any condition on u
+// drops the rows without a user, as an inner join would.
 const nameFTSJoin = `users_fts f CROSS JOIN user_name_order o ON o.company_id = f.rowid >> 39 AND o.pos = f.rowid & 549755813887
-	CROSS JOIN users u ON u.id = o.user_id`
+	LEFT JOIN users u ON u.id = o.user_id`
 
 // withNamesPlaced wraps a write transaction's function so that it ends by
 // placing the users it left unplaced (SQLite only).

@@ -173,6 +173,10 @@ func (s *Store) userFilterSQL(ctx context.Context, q querier, b *sqlBuilder, sco
 			us.totalKnown = false
 		}
 		b.cond(c)
+		if us.fts {
+			// The index's position rows know the company (nameFTSJoin).
+			b.where[scopeAt] = strings.Replace(b.where[scopeAt], "u.company_id", "o.company_id", 1)
+		}
 		if us.keyed {
 			// Bitmap-ANDing the company's 100,000 index entries with the
 			// search index's few hundred only costs time: keep the company
@@ -254,11 +258,11 @@ func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilt
 			page.Sort = "-created_at"
 		}
 	}
-	from := "users u"
+	from, idSel := "users u", "u.id"
 	cols, idCol := s.d.sortColumns(page.Sort), "u.id"
 	if us := b.search; us != nil && us.fts {
 		// The trigram index gives the matches in name order.
-		from, cols, idCol = nameFTSJoin, nil, "f.rowid"
+		from, idSel, cols, idCol = nameFTSJoin, "o.user_id", nil, "f.rowid"
 	}
 	switch {
 	case cur == nil && b.search != nil && b.search.totalKnown:
@@ -314,14 +318,14 @@ func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilt
 			b.cond(cond)
 		}
 	}
-	items, names, err := s.userRows(ctx, from, &b, orderBy(desc != back), f.Limit+1)
+	items, names, err := s.userRows(ctx, from, idSel, &b, orderBy(desc != back), f.Limit+1)
 	if err != nil {
 		return nil, err
 	}
 	more := len(items) > f.Limit
 	if back && !more {
 		// Back at the start: the first page, in full.
-		if items, names, err = s.userRows(ctx, from, &first, orderBy(desc), f.Limit+1); err != nil {
+		if items, names, err = s.userRows(ctx, from, idSel, &first, orderBy(desc), f.Limit+1); err != nil {
 			return nil, err
 		}
 		more, back, cur = len(items) > f.Limit, false, nil
@@ -367,12 +371,12 @@ func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilt
 }
 
 // userRows reads a page of users with their lists and sort_name. The
-// page's IDs come first, in order (from an index alone where one serves
+// page's IDs (column idSel) come first, in order (from an index alone where one serves
 // the order and the filter), then the users themselves in one statement
 // with their lists: the page's rows are read and decoded once. A user
 // deleted between the two statements is left out.
-func (s *Store) userRows(ctx context.Context, from string, b *sqlBuilder, order string, limit int) ([]*roster.User, []string, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT u.id FROM `+from+b.whereSQL()+
+func (s *Store) userRows(ctx context.Context, from, idSel string, b *sqlBuilder, order string, limit int) ([]*roster.User, []string, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+idSel+` FROM `+from+b.whereSQL()+
 		` ORDER BY `+order+` LIMIT `+strconv.Itoa(limit), s.d.planFor(b.args)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("users: %w", err)
