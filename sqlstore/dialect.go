@@ -109,9 +109,9 @@ func openDBs(cfg Config) (writer, reader *sql.DB, d dialect, err error) {
 		// answered 503). The deadline is for a server that does not answer
 		// the cancel request.
 		pc.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
-			return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 2 * time.Second}
+			return &cancelWatcher{CancelRequestContextWatcherHandler: pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 2 * time.Second}}
 		}
-		db := stdlib.OpenDB(*pc)
+		db := stdlib.OpenDB(*pc, stdlib.OptionResetSession(dropCancelled))
 		db.SetMaxOpenConns(20)
 		db.SetMaxIdleConns(20)
 		return db, db, dialect{name: dialectPostgres}, nil
@@ -194,6 +194,36 @@ func (d dialect) transient(err error) bool {
 		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
 	}
 	return false
+}
+
+// cancelWatcher is pgx's CancelRequestContextWatcherHandler that marks
+// its connection when it sends a cancel request (see dropCancelled).
+type cancelWatcher struct {
+	pgconn.CancelRequestContextWatcherHandler
+}
+
+// cancelSent is the key of cancelWatcher's mark in PgConn.CustomData.
+const cancelSent = "roster.cancel_sent"
+
+func (h *cancelWatcher) HandleCancel(ctx context.Context) {
+	h.Conn.CustomData()[cancelSent] = true
+	h.CancelRequestContextWatcherHandler.HandleCancel(ctx)
+}
+
+// dropCancelled keeps a connection that was sent a cancel request from
+// being used again: PostgreSQL delivers the cancellation to the backend
+// asynchronously, and when it arrives after the cancelled statement ended
+// it cancels whatever statement runs next there, another request's
+// (pgx waits 100 ms for it, which a loaded machine outlasts: roster bench
+// met "canceling statement due to user request", answered 500, for a
+// request that had not been cancelled). database/sql then closes the
+// connection and takes or opens another; cancellations are rare, since
+// they come from clients that went away.
+func dropCancelled(_ context.Context, c *pgx.Conn) error {
+	if c.PgConn().CustomData()[cancelSent] == true {
+		return driver.ErrBadConn
+	}
+	return nil
 }
 
 // defaultConnectTimeout bounds one connection attempt to one PostgreSQL
