@@ -460,9 +460,10 @@ type UserPage struct {
 	// large search result rather than a count.
 	TotalEstimated bool `json:"total_estimated,omitempty"`
 	// Sort is the order applied, one of UserSorts. It differs from the
-	// filter's only when a search matches too many users to sort them by
-	// name quickly: they then come in creation order ("created_at" for
-	// "name", "-created_at" for "-name").
+	// filter's only when a search matches too many users to sort them
+	// quickly (on SQLite, in an order other than by name): they then come
+	// in creation order ("created_at", or "-created_at" for a descending
+	// order).
 	Sort string `json:"sort"`
 }
 

@@ -497,8 +497,8 @@ func schemas() map[string]any {
 	userPage["properties"].(map[string]any)["total_estimated"] = map[string]any{"type": "boolean",
 		"description": "True when total is the database's estimate of a large search result rather than a count."}
 	userPage["properties"].(map[string]any)["sort"] = map[string]any{"type": "string", "enum": roster.UserSorts,
-		"description": "The order applied. It differs from the one asked for only when a search matches too many users to sort them by name quickly: " +
-			"they then come in creation order."}
+		"description": "The order applied. It differs from the one asked for only when a search matches too many users to sort them quickly " +
+			"(on SQLite, in an order other than by name): they then come in creation order."}
 	userPage["properties"].(map[string]any)["prev_cursor"] = map[string]any{"type": "string",
 		"description": "The cursor of the page before this one; absent on the first page."}
 	userPage["properties"].(map[string]any)["offset"] = map[string]any{"type": "integer",
