@@ -77,7 +77,7 @@ func inspectSQLite(ctx context.Context, q querier, path string, full bool) (*SQL
 	if full {
 		check = "integrity_check"
 	}
-	problems, err := queryStrings(ctx, q, `PRAGMA `+check)
+	problems, err := queryColumn[string](ctx, q, `PRAGMA `+check)
 	var se *sqlite.Error
 	switch {
 	case errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_CORRUPT:

@@ -121,7 +121,7 @@ func CopySQLiteToPostgres(ctx context.Context, dataDir, databaseURL string, logg
 // what `roster migrate` writes (the platform company, the system roles and
 // their permissions), tables that are not Roster's, or a newer schema.
 func (s *Store) checkCopyTarget(ctx context.Context) error {
-	tables, err := queryStrings(ctx, s.db, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	tables, err := queryColumn[string](ctx, s.db, `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') ORDER BY 1`)
 	if err != nil {
 		return err

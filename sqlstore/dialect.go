@@ -483,11 +483,11 @@ func (d dialect) search(ctx context.Context, q querier, b *sqlBuilder, term stri
 	}
 	match := `"` + strings.ReplaceAll(term, `"`, `""`) + `"`
 	if company == 0 {
-		ids, err := ftsUserIDs(ctx, q, `SELECT o.user_id FROM users_fts f CROSS JOIN user_name_order o
+		ids, err := queryColumn[string](ctx, q, `SELECT o.user_id FROM users_fts f CROSS JOIN user_name_order o
 			ON o.company_id = f.rowid >> 39 AND o.pos = f.rowid & 549755813887
 			WHERE users_fts MATCH $1 LIMIT `+strconv.Itoa(ftsCandidateLimit+1), match)
 		if err != nil {
-			return userSearch{}, err
+			return userSearch{}, fmt.Errorf("search index: %w", err)
 		}
 		if len(ids) > ftsCandidateLimit {
 			return userSearch{cond: like()}, nil
@@ -517,34 +517,15 @@ func (d dialect) search(ctx context.Context, q querier, b *sqlBuilder, term stri
 	default:
 		// An id list, which SQLite sorts in any order; for a term of digits
 		// userFilterSQL adds the user of that ID.
-		ids, err := ftsUserIDs(ctx, q, `SELECT o.user_id FROM users_fts f CROSS JOIN user_name_order o
+		ids, err := queryColumn[string](ctx, q, `SELECT o.user_id FROM users_fts f CROSS JOIN user_name_order o
 			ON o.company_id = $4 AND o.pos = f.rowid & 549755813887
 			WHERE users_fts MATCH $1 AND f.rowid BETWEEN $2 AND $3`, match, lo, hi, company)
 		if err != nil {
-			return userSearch{}, err
+			return userSearch{}, fmt.Errorf("search index: %w", err)
 		}
 		us.cond = idList(ids, like())
 	}
 	return us, nil
-}
-
-// ftsUserIDs runs a query of user IDs found through the trigram index and
-// returns them as SQL text.
-func ftsUserIDs(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("search index: %w", err)
-	}
-	defer rows.Close()
-	ids := make([]string, 0, 64)
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("search index: %w", err)
-		}
-		ids = append(ids, strconv.FormatInt(id, 10))
-	}
-	return ids, rows.Err()
 }
 
 // idList is the condition "u.id in these ids (and the LIKE)". The ids come
@@ -670,12 +651,12 @@ func loadUsersSQLite(ctx context.Context, tx *Tx, g *fakeUsers, firstID int64) e
 	defer insRole.Close()
 	// Building indexes once after the rows (a sort) is several times faster
 	// than maintaining them row by row.
-	indexes, err := queryStrings(ctx, tx, `SELECT sql FROM sqlite_master WHERE type = 'index'
+	indexes, err := queryColumn[string](ctx, tx, `SELECT sql FROM sqlite_master WHERE type = 'index'
 		AND tbl_name IN ('users', 'user_roles') AND sql IS NOT NULL`)
 	if err != nil {
 		return err
 	}
-	names, err := queryStrings(ctx, tx, `SELECT name FROM sqlite_master WHERE type = 'index'
+	names, err := queryColumn[string](ctx, tx, `SELECT name FROM sqlite_master WHERE type = 'index'
 		AND tbl_name IN ('users', 'user_roles') AND sql IS NOT NULL`)
 	if err != nil {
 		return err
@@ -689,7 +670,7 @@ func loadUsersSQLite(ctx context.Context, tx *Tx, g *fakeUsers, firstID int64) e
 	// one statement each after the rows is faster than triggers per row.
 	// The users are all in new companies: they are spread evenly over
 	// each company's positions, as migration 0022 spreads existing users.
-	triggers, err := queryStrings(ctx, tx, `SELECT sql FROM sqlite_master WHERE type = 'trigger'
+	triggers, err := queryColumn[string](ctx, tx, `SELECT sql FROM sqlite_master WHERE type = 'trigger'
 		AND name IN ('users_name_insert', 'user_name_order_insert') ORDER BY name`)
 	if err != nil || len(triggers) != 2 {
 		return fmt.Errorf("name order triggers: %v (%d found)", err, len(triggers))
@@ -745,11 +726,11 @@ func loadUsersPostgres(ctx context.Context, s *Store, g *fakeUsers, firstID int6
 		JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
 		WHERE n.nspname = current_schema() AND t.relname IN ('users', 'user_roles') AND NOT x.indisprimary
 		ORDER BY c.relname`
-	indexes, err := queryStrings(ctx, conn, `SELECT pg_get_indexdef(x.indexrelid) `+secondary)
+	indexes, err := queryColumn[string](ctx, conn, `SELECT pg_get_indexdef(x.indexrelid) `+secondary)
 	if err != nil {
 		return err
 	}
-	names, err := queryStrings(ctx, conn, `SELECT quote_ident(c.relname) `+secondary)
+	names, err := queryColumn[string](ctx, conn, `SELECT quote_ident(c.relname) `+secondary)
 	if err != nil {
 		return err
 	}
@@ -794,16 +775,16 @@ func loadUsersPostgres(ctx context.Context, s *Store, g *fakeUsers, firstID int6
 	return nil
 }
 
-// queryStrings returns a one-column text result.
-func queryStrings(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+// queryColumn returns a one-column result as values of T.
+func queryColumn[T any](ctx context.Context, q querier, query string, args ...any) ([]T, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)
 	}
 	defer rows.Close()
-	var out []string
+	var out []T
 	for rows.Next() {
-		var v string
+		var v T
 		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}

@@ -513,7 +513,7 @@ func checkTagIDs(ctx context.Context, tx *Tx, companyID int64, field string, ids
 	}
 	var b sqlBuilder
 	in := b.inInts(ids)
-	found, err := queryStrings(ctx, tx, `SELECT CAST(id AS TEXT) FROM client_tags WHERE company_id = `+b.arg(companyID)+` AND id IN (`+in+`)
+	found, err := queryColumn[string](ctx, tx, `SELECT CAST(id AS TEXT) FROM client_tags WHERE company_id = `+b.arg(companyID)+` AND id IN (`+in+`)
 		ORDER BY id`+tx.s.d.lock(lockKeyShare), b.args...)
 	if err != nil {
 		return fmt.Errorf("check client tags: %w", err)

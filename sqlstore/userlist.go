@@ -376,22 +376,9 @@ func (s *Store) Users(ctx context.Context, scope roster.Scope, f roster.UserFilt
 // with their lists: the page's rows are read and decoded once. A user
 // deleted between the two statements is left out.
 func (s *Store) userRows(ctx context.Context, from, idSel string, b *sqlBuilder, order string, limit int) ([]*roster.User, []string, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+idSel+` FROM `+from+b.whereSQL()+
+	ids, err := queryColumn[int64](ctx, s.rdb, `SELECT `+idSel+` FROM `+from+b.whereSQL()+
 		` ORDER BY `+order+` LIMIT `+strconv.Itoa(limit), s.d.planFor(b.args)...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("users: %w", err)
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, nil, fmt.Errorf("users: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("users: %w", err)
 	}
 	if len(ids) == 0 {
@@ -399,7 +386,7 @@ func (s *Store) userRows(ctx context.Context, from, idSel string, b *sqlBuilder,
 	}
 	var ub sqlBuilder
 	lists := userListsSQL(&ub)
-	rows, err = s.rdb.QueryContext(ctx, `SELECT `+userColumns+`, `+lists+`, u.sort_name FROM users u `+userOpsJoins+
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+userColumns+`, `+lists+`, u.sort_name FROM users u `+userOpsJoins+
 		` WHERE u.id IN (`+ub.inInts(ids)+`)`, ub.args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("users: %w", err)
@@ -538,17 +525,9 @@ func (s *Store) userIDs(ctx context.Context, q querier, scope roster.Scope, f ro
 	if err != nil || !ok {
 		return ids, err
 	}
-	rows, err := q.QueryContext(ctx, `SELECT u.id FROM users u`+b.whereSQL()+` ORDER BY u.id LIMIT `+b.arg(max+1), s.d.planFor(b.args)...)
+	found, err := queryColumn[int64](ctx, q, `SELECT u.id FROM users u`+b.whereSQL()+` ORDER BY u.id LIMIT `+b.arg(max+1), s.d.planFor(b.args)...)
 	if err != nil {
 		return nil, fmt.Errorf("user ids: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("user ids: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return append(ids, found...), nil
 }
